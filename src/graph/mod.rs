@@ -1,0 +1,3 @@
+//! Microsoft Graph: HTTP only (reqwest + serde). No database, no axum.
+
+pub mod cloud;

@@ -1,0 +1,1 @@
+//! Graph client and simulator tests (over real HTTP).
