@@ -1,0 +1,89 @@
+-- policyvault: the whole current schema. A fresh database runs this file and sets
+-- PRAGMA user_version to the number in src/db/migrate.rs; an older file runs the numbered
+-- upgrade steps there instead. A test builds one database each way and compares them.
+--
+-- Conventions: ids are TEXT (UUIDv7, so they sort by creation time); timestamps are
+-- RFC 3339 UTC TEXT with milliseconds ("2026-11-24T22:10:00.123Z"), which sort as text.
+
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,            -- argon2id PHC string
+    superadmin    INTEGER NOT NULL DEFAULT 0 CHECK (superadmin IN (0, 1)),
+    disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    created_at    TEXT NOT NULL
+);
+
+-- Server-side sessions: the cookie carries a random token, we keep only its SHA-256.
+CREATE TABLE sessions (
+    token_hash   TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token   TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    user_agent   TEXT
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- API tokens: shown once, stored as SHA-256 (they are 256-bit random, so a fast hash is
+-- enough; argon2 is for low-entropy passwords).
+CREATE TABLE api_tokens (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    token_hash   TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at   TEXT
+);
+CREATE INDEX api_tokens_user ON api_tokens(user_id);
+
+CREATE TABLE tenants (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    entra_tenant_id TEXT NOT NULL,
+    client_id       TEXT NOT NULL,
+    -- XChaCha20-Poly1305: 24-byte nonce followed by the ciphertext; the tenant id is the AAD,
+    -- so a ciphertext copied onto another row does not decrypt.
+    secret_sealed   BLOB NOT NULL,
+    cloud           TEXT NOT NULL CHECK (cloud IN ('global', 'usgov', 'usgovdod', 'china')),
+    graph_base_url  TEXT NOT NULL,
+    login_base_url  TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    secret_updated_at TEXT NOT NULL
+);
+
+CREATE TABLE memberships (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'owner')),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, tenant_id)
+);
+CREATE INDEX memberships_tenant ON memberships(tenant_id);
+
+-- Append-only and hash-chained: each row's hash covers its content and the previous hash,
+-- so editing or deleting a row breaks every hash after it (audit::verify finds where).
+CREATE TABLE audit_events (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    id        TEXT NOT NULL UNIQUE,
+    at        TEXT NOT NULL,
+    tenant_id TEXT,                          -- NULL for events of no tenant (logins, users)
+    actor     TEXT NOT NULL,                 -- an email, "system", or "cli"
+    action    TEXT NOT NULL,
+    run_id    TEXT,
+    details   TEXT NOT NULL,                 -- JSON object, never a secret
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE INDEX audit_events_tenant ON audit_events(tenant_id, seq);
+
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'audit events are append-only');
+END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'audit events are append-only');
+END;

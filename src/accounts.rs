@@ -1,0 +1,286 @@
+//! Users and API tokens: the operations pages, the API and the command line share.
+
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::audit::{self, Event};
+use crate::auth::{password, token};
+use crate::clock;
+use crate::db::users::{self, User};
+use crate::db::{Db, sessions, tokens};
+use crate::error::AppError;
+
+/// Prefix of every API token, so secret scanners and people recognise one.
+pub const TOKEN_PREFIX: &str = "pv_";
+
+/// Trims and checks an email address; the message is shown to the user.
+pub fn normalize_email(raw: &str) -> Result<String, AppError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::Invalid(format!(
+            "{:?} is not a valid email address",
+            raw.trim()
+        )))
+    }
+}
+
+/// Creates a user. `actor` is who did it, for the audit log.
+pub async fn create_user(
+    db: &Db,
+    email: &str,
+    pw: SecretString,
+    superadmin: bool,
+    actor: &str,
+) -> Result<User, AppError> {
+    let email = normalize_email(email)?;
+    password::validate_new(secrecy::ExposeSecret::expose_secret(&pw)).map_err(AppError::Invalid)?;
+    let hash = password::hash(pw).await?;
+    let user = User {
+        id: clock::new_id(),
+        email,
+        superadmin,
+        disabled: false,
+        created_at: clock::now(),
+    };
+    let (row, actor) = (user.clone(), actor.to_owned());
+    let result = db
+        .write(move |tx| {
+            users::insert(tx, &row, &hash)?;
+            audit::record(tx, &Event {
+                tenant_id: None,
+                actor: &actor,
+                action: "user.created",
+                run_id: None,
+                details: json!({"user_id": row.id, "email": row.email, "superadmin": row.superadmin}),
+            })
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(user),
+        Err(e) if e.is_unique_violation() => Err(AppError::Conflict(format!(
+            "a user with email {} already exists",
+            user.email
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates the first superadmin, only while there is no user at all. The check and the
+/// insert share one write transaction, so two racing setup forms cannot both win.
+pub async fn create_first_superadmin(
+    db: &Db,
+    email: &str,
+    pw: SecretString,
+) -> Result<User, AppError> {
+    let email = normalize_email(email)?;
+    password::validate_new(secrecy::ExposeSecret::expose_secret(&pw)).map_err(AppError::Invalid)?;
+    let hash = password::hash(pw).await?;
+    let user = User {
+        id: clock::new_id(),
+        email,
+        superadmin: true,
+        disabled: false,
+        created_at: clock::now(),
+    };
+    let row = user.clone();
+    let created = db
+        .write(move |tx| {
+            if users::count(tx)? > 0 {
+                return Ok(false);
+            }
+            users::insert(tx, &row, &hash)?;
+            audit::record(tx, &Event {
+                tenant_id: None,
+                actor: &row.email,
+                action: "user.created",
+                run_id: None,
+                details: json!({"user_id": row.id, "email": row.email, "superadmin": true, "first_run": true}),
+            })?;
+            Ok(true)
+        })
+        .await?;
+    if created {
+        Ok(user)
+    } else {
+        Err(AppError::Conflict(
+            "setup is already done: sign in instead".into(),
+        ))
+    }
+}
+
+/// Disables or enables a user; disabling ends their sessions at once.
+pub async fn set_disabled(
+    db: &Db,
+    user_id: &str,
+    disabled: bool,
+    actor: &User,
+) -> Result<(), AppError> {
+    if disabled && user_id == actor.id {
+        return Err(AppError::Invalid("you cannot disable yourself".into()));
+    }
+    let (id, actor_email) = (user_id.to_owned(), actor.email.clone());
+    db.write(move |tx| {
+        let Some(target) = users::get(tx, &id)? else {
+            return Ok(Err(AppError::not_found("user")));
+        };
+        if disabled
+            && target.superadmin
+            && !target.disabled
+            && users::count_active_superadmins(tx)? <= 1
+        {
+            return Ok(Err(AppError::Invalid(
+                "the last active superadmin cannot be disabled".into(),
+            )));
+        }
+        users::set_disabled(tx, &id, disabled)?;
+        if disabled {
+            sessions::delete_for_user(tx, &id)?;
+        }
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: None,
+                actor: &actor_email,
+                action: if disabled {
+                    "user.disabled"
+                } else {
+                    "user.enabled"
+                },
+                run_id: None,
+                details: json!({"user_id": id, "email": target.email}),
+            },
+        )?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+/// Sets a new password and ends the user's sessions.
+pub async fn reset_password(
+    db: &Db,
+    user_id: &str,
+    pw: SecretString,
+    actor: &str,
+) -> Result<(), AppError> {
+    password::validate_new(secrecy::ExposeSecret::expose_secret(&pw)).map_err(AppError::Invalid)?;
+    let hash = password::hash(pw).await?;
+    let (id, actor) = (user_id.to_owned(), actor.to_owned());
+    db.write(move |tx| {
+        let Some(target) = users::get(tx, &id)? else {
+            return Ok(Err(AppError::not_found("user")));
+        };
+        users::set_password_hash(tx, &id, &hash)?;
+        sessions::delete_for_user(tx, &id)?;
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: None,
+                actor: &actor,
+                action: "user.password_reset",
+                run_id: None,
+                details: json!({"user_id": id, "email": target.email}),
+            },
+        )?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+/// Creates an API token for `user` and returns it: the only time it exists in plain text.
+pub async fn create_token(
+    db: &Db,
+    user: &User,
+    name: &str,
+    actor: &str,
+) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::Invalid(
+            "give the token a name of 1 to 100 characters".into(),
+        ));
+    }
+    let plain = token::generate(TOKEN_PREFIX);
+    let hash = token::hash(&plain);
+    let (id, user_id, email, name, actor) = (
+        clock::new_id(),
+        user.id.clone(),
+        user.email.clone(),
+        name.to_owned(),
+        actor.to_owned(),
+    );
+    db.write(move |tx| {
+        tokens::insert(tx, &id, &user_id, &name, &hash, &clock::now())?;
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: None,
+                actor: &actor,
+                action: "token.created",
+                run_id: None,
+                details: json!({"token_id": id, "name": name, "user_id": user_id, "email": email}),
+            },
+        )
+    })
+    .await?;
+    Ok(plain)
+}
+
+pub async fn revoke_token(db: &Db, user: &User, token_id: &str) -> Result<(), AppError> {
+    let (id, user_id, email) = (token_id.to_owned(), user.id.clone(), user.email.clone());
+    let revoked = db
+        .write(move |tx| {
+            let revoked = tokens::revoke(tx, &user_id, &id, &clock::now())?;
+            if revoked {
+                audit::record(
+                    tx,
+                    &Event {
+                        tenant_id: None,
+                        actor: &email,
+                        action: "token.revoked",
+                        run_id: None,
+                        details: json!({"token_id": id}),
+                    },
+                )?;
+            }
+            Ok(revoked)
+        })
+        .await?;
+    if revoked {
+        Ok(())
+    } else {
+        Err(AppError::not_found("active token"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_nonsense_refused() {
+        assert_eq!(
+            normalize_email("  Admin@Example.COM ").expect("valid"),
+            "admin@example.com"
+        );
+        for bad in [
+            "",
+            "no-at-sign",
+            "@example.com",
+            "a@nodot",
+            "a@.com",
+            "a b@example.com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}

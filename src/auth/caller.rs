@@ -1,0 +1,149 @@
+//! Resolves the caller once per request and hands it to handlers.
+//!
+//! Browser pages authenticate with the session cookie only; `/api/` with a bearer token only.
+//! Keeping the two apart means the API never acts on a cookie, so it needs no CSRF defence,
+//! and a page never acts on a token pasted into a browser.
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{Duration, Utc};
+
+use super::session::{self, Session};
+use super::token;
+use crate::clock;
+use crate::db::tokens;
+use crate::db::users::User;
+use crate::error::AppError;
+use crate::web::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub via: Via,
+}
+
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session(Session),
+    ApiToken { token_id: String },
+}
+
+impl Caller {
+    /// The CSRF token pages embed; `None` for API callers.
+    pub fn csrf_token(&self) -> Option<&str> {
+        match &self.via {
+            Via::Session(s) => Some(&s.csrf_token),
+            Via::ApiToken { .. } => None,
+        }
+    }
+}
+
+/// Middleware: puts a `Caller` into the request extensions when the request carries valid
+/// credentials. It never rejects: routes decide whether they need a caller.
+pub async fn resolve(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let caller = if req.uri().path().starts_with("/api/") {
+        from_bearer(&state, req.headers()).await?
+    } else {
+        from_session(&state, req.headers()).await?
+    };
+    if let Some(caller) = caller {
+        req.extensions_mut().insert(caller);
+    }
+    Ok(next.run(req).await)
+}
+
+async fn from_session(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Caller>, AppError> {
+    let Some(cookie) = session::cookie(headers, session::COOKIE) else {
+        return Ok(None);
+    };
+    let found = session::resolve(&state.db, &state.settings, cookie).await?;
+    Ok(found.map(|(s, user)| Caller {
+        user,
+        via: Via::Session(s),
+    }))
+}
+
+async fn from_bearer(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Caller>, AppError> {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let Some(presented) = value.strip_prefix("Bearer ").map(str::trim) else {
+        return Ok(None);
+    };
+    let hash = token::hash(presented);
+    let Some((token_id, user)) = state
+        .db
+        .read(move |c| tokens::user_for_hash(c, &hash))
+        .await?
+    else {
+        return Ok(None);
+    };
+    if user.disabled {
+        return Ok(None);
+    }
+    let id = token_id.clone();
+    let not_since = clock::format_time(Utc::now() - Duration::minutes(1));
+    state
+        .db
+        .write(move |tx| tokens::mark_used(tx, &id, &clock::now(), &not_since))
+        .await?;
+    Ok(Some(Caller {
+        user,
+        via: Via::ApiToken { token_id },
+    }))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Caller>().cloned())
+    }
+}
+
+/// A caller who must be a superadmin.
+pub struct Superadmin(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Superadmin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = <Caller as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        if caller.user.superadmin {
+            Ok(Superadmin(caller))
+        } else {
+            Err(AppError::Forbidden("only a superadmin may do this".into()))
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The command line. Every option is also a `PV_*` environment variable, so the container
+//! can be configured without a command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "policyvault",
+    version,
+    about = "Back up, compare and restore Intune configuration"
+)]
+pub struct Cli {
+    /// Where the database and the master key live.
+    #[arg(long, env = "PV_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// `text` for people, `json` for log shippers.
+    #[arg(long, env = "PV_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Run the server with the Graph simulator and demo tenants, in a fresh data directory
+    /// unless `--data-dir` is given; prints the URL and the login.
+    Demo(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Exit 0 when the local server answers `/healthz` (used by the container's HEALTHCHECK).
+    Healthcheck {
+        #[arg(long, env = "PV_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        superadmin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new API token for the user, and nothing else.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Write a consistent copy of the database to FILE, also while the server runs.
+    Backup { file: PathBuf },
+}
+
+/// Everything the server needs beyond the data directory.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PV_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Worker tasks that run Graph operations.
+    #[arg(long, env = "PV_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+
+    /// Mark cookies `Secure`; set it whenever the server is reached over HTTPS.
+    #[arg(long, env = "PV_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = parse_flag)]
+    pub secure_cookies: bool,
+
+    /// Allow tenants with hand-set Graph/login URLs (the demo and the tests need it).
+    #[arg(long, env = "PV_ALLOW_CUSTOM_ENDPOINTS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = parse_flag)]
+    pub allow_custom_endpoints: bool,
+
+    /// 64 hex characters; overrides the key file in the data directory.
+    #[arg(long, env = "PV_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+
+    /// A session unused this long is ended.
+    #[arg(long, env = "PV_SESSION_IDLE_MINUTES", default_value_t = 8 * 60)]
+    pub session_idle_minutes: u32,
+
+    /// A session is ended this long after login, however active.
+    #[arg(long, env = "PV_SESSION_MAX_HOURS", default_value_t = 7 * 24)]
+    pub session_max_hours: u32,
+
+    /// When set, `/metrics` needs `Authorization: Bearer <this>`.
+    #[arg(long, env = "PV_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+/// Accepts the spellings people use in environment files.
+fn parse_flag(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!(
+            "expected 1/0, true/false, yes/no or on/off, got {other:?}"
+        )),
+    }
+}
+
+impl ServeArgs {
+    /// Settings for tests and embedding: loopback, random port.
+    pub fn for_tests() -> ServeArgs {
+        ServeArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: 2,
+            secure_cookies: false,
+            allow_custom_endpoints: true,
+            master_key: None,
+            session_idle_minutes: 60,
+            session_max_hours: 24,
+            metrics_token: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_accept_common_spellings_and_reject_others() {
+        assert_eq!(parse_flag("1"), Ok(true));
+        assert_eq!(parse_flag("Off"), Ok(false));
+        assert!(parse_flag("maybe").is_err());
+    }
+}

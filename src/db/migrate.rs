@@ -1,0 +1,49 @@
+//! Schema versions, keyed by `PRAGMA user_version`.
+//!
+//! A fresh database runs `schema.sql` (the whole current schema) and is stamped with
+//! [`SCHEMA_VERSION`]. An older file runs the upgrade steps after its version, each in its own
+//! transaction. There is no downgrade. When you change `schema.sql`, add a step here that
+//! brings version N-1 to N; the test in `tests/it/db.rs` builds a database both ways and
+//! compares them, so the two cannot drift.
+
+use rusqlite::Connection;
+
+use super::DbResult;
+
+pub const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// Upgrade steps: `STEPS[i]` turns version `i + 1` into version `i + 2`.
+/// Version 1 is the first released schema.
+const STEPS: &[&str] = &[];
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+pub const SCHEMA_VERSION: i64 = 1 + STEPS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> DbResult<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == 0 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        return Ok(());
+    }
+    for (i, step) in STEPS.iter().enumerate() {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        let from = 1 + i as i64;
+        if version == from {
+            let tx = conn.transaction()?;
+            tx.execute_batch(step)?;
+            tx.pragma_update(None, "user_version", from + 1)?;
+            tx.commit()?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds version 1 from scratch and then runs every upgrade step, for the drift test.
+pub fn build_by_upgrades(conn: &mut Connection, version_1_schema: &str) -> DbResult<()> {
+    conn.execute_batch(version_1_schema)?;
+    conn.pragma_update(None, "user_version", 1)?;
+    migrate(conn)
+}

@@ -1,0 +1,120 @@
+//! `tenants`. The sealed client secret is read by exactly one function,
+//! [`sealed_secret`], which only the worker's token request path calls.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::DbResult;
+
+/// A tenant as pages and the API see it: never the secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub entra_tenant_id: String,
+    pub client_id: String,
+    pub cloud: String,
+    pub graph_base_url: String,
+    pub login_base_url: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub secret_updated_at: String,
+}
+
+const COLUMNS: &str = "id, name, entra_tenant_id, client_id, cloud, graph_base_url, login_base_url, \
+                       created_at, updated_at, secret_updated_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Tenant> {
+    Ok(Tenant {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        entra_tenant_id: r.get(2)?,
+        client_id: r.get(3)?,
+        cloud: r.get(4)?,
+        graph_base_url: r.get(5)?,
+        login_base_url: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+        secret_updated_at: r.get(9)?,
+    })
+}
+
+pub fn insert(c: &Connection, t: &Tenant, secret_sealed: &[u8]) -> DbResult<()> {
+    c.prepare_cached(
+        "INSERT INTO tenants (id, name, entra_tenant_id, client_id, secret_sealed, cloud,
+                              graph_base_url, login_base_url, created_at, updated_at, secret_updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        t.id, t.name, t.entra_tenant_id, t.client_id, secret_sealed, t.cloud,
+        t.graph_base_url, t.login_base_url, t.created_at, t.updated_at, t.secret_updated_at
+    ])?;
+    Ok(())
+}
+
+/// Updates everything but the secret.
+pub fn update(c: &Connection, t: &Tenant) -> DbResult<bool> {
+    let n = c.execute(
+        "UPDATE tenants SET name = ?2, entra_tenant_id = ?3, client_id = ?4, cloud = ?5,
+                graph_base_url = ?6, login_base_url = ?7, updated_at = ?8
+         WHERE id = ?1",
+        params![
+            t.id,
+            t.name,
+            t.entra_tenant_id,
+            t.client_id,
+            t.cloud,
+            t.graph_base_url,
+            t.login_base_url,
+            t.updated_at
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn replace_secret(c: &Connection, id: &str, secret_sealed: &[u8], now: &str) -> DbResult<bool> {
+    let n = c.execute(
+        "UPDATE tenants SET secret_sealed = ?2, secret_updated_at = ?3, updated_at = ?3 WHERE id = ?1",
+        params![id, secret_sealed, now],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn get(c: &Connection, id: &str) -> DbResult<Option<Tenant>> {
+    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = ?1");
+    Ok(c.prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+pub fn list_all(c: &Connection) -> DbResult<Vec<Tenant>> {
+    let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY name");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The tenants a user is a member of.
+pub fn list_for_user(c: &Connection, user_id: &str) -> DbResult<Vec<Tenant>> {
+    let sql = format!(
+        "SELECT {} FROM tenants t JOIN memberships m ON m.tenant_id = t.id
+         WHERE m.user_id = ?1 ORDER BY t.name",
+        COLUMNS
+            .split(", ")
+            .map(|col| format!("t.{}", col.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map([user_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The sealed secret, for the token request only.
+pub fn sealed_secret(c: &Connection, id: &str) -> DbResult<Option<Vec<u8>>> {
+    Ok(
+        c.prepare_cached("SELECT secret_sealed FROM tenants WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?,
+    )
+}

@@ -1,0 +1,196 @@
+//! The master key and the sealing of tenant client secrets.
+//!
+//! XChaCha20-Poly1305 (the `chacha20poly1305` crate): a random 24-byte nonce per seal, so
+//! random nonces never collide in practice, and the tenant id as associated data, so a sealed
+//! secret moved to another tenant's row fails to open instead of handing out the wrong secret.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use secrecy::{ExposeSecret, SecretString};
+
+const KEY_FILE: &str = "master.key";
+const NONCE_LEN: usize = 24;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "PV_MASTER_KEY must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`"
+    )]
+    BadEnvKey,
+    #[error(
+        "the key file {0} is not 64 hex characters; restore it from your backup (without it, stored tenant secrets cannot be read)"
+    )]
+    BadKeyFile(String),
+    #[error("could not read or write the key file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the system random generator failed: {0}")]
+    Random(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("the stored secret could not be decrypted: was the master key changed?")]
+    Open,
+    #[error("the secret could not be encrypted")]
+    Seal,
+}
+
+/// Holds the key; deliberately no `Debug`, so it cannot end up in a log line.
+pub struct MasterKey {
+    cipher: XChaCha20Poly1305,
+}
+
+impl MasterKey {
+    /// `PV_MASTER_KEY` when given, else the key file in the data dir, created (mode 0600) on
+    /// first start.
+    pub fn load_or_create(data_dir: &Path, from_env: Option<&str>) -> Result<MasterKey, KeyError> {
+        if let Some(hex_key) = from_env {
+            let bytes = decode_key(hex_key.trim()).ok_or(KeyError::BadEnvKey)?;
+            return Ok(MasterKey::from_bytes(&bytes));
+        }
+        let path = data_dir.join(KEY_FILE);
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                let bytes = decode_key(text.trim())
+                    .ok_or_else(|| KeyError::BadKeyFile(path.display().to_string()))?;
+                Ok(MasterKey::from_bytes(&bytes))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
+                write_private(&path, hex::encode(bytes).as_bytes()).map_err(io)?;
+                Ok(MasterKey::from_bytes(&bytes))
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    fn from_bytes(bytes: &[u8; 32]) -> MasterKey {
+        MasterKey {
+            cipher: XChaCha20Poly1305::new(bytes.into()),
+        }
+    }
+
+    pub fn seal(&self, plaintext: &SecretString, context: &str) -> Result<Vec<u8>, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|_| SealError::Seal)?;
+        let payload = Payload {
+            msg: plaintext.expose_secret().as_bytes(),
+            aad: context.as_bytes(),
+        };
+        let ciphertext = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), payload)
+            .map_err(|_| SealError::Seal)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ciphertext);
+        Ok(out)
+    }
+
+    pub fn open(&self, sealed: &[u8], context: &str) -> Result<SecretString, SealError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(SealError::Open);
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let payload = Payload {
+            msg: ciphertext,
+            aad: context.as_bytes(),
+        };
+        let plain = self
+            .cipher
+            .decrypt(XNonce::from_slice(nonce), payload)
+            .map_err(|_| SealError::Open)?;
+        String::from_utf8(plain)
+            .map(SecretString::from)
+            .map_err(|_| SealError::Open)
+    }
+}
+
+fn decode_key(text: &str) -> Option<[u8; 32]> {
+    hex::decode(text).ok()?.try_into().ok()
+}
+
+/// Creates the file readable by its owner only; fails rather than overwrite an existing key.
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> MasterKey {
+        MasterKey::from_bytes(&[7u8; 32])
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_its_context() {
+        let k = key();
+        let sealed = k
+            .seal(&SecretString::from("s3cret-value"), "tenant-a")
+            .expect("seal");
+        assert!(!sealed.windows(12).any(|w| w == b"s3cret-value"));
+        assert_eq!(
+            k.open(&sealed, "tenant-a").expect("open").expose_secret(),
+            "s3cret-value"
+        );
+        assert!(k.open(&sealed, "tenant-b").is_err());
+    }
+
+    #[test]
+    fn a_tampered_or_short_ciphertext_is_refused() {
+        let k = key();
+        let mut sealed = k.seal(&SecretString::from("x"), "t").expect("seal");
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        assert!(k.open(&sealed, "t").is_err());
+        assert!(k.open(&[1, 2, 3], "t").is_err());
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_with_owner_only_permissions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = MasterKey::load_or_create(dir.path(), None).expect("create");
+        let sealed = a.seal(&SecretString::from("x"), "t").expect("seal");
+        let b = MasterKey::load_or_create(dir.path(), None).expect("load");
+        assert_eq!(b.open(&sealed, "t").expect("open").expose_secret(), "x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(KEY_FILE))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_malformed_env_key_is_refused_with_a_hint() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = MasterKey::load_or_create(dir.path(), Some("abc"))
+            .err()
+            .expect("error");
+        assert!(err.to_string().contains("64 hex"));
+    }
+}

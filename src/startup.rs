@@ -1,0 +1,131 @@
+//! Building and running the server: used by `serve`, `demo` and every integration test, so
+//! tests exercise exactly what production runs.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::clock;
+use crate::config::ServeArgs;
+use crate::db::{Db, sessions};
+use crate::secrets::MasterKey;
+use crate::web::{self, state::AppState};
+
+pub const DB_FILE: &str = "policyvault.db";
+const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+pub struct App {
+    listener: TcpListener,
+    pub state: AppState,
+    /// Cancel to stop the server gracefully (tests, signals).
+    pub shutdown: CancellationToken,
+}
+
+/// Opens the database in `data_dir` (creating the directory and the master key on first
+/// start). Shared by the server and the command-line tools.
+pub fn open_data_dir(data_dir: &Path, master_key: Option<&str>) -> anyhow::Result<(Db, MasterKey)> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("could not create the data directory {}", data_dir.display()))?;
+    let key = MasterKey::load_or_create(data_dir, master_key)?;
+    let db = Db::open(&data_dir.join(DB_FILE))?;
+    Ok((db, key))
+}
+
+impl App {
+    pub async fn build(data_dir: &Path, settings: ServeArgs) -> anyhow::Result<App> {
+        let (db, key) = open_data_dir(data_dir, settings.master_key.as_deref())?;
+        let listener = TcpListener::bind(settings.listen).await.with_context(|| {
+            format!(
+                "could not listen on {} (is another server running there?)",
+                settings.listen
+            )
+        })?;
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            key: Arc::new(key),
+            throttle: Arc::new(LoginThrottle::default()),
+        };
+        Ok(App {
+            listener,
+            state,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.settings.listen)
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let App {
+            listener,
+            state,
+            shutdown,
+        } = self;
+        tokio::spawn(sweep_sessions(state.clone(), shutdown.clone()));
+        let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("the HTTP server failed")
+    }
+}
+
+/// Deletes expired sessions now and then, so the table does not grow forever.
+async fn sweep_sessions(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(SESSION_SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let idle =
+            Utc::now() - chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes));
+        let absolute =
+            Utc::now() - chrono::Duration::hours(i64::from(state.settings.session_max_hours));
+        let (idle, absolute) = (clock::format_time(idle), clock::format_time(absolute));
+        if let Err(e) = state
+            .db
+            .write(move |tx| sessions::delete_expired(tx, &idle, &absolute))
+            .await
+        {
+            tracing::warn!(error = %e, "could not sweep expired sessions");
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,399 @@
+//! Customer tenants and their members: the operations pages and the API share.
+
+use reqwest::Url;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::audit::{self, Event};
+use crate::auth::role::Role;
+use crate::clock;
+use crate::db::memberships::{self, Member};
+use crate::db::tenants::{self, Tenant};
+use crate::db::{Db, users};
+use crate::error::AppError;
+use crate::graph::cloud::Cloud;
+use crate::secrets::MasterKey;
+
+/// A tenant as submitted by a form or the API. Empty optional strings mean "not given".
+#[derive(Debug, Clone, Deserialize)]
+pub struct TenantInput {
+    pub name: String,
+    pub entra_tenant_id: String,
+    pub client_id: String,
+    /// Required on create; on edit, a non-empty value replaces the stored secret.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    pub cloud: String,
+    #[serde(default)]
+    pub graph_base_url: Option<String>,
+    #[serde(default)]
+    pub login_base_url: Option<String>,
+}
+
+/// Validated values, ready to store.
+struct Valid {
+    name: String,
+    entra_tenant_id: String,
+    client_id: String,
+    cloud: Cloud,
+    graph_base_url: String,
+    login_base_url: String,
+}
+
+fn validate(input: &TenantInput, allow_custom: bool) -> Result<Valid, AppError> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::Invalid(
+            "the name must have 1 to 100 characters".into(),
+        ));
+    }
+    let entra_tenant_id = guid(
+        &input.entra_tenant_id,
+        "Entra tenant id (Directory ID in the Entra admin center)",
+    )?;
+    let client_id = guid(
+        &input.client_id,
+        "client id (Application ID of the app registration)",
+    )?;
+    let cloud = Cloud::parse(input.cloud.trim()).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "cloud must be one of global, usgov, usgovdod, china; got {:?}",
+            input.cloud
+        ))
+    })?;
+    let custom_graph = non_empty(input.graph_base_url.as_deref());
+    let custom_login = non_empty(input.login_base_url.as_deref());
+    if (custom_graph.is_some() || custom_login.is_some()) && !allow_custom {
+        return Err(AppError::Invalid(
+            "custom Graph or login endpoints are disabled on this server (start it with PV_ALLOW_CUSTOM_ENDPOINTS=1 to allow them); leave them empty to use the cloud's endpoints".into(),
+        ));
+    }
+    let graph_base_url = match custom_graph {
+        Some(u) => base_url(u, "graph_base_url")?,
+        None => cloud.graph_base_url().to_owned(),
+    };
+    let login_base_url = match custom_login {
+        Some(u) => base_url(u, "login_base_url")?,
+        None => cloud.login_base_url().to_owned(),
+    };
+    Ok(Valid {
+        name: name.to_owned(),
+        entra_tenant_id,
+        client_id,
+        cloud,
+        graph_base_url,
+        login_base_url,
+    })
+}
+
+fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A GUID in its usual 8-4-4-4-12 form, lowercased.
+fn guid(raw: &str, what: &str) -> Result<String, AppError> {
+    let s = raw
+        .trim()
+        .trim_matches(|c| c == '{' || c == '}')
+        .to_lowercase();
+    let groups: Vec<&str> = s.split('-').collect();
+    let shape_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()));
+    if shape_ok {
+        Ok(s)
+    } else {
+        Err(AppError::Invalid(format!(
+            "the {what} must be a GUID like 00000000-0000-0000-0000-000000000000; got {:?}",
+            raw.trim()
+        )))
+    }
+}
+
+/// An http(s) base URL without credentials, query or fragment; no trailing slash.
+fn base_url(raw: &str, field: &str) -> Result<String, AppError> {
+    let bad = |why: &str| AppError::Invalid(format!("{field}: {why} (got {raw:?})"));
+    let url = Url::parse(raw).map_err(|_| bad("not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("must start with https:// or http://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(bad("must not contain credentials, a query or a fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn secret_required(s: Option<&SecretString>) -> Result<&SecretString, AppError> {
+    let s = s
+        .filter(|s| !s.expose_secret().trim().is_empty())
+        .ok_or_else(|| AppError::Invalid("the client secret is required".into()))?;
+    if s.expose_secret().len() > 1024 {
+        return Err(AppError::Invalid(
+            "the client secret is longer than 1024 characters".into(),
+        ));
+    }
+    Ok(s)
+}
+
+fn name_taken(name: &str) -> AppError {
+    AppError::Conflict(format!("a tenant named {name:?} already exists"))
+}
+
+pub async fn create(
+    db: &Db,
+    key: &MasterKey,
+    input: TenantInput,
+    allow_custom: bool,
+    actor: &str,
+) -> Result<Tenant, AppError> {
+    let v = validate(&input, allow_custom)?;
+    let secret = secret_required(input.client_secret.as_ref())?;
+    let now = clock::now();
+    let tenant = Tenant {
+        id: clock::new_id(),
+        name: v.name,
+        entra_tenant_id: v.entra_tenant_id,
+        client_id: v.client_id,
+        cloud: v.cloud.as_str().to_owned(),
+        graph_base_url: v.graph_base_url,
+        login_base_url: v.login_base_url,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        secret_updated_at: now,
+    };
+    let sealed = key
+        .seal(secret, &tenant.id)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let (row, actor) = (tenant.clone(), actor.to_owned());
+    let result = db
+        .write(move |tx| {
+            tenants::insert(tx, &row, &sealed)?;
+            audit::record(tx, &Event {
+                tenant_id: Some(&row.id),
+                actor: &actor,
+                action: "tenant.created",
+                run_id: None,
+                details: json!({"name": row.name, "entra_tenant_id": row.entra_tenant_id, "client_id": row.client_id, "cloud": row.cloud}),
+            })
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(tenant),
+        Err(e) if e.is_unique_violation() => Err(name_taken(&tenant.name)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Updates a tenant's settings; a non-empty `client_secret` also replaces the secret.
+pub async fn update(
+    db: &Db,
+    key: &MasterKey,
+    current: &Tenant,
+    input: TenantInput,
+    allow_custom: bool,
+    actor: &str,
+) -> Result<Tenant, AppError> {
+    let v = validate(&input, allow_custom)?;
+    let new_secret = match input
+        .client_secret
+        .as_ref()
+        .filter(|s| !s.expose_secret().trim().is_empty())
+    {
+        Some(s) => Some(
+            key.seal(secret_required(Some(s))?, &current.id)
+                .map_err(|e| AppError::Internal(e.into()))?,
+        ),
+        None => None,
+    };
+    let now = clock::now();
+    let tenant = Tenant {
+        name: v.name,
+        entra_tenant_id: v.entra_tenant_id,
+        client_id: v.client_id,
+        cloud: v.cloud.as_str().to_owned(),
+        graph_base_url: v.graph_base_url,
+        login_base_url: v.login_base_url,
+        updated_at: now.clone(),
+        secret_updated_at: if new_secret.is_some() {
+            now.clone()
+        } else {
+            current.secret_updated_at.clone()
+        },
+        ..current.clone()
+    };
+    let (row, actor) = (tenant.clone(), actor.to_owned());
+    let result = db
+        .write(move |tx| {
+            tenants::update(tx, &row)?;
+            audit::record(tx, &Event {
+                tenant_id: Some(&row.id),
+                actor: &actor,
+                action: "tenant.updated",
+                run_id: None,
+                details: json!({"name": row.name, "entra_tenant_id": row.entra_tenant_id, "client_id": row.client_id, "cloud": row.cloud}),
+            })?;
+            if let Some(sealed) = new_secret {
+                tenants::replace_secret(tx, &row.id, &sealed, &now)?;
+                audit::record(tx, &Event {
+                    tenant_id: Some(&row.id),
+                    actor: &actor,
+                    action: "tenant.secret_replaced",
+                    run_id: None,
+                    details: json!({}),
+                })?;
+            }
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(tenant),
+        Err(e) if e.is_unique_violation() => Err(name_taken(&tenant.name)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds a member by email or changes their role.
+pub async fn set_member(
+    db: &Db,
+    tenant_id: &str,
+    email: &str,
+    role: &str,
+    actor: &str,
+) -> Result<Member, AppError> {
+    let email = crate::accounts::normalize_email(email)?;
+    let role = Role::parse(role.trim()).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "role must be viewer, operator or owner; got {role:?}"
+        ))
+    })?;
+    let (tenant_id, actor) = (tenant_id.to_owned(), actor.to_owned());
+    db.write(move |tx| {
+        let Some(user) = users::find_by_email(tx, &email)? else {
+            return Ok(Err(AppError::Invalid(format!("no user with email {email}: a superadmin must create the account first"))));
+        };
+        let before = memberships::role_of(tx, &user.id, &tenant_id)?;
+        if before.as_deref() == Some("owner") && role != Role::Owner && memberships::count_owners(tx, &tenant_id)? <= 1 {
+            return Ok(Err(AppError::Invalid("this is the tenant's last owner: make someone else owner first".into())));
+        }
+        memberships::upsert(tx, &user.id, &tenant_id, role.as_str(), &clock::now())?;
+        audit::record(tx, &Event {
+            tenant_id: Some(&tenant_id),
+            actor: &actor,
+            action: if before.is_some() { "member.role_changed" } else { "member.added" },
+            run_id: None,
+            details: json!({"user_id": user.id, "email": user.email, "role": role.as_str(), "previous_role": before}),
+        })?;
+        Ok(Ok(Member { user_id: user.id, email: user.email, role: role.as_str().to_owned() }))
+    })
+    .await?
+}
+
+pub async fn remove_member(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    actor: &str,
+) -> Result<(), AppError> {
+    let (tenant_id, user_id, actor) = (tenant_id.to_owned(), user_id.to_owned(), actor.to_owned());
+    db.write(move |tx| {
+        let Some(role) = memberships::role_of(tx, &user_id, &tenant_id)? else {
+            return Ok(Err(AppError::not_found("member")));
+        };
+        if role == "owner" && memberships::count_owners(tx, &tenant_id)? <= 1 {
+            return Ok(Err(AppError::Invalid(
+                "this is the tenant's last owner: make someone else owner first".into(),
+            )));
+        }
+        memberships::delete(tx, &user_id, &tenant_id)?;
+        let email = users::get(tx, &user_id)?.map(|u| u.email);
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: Some(&tenant_id),
+                actor: &actor,
+                action: "member.removed",
+                run_id: None,
+                details: json!({"user_id": user_id, "email": email, "role": role}),
+            },
+        )?;
+        Ok(Ok(()))
+    })
+    .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> TenantInput {
+        TenantInput {
+            name: "Contoso".into(),
+            entra_tenant_id: "{6F1B2C3D-0000-4000-8000-00000000AB12}".into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            client_secret: None,
+            cloud: "usgovdod".into(),
+            graph_base_url: Some(String::new()),
+            login_base_url: None,
+        }
+    }
+
+    #[test]
+    fn guids_are_normalized_and_the_cloud_picks_the_endpoints() {
+        let v = validate(&input(), false).expect("valid");
+        assert_eq!(v.entra_tenant_id, "6f1b2c3d-0000-4000-8000-00000000ab12");
+        assert_eq!(v.graph_base_url, "https://dod-graph.microsoft.us");
+        assert_eq!(v.login_base_url, "https://login.microsoftonline.us");
+    }
+
+    #[test]
+    fn bad_values_get_messages_that_name_the_field() {
+        let mut i = input();
+        i.client_id = "not-a-guid".into();
+        assert!(
+            validate(&i, false)
+                .err()
+                .expect("err")
+                .to_string()
+                .contains("client id")
+        );
+        let mut i = input();
+        i.cloud = "mars".into();
+        assert!(
+            validate(&i, false)
+                .err()
+                .expect("err")
+                .to_string()
+                .contains("cloud must be")
+        );
+    }
+
+    #[test]
+    fn custom_endpoints_need_the_switch_and_a_clean_url() {
+        let mut i = input();
+        i.graph_base_url = Some("http://127.0.0.1:9000/".into());
+        assert!(
+            validate(&i, false)
+                .err()
+                .expect("err")
+                .to_string()
+                .contains("PV_ALLOW_CUSTOM_ENDPOINTS")
+        );
+        assert_eq!(
+            validate(&i, true).expect("ok").graph_base_url,
+            "http://127.0.0.1:9000"
+        );
+        for bad in ["ftp://x", "https://u:p@x", "https://x/?q=1", "nonsense"] {
+            i.graph_base_url = Some(bad.into());
+            assert!(validate(&i, true).is_err(), "{bad}");
+        }
+    }
+}

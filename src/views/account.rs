@@ -1,0 +1,128 @@
+//! Login, first-run setup, and the profile page.
+
+use maud::{Markup, html};
+
+use super::components::{badge, csrf_field, form_error, when};
+use super::layout::{Nav, bare, page};
+use crate::db::tokens::ApiToken;
+
+pub fn login(
+    csrf: &str,
+    email: &str,
+    next: &str,
+    error: Option<&str>,
+    flash: Option<(&'static str, String)>,
+) -> Markup {
+    bare(
+        "Sign in",
+        Some(csrf),
+        flash,
+        html! {
+            article.pv-narrow {
+                header { h2 { "Sign in" } p.pv-sub { "Back up, compare and restore Intune for every customer." } }
+                form method="post" action="/login" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="next" value=(next);
+                    label { "Email" input type="email" name="email" value=(email) autocomplete="username" required autofocus; }
+                    label { "Password" input type="password" name="password" autocomplete="current-password" required; }
+                    (form_error(error))
+                    button type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+pub fn setup(csrf: &str, email: &str, error: Option<&str>) -> Markup {
+    bare(
+        "Set up policyvault",
+        Some(csrf),
+        None,
+        html! {
+            article.pv-narrow {
+                header {
+                    h2 { "Welcome to policyvault" }
+                    p.pv-sub { "Create the first administrator. This page disappears once an account exists." }
+                }
+                form method="post" action="/setup" {
+                    (csrf_field(csrf))
+                    label { "Email" input type="email" name="email" value=(email) autocomplete="username" required autofocus; }
+                    label { "Password" small.pv-muted { " (at least 12 characters)" }
+                        input type="password" name="password" autocomplete="new-password" minlength="12" required; }
+                    label { "Repeat password" input type="password" name="password_repeat" autocomplete="new-password" required; }
+                    (form_error(error))
+                    button type="submit" { "Create administrator" }
+                }
+            }
+        },
+    )
+}
+
+/// The profile page; `new_token` is shown exactly once, right after creation.
+pub fn profile(
+    nav: &Nav,
+    tokens: &[ApiToken],
+    new_token: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
+    page(
+        nav,
+        "Profile",
+        html! {
+            h1 { "Profile" }
+            p.pv-sub { (nav.email) @if nav.superadmin { " " (badge("superadmin", "superadmin")) } }
+            section {
+                h3 { "API tokens" }
+                p.pv-muted { "Tokens act with your rights on the JSON API (" code { "Authorization: Bearer …" } "). Each is shown once." }
+                @if let Some(t) = new_token {
+                    article {
+                        header { strong { "Your new token" } " — copy it now; it will not be shown again." }
+                        p.pv-secret-once data-testid="new-token" { (t) }
+                    }
+                }
+                form.pv-actions method="post" action="/profile/tokens" {
+                    (csrf_field(&nav.csrf))
+                    input type="text" name="name" placeholder="Token name, e.g. RMM sync" required maxlength="100";
+                    button type="submit" { "Create token" }
+                }
+                (form_error(error))
+                @if tokens.is_empty() {
+                    p.pv-empty { "No tokens yet." }
+                } @else {
+                    table {
+                        thead { tr { th { "Name" } th { "Created" } th { "Last used" } th { "Status" } th {} } }
+                        tbody {
+                            @for t in tokens {
+                                tr {
+                                    td { (t.name) }
+                                    td { (when(&t.created_at)) }
+                                    td { (t.last_used_at.as_deref().map_or_else(|| "never".to_owned(), when)) }
+                                    td { @if t.revoked_at.is_some() { (badge("revoked", "revoked")) } @else { (badge("operator", "active")) } }
+                                    td {
+                                        @if t.revoked_at.is_none() {
+                                            form method="post" action={ "/profile/tokens/" (t.id) "/revoke" } {
+                                                (csrf_field(&nav.csrf))
+                                                button.secondary.outline type="submit" data-confirm="Revoke this token? Automations using it stop working." { "Revoke" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h3 { "Change password" }
+                form method="post" action="/profile/password" {
+                    (csrf_field(&nav.csrf))
+                    div.grid {
+                        label { "Current password" input type="password" name="current" autocomplete="current-password" required; }
+                        label { "New password" input type="password" name="new" autocomplete="new-password" minlength="12" required; }
+                    }
+                    button.secondary type="submit" { "Change password" }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,10 @@
+//! HTML. Every function here is pure: view model in, `Markup` out; no state, no database,
+//! no await. `(expr)` escapes, and nothing from a user or from Graph is ever `PreEscaped`.
+
+pub mod account;
+pub mod admin;
+pub mod components;
+pub mod dashboard;
+pub mod errors;
+pub mod layout;
+pub mod tenant;

@@ -1,0 +1,49 @@
+//! `/`: the tenants the caller can open.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::response::Response;
+
+use super::page::{Page, respond};
+use super::state::AppState;
+use crate::db::{memberships, tenants};
+use crate::error::AppError;
+use crate::graph::cloud::Cloud;
+use crate::views::dashboard::{TenantCard, dashboard};
+
+pub async fn view_dashboard_get(
+    State(state): State<AppState>,
+    page: Page,
+) -> Result<Response, AppError> {
+    let (user_id, all) = (page.caller.user.id.clone(), page.caller.user.superadmin);
+    let (list, roles) = state
+        .db
+        .read(move |c| {
+            let list = if all {
+                tenants::list_all(c)?
+            } else {
+                tenants::list_for_user(c, &user_id)?
+            };
+            let roles: HashMap<String, String> = memberships::list_for_user(c, &user_id)?
+                .into_iter()
+                .map(|m| (m.tenant_id, m.role))
+                .collect();
+            Ok((list, roles))
+        })
+        .await?;
+    let cards: Vec<TenantCard> = list
+        .into_iter()
+        .map(|t| TenantCard {
+            role: roles
+                .get(&t.id)
+                .cloned()
+                .unwrap_or_else(|| "superadmin".into()),
+            cloud_label: Cloud::parse(&t.cloud).map_or("unknown cloud", Cloud::label),
+            id: t.id,
+            name: t.name,
+            entra_tenant_id: t.entra_tenant_id,
+        })
+        .collect();
+    Ok(respond(&page.nav, dashboard(&page.nav, &cards)))
+}

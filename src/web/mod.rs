@@ -1,0 +1,111 @@
+//! HTTP: the router, one file per area, and the JSON API under `api/`.
+//!
+//! Request path, outermost first: tracing → security headers → error rendering → caller
+//! resolution → CSRF → route. Tenant routes add the tenant guard as a route layer.
+
+pub mod api;
+pub mod assets;
+pub mod audit;
+pub mod dashboard;
+pub mod errors;
+pub mod extract;
+pub mod flash;
+pub mod health;
+pub mod login;
+pub mod members;
+pub mod page;
+pub mod profile;
+pub mod routes;
+pub mod security_headers;
+pub mod state;
+pub mod tenants;
+pub mod users;
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::auth::{caller, csrf, tenant_guard};
+use routes::{RouteEntry, Routes};
+use state::AppState;
+
+/// Routes of a tenant: each passes the tenant guard before its handler runs.
+fn tenant_routes(state: &AppState) -> Routes {
+    Routes::new()
+        .get("/t/{tenant}", tenants::view_tenant_get)
+        .get("/t/{tenant}/settings", tenants::view_settings_get)
+        .post("/t/{tenant}/settings", tenants::view_settings_post)
+        .get("/t/{tenant}/members", members::view_members_get)
+        .post("/t/{tenant}/members", members::view_members_post)
+        .post(
+            "/t/{tenant}/members/{user_id}/remove",
+            members::view_member_remove_post,
+        )
+        .get("/t/{tenant}/audit", audit::view_audit_get)
+        .get("/api/v1/tenants/{tid}", api::tenants::get)
+        .get("/api/v1/tenants/{tid}/members", api::members::list)
+        .post("/api/v1/tenants/{tid}/members", api::members::upsert)
+        .delete(
+            "/api/v1/tenants/{tid}/members/{user_id}",
+            api::members::remove,
+        )
+        .get("/api/v1/tenants/{tid}/audit", api::audit::list)
+        .map_router(|r| r.route_layer(from_fn_with_state(state.clone(), tenant_guard::guard)))
+}
+
+fn other_routes() -> Routes {
+    Routes::new()
+        .get("/healthz", health::healthz)
+        .get("/readyz", health::readyz)
+        .get("/assets/{name}", assets::serve)
+        .get("/login", login::view_login_get)
+        .post("/login", login::view_login_post)
+        .post("/logout", login::view_logout_post)
+        .get("/setup", login::view_setup_get)
+        .post("/setup", login::view_setup_post)
+        .get("/", dashboard::view_dashboard_get)
+        .get("/profile", profile::view_profile_get)
+        .post("/profile/tokens", profile::view_token_create_post)
+        .post(
+            "/profile/tokens/{id}/revoke",
+            profile::view_token_revoke_post,
+        )
+        .post("/profile/password", profile::view_password_post)
+        .get("/admin/users", users::view_users_get)
+        .post("/admin/users", users::view_users_post)
+        .post("/admin/users/{id}/disable", users::view_user_disable_post)
+        .post("/admin/users/{id}/enable", users::view_user_enable_post)
+        .post("/admin/users/{id}/password", users::view_user_password_post)
+        .get("/tenants/new", tenants::view_tenant_new_get)
+        .post("/tenants", tenants::view_tenant_new_post)
+        .get("/api/v1/me", api::me::get_me)
+        .get("/api/v1/tenants", api::tenants::list)
+        .post("/api/v1/tenants", api::tenants::create)
+}
+
+fn all_routes(state: &AppState) -> Routes {
+    other_routes().merge(tenant_routes(state))
+}
+
+/// The application, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = all_routes(&state).into_parts();
+    routes
+        .route("/api/{*rest}", axum::routing::any(api::not_found))
+        .layer(from_fn(csrf::protect))
+        .layer(from_fn_with_state(state.clone(), caller::resolve))
+        .layer(from_fn(errors::render))
+        .layer(from_fn(security_headers::add))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(security_headers::request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// Every (method, path) the router serves, for tests that must cover all of them.
+pub fn route_table(state: &AppState) -> Vec<RouteEntry> {
+    all_routes(state).into_parts().1
+}

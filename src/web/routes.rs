@@ -1,0 +1,65 @@
+//! A thin builder over `axum::Router` that also records every (method, path) it registers,
+//! so tests can walk the real route table (e.g. to prove every tenant route answers 403 to
+//! non-members) instead of a hand-kept list that would silently miss new routes.
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, post};
+
+use super::state::AppState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteEntry {
+    pub method: Method,
+    pub path: String,
+}
+
+#[derive(Default)]
+pub struct Routes {
+    router: Router<AppState>,
+    table: Vec<RouteEntry>,
+}
+
+impl Routes {
+    pub fn new() -> Routes {
+        Routes::default()
+    }
+
+    fn add(mut self, method: Method, path: &str, route: MethodRouter<AppState>) -> Routes {
+        self.table.push(RouteEntry {
+            method,
+            path: path.to_owned(),
+        });
+        self.router = self.router.route(path, route);
+        self
+    }
+
+    pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &str, h: H) -> Routes {
+        self.add(Method::GET, path, get(h))
+    }
+
+    pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &str, h: H) -> Routes {
+        self.add(Method::POST, path, post(h))
+    }
+
+    pub fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &str, h: H) -> Routes {
+        self.add(Method::DELETE, path, delete(h))
+    }
+
+    /// Applies `f` (e.g. a `route_layer`) to the routes registered so far.
+    pub fn map_router(mut self, f: impl FnOnce(Router<AppState>) -> Router<AppState>) -> Routes {
+        self.router = f(self.router);
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Routes {
+        self.router = self.router.merge(other.router);
+        self.table.extend(other.table);
+        self
+    }
+
+    pub fn into_parts(self) -> (Router<AppState>, Vec<RouteEntry>) {
+        (self.router, self.table)
+    }
+}

@@ -1,0 +1,19 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::ServeArgs;
+use crate::db::Db;
+use crate::secrets::MasterKey;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    /// Read-only after start: cookies, session limits, custom endpoints, metrics token.
+    pub settings: Arc<ServeArgs>,
+    /// Seals tenant secrets on write; opened only on the worker's token path.
+    pub key: Arc<MasterKey>,
+    /// Shared by all login attempts; in memory by design (see `auth::throttle`).
+    pub throttle: Arc<LoginThrottle>,
+}
