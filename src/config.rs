@@ -112,10 +112,6 @@ pub struct ServeArgs {
     /// A session is ended this long after login, however active.
     #[arg(long, env = "PV_SESSION_MAX_HOURS", default_value_t = 7 * 24)]
     pub session_max_hours: u32,
-
-    /// When set, `/metrics` needs `Authorization: Bearer <this>`.
-    #[arg(long, env = "PV_METRICS_TOKEN", hide_env_values = true)]
-    pub metrics_token: Option<String>,
 }
 
 /// Accepts the spellings people use in environment files.
@@ -140,7 +136,6 @@ impl ServeArgs {
             master_key: None,
             session_idle_minutes: 60,
             session_max_hours: 24,
-            metrics_token: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::secrets::MasterKey;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    /// Read-only after start: cookies, session limits, custom endpoints, metrics token.
+    /// Read-only after start: cookies, session limits, custom endpoints.
     pub settings: Arc<ServeArgs>,
     /// Seals tenant secrets on write; opened only on the worker's token path.
     pub key: Arc<MasterKey>,

@@ -1,3 +1,18 @@
-//! One integration-test binary: every test runs the real server on a random port.
+//! One integration-test binary: every test runs the real server on a random port, with its
+//! own SQLite file, and talks to it over HTTP.
 
+mod helpers;
+
+mod api;
+mod audit;
+mod browser;
+mod cli;
+mod csrf;
+mod db;
 mod graph;
+mod login;
+mod route_walk;
+mod secrets;
+mod sessions;
+mod setup;
+mod tokens;

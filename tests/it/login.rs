@@ -1,0 +1,208 @@
+//! Sign in, sign out, throttling, disabled accounts.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{ADMIN_EMAIL, PASSWORD, spawn_app};
+
+#[tokio::test]
+async fn sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session() {
+    let app = spawn_app().await;
+    app.create_user("ops@msp.test", false).await;
+    let (c, res) = app.login("ops@msp.test", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("pv_session="))
+        .expect("session cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure")
+    );
+    // Only the hash is stored: the cookie's token is nowhere in the database.
+    let token = cookie
+        .trim_start_matches("pv_session=")
+        .split(';')
+        .next()
+        .expect("value")
+        .to_owned();
+    let stored: i64 = app
+        .raw_db()
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE token_hash = ?1",
+            [&token],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert_eq!(stored, 0);
+
+    let home = c.get(app.url("/")).send().await.expect("home");
+    assert_eq!(home.status(), StatusCode::OK);
+    let csrf = crate::helpers::csrf_of(&home.text().await.expect("body"));
+    let out = c
+        .post(app.url("/logout"))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.headers()["location"], "/login");
+    let after = c.get(app.url("/")).send().await.expect("home");
+    assert_eq!(after.status(), StatusCode::SEE_OTHER, "signed out");
+    let sessions: i64 = app
+        .raw_db()
+        .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+        .expect("q");
+    assert_eq!(sessions, 0);
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_then_throttled_even_for_the_right_one() {
+    let app = spawn_app().await;
+    app.create_user("ops@msp.test", false).await;
+    for _ in 0..5 {
+        let (_, res) = app.login("ops@msp.test", "wrong password!!").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            res.text()
+                .await
+                .expect("body")
+                .contains("Wrong email or password")
+        );
+    }
+    let (_, res) = app.login("ops@msp.test", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the brake holds even for the right password"
+    );
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(
+        res.text()
+            .await
+            .expect("body")
+            .contains("Too many failed sign-ins")
+    );
+
+    // Unknown accounts answer exactly like wrong passwords (no account enumeration)…
+    let (_, res) = app.login("nobody@msp.test", "whatever password").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        res.text()
+            .await
+            .expect("body")
+            .contains("Wrong email or password")
+    );
+    // …and every failure is in the audit log, with no password in it.
+    let failed: i64 = app
+        .raw_db()
+        .query_row(
+            "SELECT count(*) FROM audit_events WHERE action = 'login.failed'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert_eq!(failed, 6);
+    let leaked: i64 = app
+        .raw_db()
+        .query_row(
+            "SELECT count(*) FROM audit_events WHERE details LIKE '%wrong password%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert_eq!(leaked, 0);
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_sign_in_and_loses_open_sessions() {
+    let app = spawn_app().await;
+    let (admin, csrf) = app.setup_admin().await;
+    app.create_user("leaver@msp.test", false).await;
+    let (leaver, _) = app.signed_in("leaver@msp.test").await;
+    let id: String = app
+        .raw_db()
+        .query_row(
+            "SELECT id FROM users WHERE email = 'leaver@msp.test'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("id");
+    let res = admin
+        .post(app.url(&format!("/admin/users/{id}/disable")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("disable");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        leaver
+            .get(app.url("/"))
+            .send()
+            .await
+            .expect("home")
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, res) = app.login("leaver@msp.test", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.text().await.expect("body").contains("disabled"));
+
+    // The last active superadmin cannot disable themself.
+    let admin_id: String = app
+        .raw_db()
+        .query_row(
+            "SELECT id FROM users WHERE email = ?1",
+            [ADMIN_EMAIL],
+            |r| r.get(0),
+        )
+        .expect("id");
+    admin
+        .post(app.url(&format!("/admin/users/{admin_id}/disable")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("disable self");
+    let disabled: bool = app
+        .raw_db()
+        .query_row(
+            "SELECT disabled FROM users WHERE id = ?1",
+            [&admin_id],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert!(!disabled);
+}
+
+#[tokio::test]
+async fn after_sign_in_the_user_lands_where_they_were_going_but_never_off_site() {
+    let app = spawn_app().await;
+    app.create_user("ops@msp.test", false).await;
+    let c = crate::helpers::browser();
+    let res = c.get(app.url("/profile")).send().await.expect("profile");
+    assert_eq!(res.headers()["location"], "/login?next=%2Fprofile");
+    let page = c
+        .get(app.url("/login?next=//evil.example"))
+        .send()
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("body");
+    let csrf = crate::helpers::csrf_of(&page);
+    let res = c
+        .post(app.url("/login"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("email", "ops@msp.test"),
+            ("password", PASSWORD),
+            ("next", "//evil.example"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.headers()["location"], "/");
+}

@@ -1,0 +1,83 @@
+//! API tokens: shown once, stored hashed, revocable; the CLI prints only the token.
+
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{ADMIN_EMAIL, spawn_app};
+
+#[tokio::test]
+async fn a_token_from_the_profile_page_works_once_shown_and_stops_when_revoked() {
+    let app = spawn_app().await;
+    let (admin, csrf) = app.setup_admin().await;
+    let res = admin
+        .post(app.url("/profile/tokens"))
+        .form(&[("_csrf", csrf.as_str()), ("name", "RMM sync")])
+        .send()
+        .await
+        .expect("create");
+    let page = res.text().await.expect("body");
+    let marker = "data-testid=\"new-token\">";
+    let start = page.find(marker).expect("token shown") + marker.len();
+    let token = page[start..start + page[start..].find('<').expect("end")].to_owned();
+    assert!(token.starts_with("pv_"));
+
+    let (status, me) = app.api(Method::GET, &token, "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["email"], ADMIN_EMAIL);
+
+    // Never shown again, never stored in clear.
+    let again = admin
+        .get(app.url("/profile"))
+        .send()
+        .await
+        .expect("profile")
+        .text()
+        .await
+        .expect("body");
+    assert!(again.contains("RMM sync") && !again.contains(&token));
+    let stored: i64 = app
+        .raw_db()
+        .query_row(
+            "SELECT count(*) FROM api_tokens WHERE token_hash = ?1",
+            [&token],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert_eq!(stored, 0);
+
+    let id: String = app
+        .raw_db()
+        .query_row("SELECT id FROM api_tokens", [], |r| r.get(0))
+        .expect("id");
+    let res = admin
+        .post(app.url(&format!("/profile/tokens/{id}/revoke")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (status, body) = app.api(Method::GET, &token, "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn the_api_accepts_only_bearer_tokens_and_answers_errors_in_its_shape() {
+    let app = spawn_app().await;
+    let (admin, _) = app.setup_admin().await;
+    // A browser session does not authenticate the API (which therefore needs no CSRF check).
+    let res = admin.get(app.url("/api/v1/me")).send().await.expect("me");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = app
+        .api(Method::GET, "pv_not-a-real-token", "/api/v1/me", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"]["message"].is_string());
+    let token = app.token_for(ADMIN_EMAIL).await;
+    let (status, body) = app
+        .api(Method::GET, &token, "/api/v1/nothing-here", None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
