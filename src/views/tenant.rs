@@ -214,6 +214,23 @@ pub fn members(nav: &Nav, t: &Tenant, members: &[Member], error: Option<&str>) -
     )
 }
 
+/// An event's details as `key value` pairs; internal ids and nulls are left to the API.
+fn details(json: &str) -> Markup {
+    let parsed: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let shown = parsed
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| !v.is_null() && !matches!(k.as_str(), "user_id" | "token_id"));
+    html! {
+        div.pv-kv {
+            @for (k, v) in shown {
+                span { b { (k.replace('_', " ")) } (v.as_str().map_or_else(|| v.to_string(), str::to_owned)) }
+            }
+        }
+    }
+}
+
 pub fn audit(nav: &Nav, t: &Tenant, events: &[AuditRow], chain_ok: Option<bool>) -> Markup {
     page(
         nav,
@@ -234,7 +251,7 @@ pub fn audit(nav: &Nav, t: &Tenant, events: &[AuditRow], chain_ok: Option<bool>)
                             td { (when(&e.at)) }
                             td { (e.actor) }
                             td { code { (e.action) } }
-                            td.pv-mono { (e.details) }
+                            td { (details(&e.details)) }
                         }
                     }
                     @if events.is_empty() { tr { td colspan="4" { "No events yet." } } }
