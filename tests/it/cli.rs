@@ -97,3 +97,69 @@ fn a_malformed_master_key_stops_the_server_with_a_hint() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("64 hex"));
 }
+
+/// The README's first command: `demo` starts a server and prints a login that works.
+#[tokio::test]
+async fn demo_prints_a_url_and_a_login_that_work() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = crate::helpers::binary()
+        .args([
+            "--data-dir",
+            &dir.path().to_string_lossy(),
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (url, login) = tokio::task::spawn_blocking(move || {
+        let (mut url, mut login) = (None, None);
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["open", u] => url = Some((*u).to_owned()),
+                ["sign", "in", email, "/", password] => {
+                    login = Some(((*email).to_owned(), (*password).to_owned()))
+                }
+                ["stop", ..] => break,
+                _ => {}
+            }
+        }
+        (
+            url.expect("demo prints its URL"),
+            login.expect("demo prints the login"),
+        )
+    })
+    .await
+    .expect("join");
+    let c = crate::helpers::browser();
+    let page = c
+        .get(format!("{url}login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("body");
+    let res = c
+        .post(format!("{url}login"))
+        .form(&[
+            ("_csrf", crate::helpers::csrf_of(&page).as_str()),
+            ("email", login.0.as_str()),
+            ("password", login.1.as_str()),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/");
+}
