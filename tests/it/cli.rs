@@ -126,7 +126,7 @@ async fn demo_prints_a_url_and_a_login_that_work() {
             match words.as_slice() {
                 ["open", u] => url = Some((*u).to_owned()),
                 ["sign", "in", email, "/", password] => {
-                    login = Some(((*email).to_owned(), (*password).to_owned()))
+                    login = Some(((*email).to_owned(), (*password).to_owned()));
                 }
                 ["stop", ..] => break,
                 _ => {}
