@@ -18,10 +18,7 @@ pub fn normalize_email(raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
@@ -56,13 +53,16 @@ pub async fn create_user(
     let result = db
         .write(move |tx| {
             users::insert(tx, &row, &hash)?;
-            audit::record(tx, &Event {
-                tenant_id: None,
-                actor: &actor,
-                action: "user.created",
-                run_id: None,
-                details: json!({"user_id": row.id, "email": row.email, "superadmin": row.superadmin}),
-            })
+            audit::record(
+                tx,
+                &Event {
+                    tenant_id: None,
+                    actor: &actor,
+                    action: "user.created",
+                    run_id: None,
+                    details: json!({"user_id": row.id, "email": row.email, "superadmin": row.superadmin}),
+                },
+            )
         })
         .await;
     match result {
@@ -77,11 +77,7 @@ pub async fn create_user(
 
 /// Creates the first superadmin, only while there is no user at all. The check and the
 /// insert share one write transaction, so two racing setup forms cannot both win.
-pub async fn create_first_superadmin(
-    db: &Db,
-    email: &str,
-    pw: SecretString,
-) -> Result<User, AppError> {
+pub async fn create_first_superadmin(db: &Db, email: &str, pw: SecretString) -> Result<User, AppError> {
     let email = normalize_email(email)?;
     password::validate_new(secrecy::ExposeSecret::expose_secret(&pw)).map_err(AppError::Invalid)?;
     let hash = password::hash(pw).await?;
@@ -99,32 +95,28 @@ pub async fn create_first_superadmin(
                 return Ok(false);
             }
             users::insert(tx, &row, &hash)?;
-            audit::record(tx, &Event {
-                tenant_id: None,
-                actor: &row.email,
-                action: "user.created",
-                run_id: None,
-                details: json!({"user_id": row.id, "email": row.email, "superadmin": true, "first_run": true}),
-            })?;
+            audit::record(
+                tx,
+                &Event {
+                    tenant_id: None,
+                    actor: &row.email,
+                    action: "user.created",
+                    run_id: None,
+                    details: json!({"user_id": row.id, "email": row.email, "superadmin": true, "first_run": true}),
+                },
+            )?;
             Ok(true)
         })
         .await?;
     if created {
         Ok(user)
     } else {
-        Err(AppError::Conflict(
-            "setup is already done: sign in instead".into(),
-        ))
+        Err(AppError::Conflict("setup is already done: sign in instead".into()))
     }
 }
 
 /// Disables or enables a user; disabling ends their sessions at once.
-pub async fn set_disabled(
-    db: &Db,
-    user_id: &str,
-    disabled: bool,
-    actor: &User,
-) -> Result<(), AppError> {
+pub async fn set_disabled(db: &Db, user_id: &str, disabled: bool, actor: &User) -> Result<(), AppError> {
     if disabled && user_id == actor.id {
         return Err(AppError::Invalid("you cannot disable yourself".into()));
     }
@@ -133,11 +125,7 @@ pub async fn set_disabled(
         let Some(target) = users::get(tx, &id)? else {
             return Ok(Err(AppError::not_found("user")));
         };
-        if disabled
-            && target.superadmin
-            && !target.disabled
-            && users::count_active_superadmins(tx)? <= 1
-        {
+        if disabled && target.superadmin && !target.disabled && users::count_active_superadmins(tx)? <= 1 {
             return Ok(Err(AppError::Invalid(
                 "the last active superadmin cannot be disabled".into(),
             )));
@@ -151,11 +139,7 @@ pub async fn set_disabled(
             &Event {
                 tenant_id: None,
                 actor: &actor_email,
-                action: if disabled {
-                    "user.disabled"
-                } else {
-                    "user.enabled"
-                },
+                action: if disabled { "user.disabled" } else { "user.enabled" },
                 run_id: None,
                 details: json!({"user_id": id, "email": target.email}),
             },
@@ -166,12 +150,7 @@ pub async fn set_disabled(
 }
 
 /// Sets a new password and ends the user's sessions.
-pub async fn reset_password(
-    db: &Db,
-    user_id: &str,
-    pw: SecretString,
-    actor: &str,
-) -> Result<(), AppError> {
+pub async fn reset_password(db: &Db, user_id: &str, pw: SecretString, actor: &str) -> Result<(), AppError> {
     password::validate_new(secrecy::ExposeSecret::expose_secret(&pw)).map_err(AppError::Invalid)?;
     let hash = password::hash(pw).await?;
     let (id, actor) = (user_id.to_owned(), actor.to_owned());
@@ -197,17 +176,10 @@ pub async fn reset_password(
 }
 
 /// Creates an API token for `user` and returns it: the only time it exists in plain text.
-pub async fn create_token(
-    db: &Db,
-    user: &User,
-    name: &str,
-    actor: &str,
-) -> Result<String, AppError> {
+pub async fn create_token(db: &Db, user: &User, name: &str, actor: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid(
-            "give the token a name of 1 to 100 characters".into(),
-        ));
+        return Err(AppError::Invalid("give the token a name of 1 to 100 characters".into()));
     }
     let plain = token::generate(TOKEN_PREFIX);
     let hash = token::hash(&plain);
@@ -272,14 +244,7 @@ mod tests {
             normalize_email("  Admin@Example.COM ").expect("valid"),
             "admin@example.com"
         );
-        for bad in [
-            "",
-            "no-at-sign",
-            "@example.com",
-            "a@nodot",
-            "a@.com",
-            "a b@example.com",
-        ] {
+        for bad in ["", "no-at-sign", "@example.com", "a@nodot", "a@.com", "a b@example.com"] {
             assert!(normalize_email(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -35,11 +35,7 @@ pub async fn user_add(data_dir: &Path, email: &str, superadmin: bool) -> anyhow:
     eprintln!(
         "created user {} ({})",
         user.email,
-        if user.superadmin {
-            "superadmin"
-        } else {
-            "user"
-        }
+        if user.superadmin { "superadmin" } else { "user" }
     );
     Ok(())
 }
@@ -50,9 +46,7 @@ pub async fn token_create(data_dir: &Path, email: &str, name: &str) -> anyhow::R
     let wanted = accounts::normalize_email(email).map_err(|e| anyhow::anyhow!("{e}"))?;
     let lookup = wanted.clone();
     let Some(user) = db.read(move |c| users::find_by_email(c, &lookup)).await? else {
-        bail!(
-            "no user with email {wanted}; create one with `policyvault user add --email {wanted}`"
-        );
+        bail!("no user with email {wanted}; create one with `policyvault user add --email {wanted}`");
     };
     if user.disabled {
         bail!("the user {wanted} is disabled; enable them first");
@@ -74,10 +68,7 @@ pub async fn db_backup(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
     }
     let db_path = data_dir.join(startup::DB_FILE);
     if !db_path.exists() {
-        bail!(
-            "no database at {}; check --data-dir / PV_DATA_DIR",
-            db_path.display()
-        );
+        bail!("no database at {}; check --data-dir / PV_DATA_DIR", db_path.display());
     }
     let db = crate::db::Db::open(&db_path)?;
     db.backup_to(file)
@@ -96,9 +87,7 @@ pub async fn healthcheck(listen: SocketAddr) -> anyhow::Result<()> {
         ip => ip,
     };
     let url = format!("http://{}/healthz", SocketAddr::new(host, listen.port()));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
-        .build()?;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?;
     let res = client
         .get(&url)
         .send()
@@ -122,22 +111,12 @@ pub async fn demo(data_dir: Option<PathBuf>, mut settings: ServeArgs) -> anyhow:
     let password = crate::auth::token::generate("demo-");
     let exists = {
         let e = email.to_owned();
-        app.state
-            .db
-            .read(move |c| users::find_by_email(c, &e))
-            .await?
-            .is_some()
+        app.state.db.read(move |c| users::find_by_email(c, &e)).await?.is_some()
     };
     if !exists {
-        accounts::create_user(
-            &app.state.db,
-            email,
-            SecretString::from(password.clone()),
-            true,
-            "demo",
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        accounts::create_user(&app.state.db, email, SecretString::from(password.clone()), true, "demo")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let addr = app.local_addr();
     println!();

@@ -13,9 +13,7 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 
 /// Parses a timestamp written by [`now`]; `None` for anything else.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// A new id: a `UUIDv7`, so ids sort by creation time.

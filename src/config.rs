@@ -119,9 +119,7 @@ fn parse_flag(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),
-        other => Err(format!(
-            "expected 1/0, true/false, yes/no or on/off, got {other:?}"
-        )),
+        other => Err(format!("expected 1/0, true/false, yes/no or on/off, got {other:?}")),
     }
 }
 

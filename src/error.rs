@@ -29,10 +29,7 @@ pub enum AppError {
     #[error("{0}")]
     Invalid(String),
     #[error("{message}")]
-    TooManyRequests {
-        message: String,
-        retry_after_secs: u64,
-    },
+    TooManyRequests { message: String, retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -101,10 +98,7 @@ impl IntoResponse for AppError {
             message: self.to_string(),
         };
         let mut response = (info.status, info.message.clone()).into_response();
-        if let AppError::TooManyRequests {
-            retry_after_secs, ..
-        } = self
-        {
+        if let AppError::TooManyRequests { retry_after_secs, .. } = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -120,9 +114,7 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
         match r {
             // Valid JSON of the wrong shape: name the problem, as serde words it.
             J::JsonDataError(e) => AppError::Invalid(e.body_text()),
-            J::MissingJsonContentType(_) => {
-                AppError::BadRequest("send Content-Type: application/json".into())
-            }
+            J::MissingJsonContentType(_) => AppError::BadRequest("send Content-Type: application/json".into()),
             other => AppError::BadRequest(other.body_text()),
         }
     }

@@ -12,6 +12,8 @@
 //! - `auth`: passwords, sessions, API tokens, CSRF, login throttling, the tenant guard.
 //! - `accounts`, `tenants`: the operations on users, tokens, tenants and members that pages,
 //!   the API and the command line share.
+//! - `ops`: the run kinds (verify, sync, snapshot, backup, preview, restore).
+//! - `runs`: the run engine (start with dedupe, workers, leases, progress, notifications).
 //! - `graph`: Microsoft Graph over HTTP (client, retries, limiter, policy-type registry).
 //! - `sim`: the Graph simulator used by the demo, the tests and the benchmarks.
 //! - `web`: axum handlers, one file per area; `web::api` is the JSON API.
@@ -26,6 +28,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod graph;
+pub mod ops;
+pub mod runs;
 pub mod secrets;
 pub mod sim;
 pub mod startup;

@@ -17,19 +17,14 @@ const NONCE_LEN: usize = 24;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error(
-        "PV_MASTER_KEY must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`"
-    )]
+    #[error("PV_MASTER_KEY must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`")]
     BadEnvKey,
     #[error(
         "the key file {0} is not 64 hex characters; restore it from your backup (without it, stored tenant secrets cannot be read)"
     )]
     BadKeyFile(String),
     #[error("could not read or write the key file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("the system random generator failed: {0}")]
     Random(String),
 }
@@ -62,8 +57,7 @@ impl MasterKey {
         };
         match fs::read_to_string(&path) {
             Ok(text) => {
-                let bytes = decode_key(text.trim())
-                    .ok_or_else(|| KeyError::BadKeyFile(path.display().to_string()))?;
+                let bytes = decode_key(text.trim()).ok_or_else(|| KeyError::BadKeyFile(path.display().to_string()))?;
                 Ok(MasterKey::from_bytes(&bytes))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -146,9 +140,7 @@ mod tests {
     #[test]
     fn a_sealed_secret_opens_only_with_its_context() {
         let k = key();
-        let sealed = k
-            .seal(&SecretString::from("s3cret-value"), "tenant-a")
-            .expect("seal");
+        let sealed = k.seal(&SecretString::from("s3cret-value"), "tenant-a").expect("seal");
         assert!(!sealed.windows(12).any(|w| w == b"s3cret-value"));
         assert_eq!(
             k.open(&sealed, "tenant-a").expect("open").expose_secret(),
@@ -188,9 +180,7 @@ mod tests {
     #[test]
     fn a_malformed_env_key_is_refused_with_a_hint() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = MasterKey::load_or_create(dir.path(), Some("abc"))
-            .err()
-            .expect("error");
+        let err = MasterKey::load_or_create(dir.path(), Some("abc")).err().expect("error");
         assert!(err.to_string().contains("64 hex"));
     }
 }

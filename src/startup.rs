@@ -15,11 +15,15 @@ use crate::auth::throttle::LoginThrottle;
 use crate::clock;
 use crate::config::ServeArgs;
 use crate::db::{Db, sessions};
+use crate::runs::worker::{self, PoolConfig};
+use crate::runs::{Engine, lease};
 use crate::secrets::MasterKey;
 use crate::web::{self, state::AppState};
 
 pub const DB_FILE: &str = "policyvault.db";
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// On SIGTERM, in-flight items get this long to finish; the rest is left to recovery.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub struct App {
     listener: TcpListener,
@@ -47,7 +51,9 @@ impl App {
                 settings.listen
             )
         })?;
+        let engine = Engine::new(db.clone(), crate::ops::handlers());
         let state = AppState {
+            engine,
             db,
             settings: Arc::new(settings),
             key: Arc::new(key),
@@ -74,12 +80,34 @@ impl App {
             shutdown,
         } = self;
         tokio::spawn(sweep_sessions(state.clone(), shutdown.clone()));
+        let recovered = lease::expire_orphaned_leases(&state.engine).await?;
+        if recovered > 0 {
+            tracing::warn!(runs = recovered, "resuming runs left running by a previous process");
+        }
+        let pool = PoolConfig {
+            workers: state.settings.workers,
+            ..PoolConfig::default()
+        };
+        let workers = worker::spawn(state.engine.clone(), pool, shutdown.clone());
         let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
-            .context("the HTTP server failed")
+            .context("the HTTP server failed");
+        // Workers stop claiming at once and finish the item in hand; what is left stays
+        // `running` and is resumed by the next start.
+        shutdown.cancel();
+        if tokio::time::timeout(SHUTDOWN_GRACE, join_all(workers)).await.is_err() {
+            tracing::warn!("workers did not stop within the grace period; their runs resume at next start");
+        }
+        served
+    }
+}
+
+async fn join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
     }
 }
 
@@ -91,10 +119,8 @@ async fn sweep_sessions(state: AppState, shutdown: CancellationToken) {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let idle =
-            Utc::now() - chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes));
-        let absolute =
-            Utc::now() - chrono::Duration::hours(i64::from(state.settings.session_max_hours));
+        let idle = Utc::now() - chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes));
+        let absolute = Utc::now() - chrono::Duration::hours(i64::from(state.settings.session_max_hours));
         let (idle, absolute) = (clock::format_time(idle), clock::format_time(absolute));
         if let Err(e) = state
             .db

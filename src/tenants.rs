@@ -44,18 +44,13 @@ struct Valid {
 fn validate(input: &TenantInput, allow_custom: bool) -> Result<Valid, AppError> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid(
-            "the name must have 1 to 100 characters".into(),
-        ));
+        return Err(AppError::Invalid("the name must have 1 to 100 characters".into()));
     }
     let entra_tenant_id = guid(
         &input.entra_tenant_id,
         "Entra tenant id (Directory ID in the Entra admin center)",
     )?;
-    let client_id = guid(
-        &input.client_id,
-        "client id (Application ID of the app registration)",
-    )?;
+    let client_id = guid(&input.client_id, "client id (Application ID of the app registration)")?;
     let cloud = Cloud::parse(input.cloud.trim()).ok_or_else(|| {
         AppError::Invalid(format!(
             "cloud must be one of global, usgov, usgovdod, china; got {:?}",
@@ -93,15 +88,10 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 
 /// A GUID in its usual 8-4-4-4-12 form, lowercased.
 fn guid(raw: &str, what: &str) -> Result<String, AppError> {
-    let s = raw
-        .trim()
-        .trim_matches(|c| c == '{' || c == '}')
-        .to_lowercase();
+    let s = raw.trim().trim_matches(|c| c == '{' || c == '}').to_lowercase();
     let groups: Vec<&str> = s.split('-').collect();
     let shape_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups
-            .iter()
-            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()));
+        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_hexdigit()));
     if shape_ok {
         Ok(s)
     } else {
@@ -122,11 +112,7 @@ fn base_url(raw: &str, field: &str) -> Result<String, AppError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("has no host"));
     }
-    if !url.username().is_empty()
-        || url.password().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-    {
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not contain credentials, a query or a fragment"));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
@@ -170,9 +156,7 @@ pub async fn create(
         updated_at: now.clone(),
         secret_updated_at: now,
     };
-    let sealed = key
-        .seal(secret, &tenant.id)
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let sealed = key.seal(secret, &tenant.id).map_err(|e| AppError::Internal(e.into()))?;
     let (row, actor) = (tenant.clone(), actor.to_owned());
     let result = db
         .write(move |tx| {
@@ -262,19 +246,10 @@ pub async fn update(
 }
 
 /// Adds a member by email or changes their role.
-pub async fn set_member(
-    db: &Db,
-    tenant_id: &str,
-    email: &str,
-    role: &str,
-    actor: &str,
-) -> Result<Member, AppError> {
+pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &str) -> Result<Member, AppError> {
     let email = crate::accounts::normalize_email(email)?;
-    let role = Role::parse(role.trim()).ok_or_else(|| {
-        AppError::Invalid(format!(
-            "role must be viewer, operator or owner; got {role:?}"
-        ))
-    })?;
+    let role = Role::parse(role.trim())
+        .ok_or_else(|| AppError::Invalid(format!("role must be viewer, operator or owner; got {role:?}")))?;
     let (tenant_id, actor) = (tenant_id.to_owned(), actor.to_owned());
     db.write(move |tx| {
         let Some(user) = users::find_by_email(tx, &email)? else {
@@ -297,12 +272,7 @@ pub async fn set_member(
     .await?
 }
 
-pub async fn remove_member(
-    db: &Db,
-    tenant_id: &str,
-    user_id: &str,
-    actor: &str,
-) -> Result<(), AppError> {
+pub async fn remove_member(db: &Db, tenant_id: &str, user_id: &str, actor: &str) -> Result<(), AppError> {
     let (tenant_id, user_id, actor) = (tenant_id.to_owned(), user_id.to_owned(), actor.to_owned());
     db.write(move |tx| {
         let Some(role) = memberships::role_of(tx, &user_id, &tenant_id)? else {
@@ -387,10 +357,7 @@ mod tests {
                 .to_string()
                 .contains("PV_ALLOW_CUSTOM_ENDPOINTS")
         );
-        assert_eq!(
-            validate(&i, true).expect("ok").graph_base_url,
-            "http://127.0.0.1:9000"
-        );
+        assert_eq!(validate(&i, true).expect("ok").graph_base_url, "http://127.0.0.1:9000");
         for bad in ["ftp://x", "https://u:p@x", "https://x/?q=1", "nonsense"] {
             i.graph_base_url = Some(bad.into());
             assert!(validate(&i, true).is_err(), "{bad}");

@@ -43,11 +43,7 @@ impl Caller {
 
 /// Middleware: puts a `Caller` into the request extensions when the request carries valid
 /// credentials. It never rejects: routes decide whether they need a caller.
-pub async fn resolve(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, AppError> {
+pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
     let caller = if req.uri().path().starts_with("/api/") {
         from_bearer(&state, req.headers()).await?
     } else {
@@ -59,10 +55,7 @@ pub async fn resolve(
     Ok(next.run(req).await)
 }
 
-async fn from_session(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-) -> Result<Option<Caller>, AppError> {
+async fn from_session(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<Caller>, AppError> {
     let Some(cookie) = session::cookie(headers, session::COOKIE) else {
         return Ok(None);
     };
@@ -73,25 +66,15 @@ async fn from_session(
     }))
 }
 
-async fn from_bearer(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-) -> Result<Option<Caller>, AppError> {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
+async fn from_bearer(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<Caller>, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
     let Some(presented) = value.strip_prefix("Bearer ").map(str::trim) else {
         return Ok(None);
     };
     let hash = token::hash(presented);
-    let Some((token_id, user)) = state
-        .db
-        .read(move |c| tokens::user_for_hash(c, &hash))
-        .await?
-    else {
+    let Some((token_id, user)) = state.db.read(move |c| tokens::user_for_hash(c, &hash)).await? else {
         return Ok(None);
     };
     if user.disabled {
@@ -113,21 +96,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or(AppError::Unauthorized)
+        parts.extensions.get::<Caller>().cloned().ok_or(AppError::Unauthorized)
     }
 }
 
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(parts.extensions.get::<Caller>().cloned())
     }
 }

@@ -53,9 +53,7 @@ pub async fn protect(req: Request, next: Next) -> Result<Response, AppError> {
     if !presented.is_some_and(|p| token::equal(&p, &expected)) {
         return Err(rejected());
     }
-    Ok(next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await)
+    Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await)
 }
 
 fn is_safe(m: &Method) -> bool {
@@ -63,10 +61,7 @@ fn is_safe(m: &Method) -> bool {
 }
 
 fn rejected() -> AppError {
-    AppError::Forbidden(
-        "This form has expired or did not come from this site. Reload the page and try again."
-            .into(),
-    )
+    AppError::Forbidden("This form has expired or did not come from this site. Reload the page and try again.".into())
 }
 
 /// The scheme-less host of an Origin or Referer must equal the Host header. Requests without
@@ -107,15 +102,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("pv.example:8080"));
         assert!(same_origin(&h));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://pv.example:8080"),
-        );
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://pv.example:8080"));
         assert!(same_origin(&h));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
         assert!(!same_origin(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&h));
@@ -123,10 +112,7 @@ mod tests {
 
     #[test]
     fn the_token_is_found_in_a_form_body() {
-        assert_eq!(
-            form_field(b"a=1&_csrf=abc%2Bd&b=2", FIELD).as_deref(),
-            Some("abc+d")
-        );
+        assert_eq!(form_field(b"a=1&_csrf=abc%2Bd&b=2", FIELD).as_deref(), Some("abc+d"));
         assert_eq!(form_field(b"a=1", FIELD), None);
     }
 }

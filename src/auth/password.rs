@@ -23,24 +23,17 @@ static HASHING: Semaphore = Semaphore::const_new(2);
 pub fn validate_new(password: &str) -> Result<(), String> {
     let chars = password.chars().count();
     if chars < MIN_LENGTH {
-        return Err(format!(
-            "The password must have at least {MIN_LENGTH} characters."
-        ));
+        return Err(format!("The password must have at least {MIN_LENGTH} characters."));
     }
     if chars > MAX_LENGTH {
-        return Err(format!(
-            "The password must have at most {MAX_LENGTH} characters."
-        ));
+        return Err(format!("The password must have at most {MAX_LENGTH} characters."));
     }
     Ok(())
 }
 
 /// Hashes a password to a PHC string (`$argon2id$v=19$...`).
 pub async fn hash(password: SecretString) -> Result<String, AppError> {
-    let _permit = HASHING
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let _permit = HASHING.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     tokio::task::spawn_blocking(move || hash_blocking(password.expose_secret()))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
@@ -88,9 +81,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let h = hash(SecretString::from("correct horse battery"))
-            .await
-            .expect("hash");
+        let h = hash(SecretString::from("correct horse battery")).await.expect("hash");
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify(SecretString::from("correct horse battery"), Some(h.clone())).await);
         assert!(!verify(SecretString::from("wrong horse battery"), Some(h)).await);
@@ -98,13 +89,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies_even_with_the_dummy_password() {
-        assert!(
-            !verify(
-                SecretString::from("policyvault-dummy-password-for-unknown-users"),
-                None
-            )
-            .await
-        );
+        assert!(!verify(SecretString::from("policyvault-dummy-password-for-unknown-users"), None).await);
     }
 
     #[test]

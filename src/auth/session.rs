@@ -57,17 +57,8 @@ pub async fn create(db: &Db, user_id: &str, user_agent: Option<String>) -> DbRes
     let csrf = token::generate("");
     let user_id = user_id.to_owned();
     db.write(move |tx| {
-        let ua = user_agent
-            .as_deref()
-            .map(|s| s.chars().take(200).collect::<String>());
-        sessions::insert(
-            tx,
-            &token_hash,
-            &user_id,
-            &csrf,
-            &clock::now(),
-            ua.as_deref(),
-        )
+        let ua = user_agent.as_deref().map(|s| s.chars().take(200).collect::<String>());
+        sessions::insert(tx, &token_hash, &user_id, &csrf, &clock::now(), ua.as_deref())
     })
     .await?;
     Ok(token)
@@ -88,8 +79,7 @@ pub async fn resolve(
     let now = Utc::now();
     let idle_limit = now - Duration::minutes(i64::from(settings.session_idle_minutes));
     let absolute_limit = now - Duration::hours(i64::from(settings.session_max_hours));
-    let expired =
-        is_before(&row.last_seen_at, idle_limit) || is_before(&row.created_at, absolute_limit);
+    let expired = is_before(&row.last_seen_at, idle_limit) || is_before(&row.created_at, absolute_limit);
     if expired || row.user.disabled {
         let h = token_hash.clone();
         db.write(move |tx| sessions::delete(tx, &h)).await?;
@@ -97,19 +87,10 @@ pub async fn resolve(
     }
     if is_before(&row.last_seen_at, now - Duration::seconds(TOUCH_EVERY_SECS)) {
         let h = token_hash.clone();
-        db.write(move |tx| sessions::touch(tx, &h, &clock::now()))
-            .await?;
+        db.write(move |tx| sessions::touch(tx, &h, &clock::now())).await?;
     }
-    let SessionRow {
-        user, csrf_token, ..
-    } = row;
-    Ok(Some((
-        Session {
-            token_hash,
-            csrf_token,
-        },
-        user,
-    )))
+    let SessionRow { user, csrf_token, .. } = row;
+    Ok(Some((Session { token_hash, csrf_token }, user)))
 }
 
 /// Unparseable times count as expired: fail closed.
@@ -128,10 +109,7 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others_and_set_with_the_right_flags() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; pv_session=tok; b=2"),
-        );
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; pv_session=tok; b=2"));
         assert_eq!(cookie(&h, "pv_session"), Some("tok"));
         assert_eq!(cookie(&h, "missing"), None);
         let v = set_cookie(COOKIE, "tok", true, None);

@@ -58,11 +58,7 @@ pub async fn guard(
         .iter()
         .find(|(k, _)| TENANT_PARAMS.contains(k))
         .map(|(_, v)| v.to_owned())
-        .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "tenant guard on a route without a tenant parameter"
-            ))
-        })?;
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant guard on a route without a tenant parameter")))?;
     let user_id = caller.user.id.clone();
     let (tenant, role) = state
         .db
@@ -75,11 +71,7 @@ pub async fn guard(
         .await?;
     let role = role.as_deref().and_then(Role::parse);
     let access = match (tenant, role) {
-        (Some(tenant), Some(role)) => TenantAccess {
-            tenant,
-            role,
-            caller,
-        },
+        (Some(tenant), Some(role)) => TenantAccess { tenant, role, caller },
         (Some(tenant), None) if caller.user.superadmin => TenantAccess {
             tenant,
             role: Role::Owner,
@@ -101,10 +93,6 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantAccess {
             .extensions
             .get::<TenantAccess>()
             .cloned()
-            .ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!(
-                    "TenantAccess used on a route outside the tenant guard"
-                ))
-            })
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TenantAccess used on a route outside the tenant guard")))
     }
 }

@@ -55,10 +55,7 @@ impl LoginThrottle {
             map.retain(|_, f| now.duration_since(f.last_at) < WINDOW);
         }
         for key in [account_key(email), address_key(addr)] {
-            let entry = map.entry(key).or_insert(Failures {
-                count: 0,
-                last_at: now,
-            });
+            let entry = map.entry(key).or_insert(Failures { count: 0, last_at: now });
             if now.duration_since(entry.last_at) >= WINDOW {
                 entry.count = 0;
             }
@@ -75,9 +72,7 @@ impl LoginThrottle {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
         // A poisoned lock only means a panic elsewhere mid-update; the counts are still usable.
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -114,10 +109,7 @@ mod tests {
         }
         let wait = t.check("A@X.test", ADDR).expect_err("locked");
         assert!(wait <= FIRST_DELAY && wait > Duration::from_secs(25));
-        assert!(
-            t.check("b@x.test", ADDR).is_ok(),
-            "other accounts are not locked yet"
-        );
+        assert!(t.check("b@x.test", ADDR).is_ok(), "other accounts are not locked yet");
         t.record_success("a@x.test");
         assert!(t.check("a@x.test", ADDR).is_ok());
     }
@@ -125,10 +117,7 @@ mod tests {
     #[test]
     fn the_delay_doubles_and_is_capped() {
         let now = Instant::now();
-        let f = |count| Failures {
-            count,
-            last_at: now,
-        };
+        let f = |count| Failures { count, last_at: now };
         assert_eq!(wait_left(f(5), 5, now), Some(FIRST_DELAY));
         assert_eq!(wait_left(f(6), 5, now), Some(FIRST_DELAY * 2));
         assert_eq!(wait_left(f(40), 5, now), Some(MAX_DELAY));

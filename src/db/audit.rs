@@ -58,7 +58,17 @@ pub fn insert(c: &Connection, row: &AuditRow) -> DbResult<()> {
         "INSERT INTO audit_events (id, at, tenant_id, actor, action, run_id, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![row.id, row.at, row.tenant_id, row.actor, row.action, row.run_id, row.details, row.prev_hash, row.hash])?;
+    .execute(params![
+        row.id,
+        row.at,
+        row.tenant_id,
+        row.actor,
+        row.action,
+        row.run_id,
+        row.details,
+        row.prev_hash,
+        row.hash
+    ])?;
     Ok(())
 }
 
@@ -77,13 +87,9 @@ pub fn list_for_tenant(
     limit: u32,
     before_seq: Option<i64>,
 ) -> DbResult<Vec<AuditRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![tenant_id, before_seq.unwrap_or(i64::MAX), limit],
-        from_row,
-    )?;
+    let rows = stmt.query_map(params![tenant_id, before_seq.unwrap_or(i64::MAX), limit], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -27,13 +27,7 @@ pub fn role_of(c: &Connection, user_id: &str, tenant_id: &str) -> DbResult<Optio
 }
 
 /// Adds the membership or changes its role; returns the previous role, if any.
-pub fn upsert(
-    c: &Connection,
-    user_id: &str,
-    tenant_id: &str,
-    role: &str,
-    now: &str,
-) -> DbResult<Option<String>> {
+pub fn upsert(c: &Connection, user_id: &str, tenant_id: &str, role: &str, now: &str) -> DbResult<Option<String>> {
     let before = role_of(c, user_id, tenant_id)?;
     c.prepare_cached(
         "INSERT INTO memberships (user_id, tenant_id, role, created_at) VALUES (?1, ?2, ?3, ?4)
@@ -67,9 +61,7 @@ pub fn list_for_tenant(c: &Connection, tenant_id: &str) -> DbResult<Vec<Member>>
 }
 
 pub fn list_for_user(c: &Connection, user_id: &str) -> DbResult<Vec<MembershipOf>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT tenant_id, role FROM memberships WHERE user_id = ?1 ORDER BY tenant_id",
-    )?;
+    let mut stmt = c.prepare_cached("SELECT tenant_id, role FROM memberships WHERE user_id = ?1 ORDER BY tenant_id")?;
     let rows = stmt.query_map([user_id], |r| {
         Ok(MembershipOf {
             tenant_id: r.get(0)?,

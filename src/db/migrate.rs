@@ -14,7 +14,7 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `STEPS[i]` turns version `i + 1` into version `i + 2`.
 /// Version 1 is the first released schema.
-const STEPS: &[&str] = &[];
+const STEPS: &[&str] = &[include_str!("migrations/002_runs.sql")];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 pub const SCHEMA_VERSION: i64 = 1 + STEPS.len() as i64;

@@ -8,6 +8,8 @@
 pub mod audit;
 pub mod memberships;
 pub mod migrate;
+pub mod notifications;
+pub mod runs;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
@@ -77,9 +79,7 @@ impl Db {
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(DbError::Open {
                     path: path.to_owned(),
-                    message: format!(
-                        "could not switch to WAL (got {mode}); is it on a network share?"
-                    ),
+                    message: format!("could not switch to WAL (got {mode}); is it on a network share?"),
                 });
             }
             migrate::migrate(&mut conn)?;

@@ -46,8 +46,17 @@ pub fn insert(c: &Connection, t: &Tenant, secret_sealed: &[u8]) -> DbResult<()> 
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
-        t.id, t.name, t.entra_tenant_id, t.client_id, secret_sealed, t.cloud,
-        t.graph_base_url, t.login_base_url, t.created_at, t.updated_at, t.secret_updated_at
+        t.id,
+        t.name,
+        t.entra_tenant_id,
+        t.client_id,
+        secret_sealed,
+        t.cloud,
+        t.graph_base_url,
+        t.login_base_url,
+        t.created_at,
+        t.updated_at,
+        t.secret_updated_at
     ])?;
     Ok(())
 }
@@ -82,9 +91,7 @@ pub fn replace_secret(c: &Connection, id: &str, secret_sealed: &[u8], now: &str)
 
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<Tenant>> {
     let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = ?1");
-    Ok(c.prepare_cached(&sql)?
-        .query_row([id], from_row)
-        .optional()?)
+    Ok(c.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
 }
 
 pub fn list_all(c: &Connection) -> DbResult<Vec<Tenant>> {
@@ -112,9 +119,7 @@ pub fn list_for_user(c: &Connection, user_id: &str) -> DbResult<Vec<Tenant>> {
 
 /// The sealed secret, for the token request only.
 pub fn sealed_secret(c: &Connection, id: &str) -> DbResult<Option<Vec<u8>>> {
-    Ok(
-        c.prepare_cached("SELECT secret_sealed FROM tenants WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?,
-    )
+    Ok(c.prepare_cached("SELECT secret_sealed FROM tenants WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
 }

@@ -15,18 +15,9 @@ pub struct ApiToken {
     pub revoked_at: Option<String>,
 }
 
-pub fn insert(
-    c: &Connection,
-    id: &str,
-    user_id: &str,
-    name: &str,
-    token_hash: &str,
-    now: &str,
-) -> DbResult<()> {
-    c.prepare_cached(
-        "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![id, user_id, name, token_hash, now])?;
+pub fn insert(c: &Connection, id: &str, user_id: &str, name: &str, token_hash: &str, now: &str) -> DbResult<()> {
+    c.prepare_cached("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![id, user_id, name, token_hash, now])?;
     Ok(())
 }
 

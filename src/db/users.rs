@@ -48,16 +48,12 @@ pub fn insert(c: &Connection, user: &User, password_hash: &str) -> DbResult<()> 
 
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?1");
-    Ok(c.prepare_cached(&sql)?
-        .query_row([id], from_row)
-        .optional()?)
+    Ok(c.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
 }
 
 pub fn find_by_email(c: &Connection, email: &str) -> DbResult<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = ?1");
-    Ok(c.prepare_cached(&sql)?
-        .query_row([email], from_row)
-        .optional()?)
+    Ok(c.prepare_cached(&sql)?.query_row([email], from_row).optional()?)
 }
 
 /// The user and their password hash, for login.
@@ -76,18 +72,12 @@ pub fn list(c: &Connection) -> DbResult<Vec<User>> {
 }
 
 pub fn set_disabled(c: &Connection, id: &str, disabled: bool) -> DbResult<bool> {
-    let n = c.execute(
-        "UPDATE users SET disabled = ?2 WHERE id = ?1",
-        params![id, disabled],
-    )?;
+    let n = c.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled])?;
     Ok(n == 1)
 }
 
 pub fn set_password_hash(c: &Connection, id: &str, hash: &str) -> DbResult<bool> {
-    let n = c.execute(
-        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-        params![id, hash],
-    )?;
+    let n = c.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])?;
     Ok(n == 1)
 }
 

@@ -78,13 +78,7 @@ mod tests {
 
     #[test]
     fn dod_has_its_own_graph_host_but_shares_the_gov_login() {
-        assert_eq!(
-            Cloud::Usgovdod.login_base_url(),
-            Cloud::Usgov.login_base_url()
-        );
-        assert_ne!(
-            Cloud::Usgovdod.graph_base_url(),
-            Cloud::Usgov.graph_base_url()
-        );
+        assert_eq!(Cloud::Usgovdod.login_base_url(), Cloud::Usgov.login_base_url());
+        assert_ne!(Cloud::Usgovdod.graph_base_url(), Cloud::Usgov.graph_base_url());
     }
 }

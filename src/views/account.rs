@@ -59,12 +59,7 @@ pub fn setup(csrf: &str, email: &str, error: Option<&str>) -> Markup {
 }
 
 /// The profile page; `new_token` is shown exactly once, right after creation.
-pub fn profile(
-    nav: &Nav,
-    tokens: &[ApiToken],
-    new_token: Option<&str>,
-    error: Option<&str>,
-) -> Markup {
+pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: Option<&str>) -> Markup {
     page(
         nav,
         "Profile",

@@ -98,12 +98,7 @@ fn tenant_switcher(nav: &Nav) -> Markup {
 }
 
 /// A page without the signed-in header: login, setup, errors.
-pub fn bare(
-    title: &str,
-    csrf: Option<&str>,
-    flash_msg: Option<(&'static str, String)>,
-    body: Markup,
-) -> Markup {
+pub fn bare(title: &str, csrf: Option<&str>, flash_msg: Option<(&'static str, String)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" data-theme="light" {

@@ -146,13 +146,7 @@ pub fn new_form(nav: &Nav, f: &TenantForm, allow_custom: bool, error: Option<&st
     )
 }
 
-pub fn settings(
-    nav: &Nav,
-    t: &Tenant,
-    f: &TenantForm,
-    allow_custom: bool,
-    error: Option<&str>,
-) -> Markup {
+pub fn settings(nav: &Nav, t: &Tenant, f: &TenantForm, allow_custom: bool, error: Option<&str>) -> Markup {
     page(
         nav,
         &format!("{} · Settings", t.name),

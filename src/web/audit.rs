@@ -24,12 +24,7 @@ pub async fn view_audit_get(
     let tid = access.tenant.id.clone();
     let (events, chain) = state
         .db
-        .read(move |c| {
-            Ok((
-                rows::list_for_tenant(c, &tid, PAGE_SIZE, None)?,
-                audit::verify(c)?,
-            ))
-        })
+        .read(move |c| Ok((rows::list_for_tenant(c, &tid, PAGE_SIZE, None)?, audit::verify(c)?)))
         .await?;
     let intact = matches!(chain, ChainStatus::Intact { .. });
     Ok(respond(

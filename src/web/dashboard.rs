@@ -12,10 +12,7 @@ use crate::error::AppError;
 use crate::graph::cloud::Cloud;
 use crate::views::dashboard::{TenantCard, dashboard};
 
-pub async fn view_dashboard_get(
-    State(state): State<AppState>,
-    page: Page,
-) -> Result<Response, AppError> {
+pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
     let (user_id, all) = (page.caller.user.id.clone(), page.caller.user.superadmin);
     let (list, roles) = state
         .db
@@ -35,10 +32,7 @@ pub async fn view_dashboard_get(
     let cards: Vec<TenantCard> = list
         .into_iter()
         .map(|t| TenantCard {
-            role: roles
-                .get(&t.id)
-                .cloned()
-                .unwrap_or_else(|| "superadmin".into()),
+            role: roles.get(&t.id).cloned().unwrap_or_else(|| "superadmin".into()),
             cloud_label: Cloud::parse(&t.cloud).map_or("unknown cloud", Cloud::label),
             id: t.id,
             name: t.name,

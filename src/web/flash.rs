@@ -45,10 +45,8 @@ pub fn redirect(to: &str, kind: Kind, message: impl Into<String>) -> Response {
         .map(|json| URL_SAFE_NO_PAD.encode(json))
         .unwrap_or_default();
     let mut res = Redirect::to(to).into_response();
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        session::set_cookie(COOKIE, &value, false, Some(60)),
-    );
+    res.headers_mut()
+        .append(header::SET_COOKIE, session::set_cookie(COOKIE, &value, false, Some(60)));
     res
 }
 

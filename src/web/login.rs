@@ -34,11 +34,7 @@ fn anon_csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     }
 }
 
-fn html_with_cookie(
-    status: StatusCode,
-    markup: Markup,
-    cookies: impl IntoIterator<Item = HeaderValue>,
-) -> Response {
+fn html_with_cookie(status: StatusCode, markup: Markup, cookies: impl IntoIterator<Item = HeaderValue>) -> Response {
     let mut res = (status, Html(markup.into_string())).into_response();
     for c in cookies {
         res.headers_mut().append(header::SET_COOKIE, c);
@@ -79,11 +75,7 @@ pub async fn view_login_get(
     let flash_msg = flash::take(&headers).map(|f| (f.kind.class(), f.message));
     let clear = flash_msg.as_ref().map(|_| flash::clear_cookie());
     let page = views::account::login(&csrf, "", safe_next(q.next.as_deref()), None, flash_msg);
-    Ok(html_with_cookie(
-        StatusCode::OK,
-        page,
-        cookie.into_iter().chain(clear),
-    ))
+    Ok(html_with_cookie(StatusCode::OK, page, cookie.into_iter().chain(clear)))
 }
 
 #[derive(Deserialize)]
@@ -118,18 +110,13 @@ pub async fn view_login_post(
                 "Too many failed sign-ins. Try again in {minutes} minute(s), or ask an administrator to reset the password."
             ),
         );
-        res.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(wait.as_secs().max(1)),
-        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
         return Ok(res);
     }
 
     let lookup = email.clone();
-    let found = state
-        .db
-        .read(move |c| users::credentials(c, &lookup))
-        .await?;
+    let found = state.db.read(move |c| users::credentials(c, &lookup)).await?;
     let (user, stored) = match found {
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
@@ -177,12 +164,7 @@ pub async fn view_login_post(
     let mut res = Redirect::to(&next).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
-        session::set_cookie(
-            session::COOKIE,
-            &cookie,
-            state.settings.secure_cookies,
-            None,
-        ),
+        session::set_cookie(session::COOKIE, &cookie, state.settings.secure_cookies, None),
     );
     Ok(res)
 }
@@ -212,13 +194,9 @@ async fn record_login(
     Ok(())
 }
 
-pub async fn view_logout_post(
-    State(state): State<AppState>,
-    caller: Option<Caller>,
-) -> Result<Response, AppError> {
+pub async fn view_logout_post(State(state): State<AppState>, caller: Option<Caller>) -> Result<Response, AppError> {
     if let Some(Caller {
-        via: Via::Session(s),
-        ..
+        via: Via::Session(s), ..
     }) = caller
     {
         session::end(&state.db, s.token_hash).await?;
@@ -231,10 +209,7 @@ pub async fn view_logout_post(
     Ok(res)
 }
 
-pub async fn view_setup_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
+pub async fn view_setup_get(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if !no_users_yet(&state).await? {
         return Ok(Redirect::to("/login").into_response());
     }
@@ -270,13 +245,7 @@ pub async fn view_setup_post(
     if form.password.expose_secret() != form.password_repeat.expose_secret() {
         return Ok(invalid("The two passwords differ."));
     }
-    let user = match accounts::create_first_superadmin(
-        &state.db,
-        &form.email,
-        form.password.clone(),
-    )
-    .await
-    {
+    let user = match accounts::create_first_superadmin(&state.db, &form.email, form.password.clone()).await {
         Ok(u) => u,
         Err(AppError::Invalid(m)) => return Ok(invalid(&m)),
         Err(AppError::Conflict(_)) => return Ok(Redirect::to("/login").into_response()),
@@ -294,12 +263,7 @@ pub async fn view_setup_post(
     );
     res.headers_mut().append(
         header::SET_COOKIE,
-        session::set_cookie(
-            session::COOKIE,
-            &cookie,
-            state.settings.secure_cookies,
-            None,
-        ),
+        session::set_cookie(session::COOKIE, &cookie, state.settings.secure_cookies, None),
     );
     Ok(res)
 }
@@ -311,12 +275,7 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_login() {
         assert_eq!(safe_next(Some("/t/abc")), "/t/abc");
-        for evil in [
-            "//evil.example",
-            "https://evil.example",
-            "/\\evil.example",
-            "evil",
-        ] {
+        for evil in ["//evil.example", "https://evil.example", "/\\evil.example", "evil"] {
             assert_eq!(safe_next(Some(evil)), "/", "{evil}");
         }
         assert_eq!(safe_next(None), "/");

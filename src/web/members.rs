@@ -25,10 +25,7 @@ async fn render(
 ) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let tid = access.tenant.id.clone();
-    let list = state
-        .db
-        .read(move |c| memberships::list_for_tenant(c, &tid))
-        .await?;
+    let list = state.db.read(move |c| memberships::list_for_tenant(c, &tid)).await?;
     Ok(respond_invalid(
         &page.nav,
         view::members(&page.nav, &access.tenant, &list, error),
@@ -72,16 +69,7 @@ pub async fn view_members_post(
             Kind::Ok,
             format!("{} is now {}.", m.email, m.role),
         )),
-        Err(AppError::Invalid(m)) => {
-            render(
-                &state,
-                &access,
-                page,
-                Some(&m),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(AppError::Invalid(m)) => render(&state, &access, page, Some(&m), StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(e) => Err(e),
     }
 }
@@ -93,14 +81,7 @@ pub async fn view_member_remove_post(
 ) -> Result<Response, AppError> {
     access.require(Role::Owner)?;
     let to = format!("/t/{}/members", access.tenant.id);
-    match tenants::remove_member(
-        &state.db,
-        &access.tenant.id,
-        &user_id,
-        &access.caller.user.email,
-    )
-    .await
-    {
+    match tenants::remove_member(&state.db, &access.tenant.id, &user_id, &access.caller.user.email).await {
         Ok(()) => Ok(flash::redirect(&to, Kind::Ok, "Member removed.")),
         Err(AppError::Invalid(m)) => Ok(flash::redirect(&to, Kind::Error, m)),
         Err(e) => Err(e),

@@ -38,18 +38,12 @@ fn tenant_routes(state: &AppState) -> Routes {
         .post("/t/{tenant}/settings", tenants::view_settings_post)
         .get("/t/{tenant}/members", members::view_members_get)
         .post("/t/{tenant}/members", members::view_members_post)
-        .post(
-            "/t/{tenant}/members/{user_id}/remove",
-            members::view_member_remove_post,
-        )
+        .post("/t/{tenant}/members/{user_id}/remove", members::view_member_remove_post)
         .get("/t/{tenant}/audit", audit::view_audit_get)
         .get("/api/v1/tenants/{tid}", api::tenants::get)
         .get("/api/v1/tenants/{tid}/members", api::members::list)
         .post("/api/v1/tenants/{tid}/members", api::members::upsert)
-        .delete(
-            "/api/v1/tenants/{tid}/members/{user_id}",
-            api::members::remove,
-        )
+        .delete("/api/v1/tenants/{tid}/members/{user_id}", api::members::remove)
         .get("/api/v1/tenants/{tid}/audit", api::audit::list)
         .map_router(|r| r.route_layer(from_fn_with_state(state.clone(), tenant_guard::guard)))
 }
@@ -67,10 +61,7 @@ fn other_routes() -> Routes {
         .get("/", dashboard::view_dashboard_get)
         .get("/profile", profile::view_profile_get)
         .post("/profile/tokens", profile::view_token_create_post)
-        .post(
-            "/profile/tokens/{id}/revoke",
-            profile::view_token_revoke_post,
-        )
+        .post("/profile/tokens/{id}/revoke", profile::view_token_revoke_post)
         .post("/profile/password", profile::view_password_post)
         .get("/admin/users", users::view_users_get)
         .post("/admin/users", users::view_users_post)

@@ -21,10 +21,7 @@ pub struct Page {
 impl FromRequestParts<AppState> for Page {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let (user_id, all) = (caller.user.id.clone(), caller.user.superadmin);
         let tenants = state
@@ -61,8 +58,7 @@ impl Page {
 pub fn respond(nav: &Nav, markup: Markup) -> Response {
     let mut res = Html(markup.into_string()).into_response();
     if nav.flash.is_some() {
-        res.headers_mut()
-            .append(header::SET_COOKIE, flash::clear_cookie());
+        res.headers_mut().append(header::SET_COOKIE, flash::clear_cookie());
     }
     res
 }

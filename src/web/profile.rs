@@ -24,10 +24,7 @@ async fn render(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let user_id = page.caller.user.id.clone();
-    let list = state
-        .db
-        .read(move |c| tokens::list_for_user(c, &user_id))
-        .await?;
+    let list = state.db.read(move |c| tokens::list_for_user(c, &user_id)).await?;
     Ok(respond_invalid(
         &page.nav,
         views::account::profile(&page.nav, &list, new_token, error),
@@ -35,10 +32,7 @@ async fn render(
     ))
 }
 
-pub async fn view_profile_get(
-    State(state): State<AppState>,
-    page: Page,
-) -> Result<Response, AppError> {
+pub async fn view_profile_get(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
     render(&state, &page, None, None, StatusCode::OK).await
 }
 
@@ -57,16 +51,7 @@ pub async fn view_token_create_post(
     let user = page.caller.user.clone();
     match accounts::create_token(&state.db, &user, &form.name, &user.email).await {
         Ok(plain) => render(&state, &page, Some(&plain), None, StatusCode::OK).await,
-        Err(AppError::Invalid(m)) => {
-            render(
-                &state,
-                &page,
-                None,
-                Some(&m),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(AppError::Invalid(m)) => render(&state, &page, None, Some(&m), StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(e) => Err(e),
     }
 }
@@ -115,16 +100,7 @@ pub async fn view_password_post(
             Kind::Ok,
             "Password changed. Sign in with the new password.",
         )),
-        Err(AppError::Invalid(m)) => {
-            render(
-                &state,
-                &page,
-                None,
-                Some(&m),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(AppError::Invalid(m)) => render(&state, &page, None, Some(&m), StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(e) => Err(e),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeArgs;
 use crate::db::Db;
+use crate::runs::Engine;
 use crate::secrets::MasterKey;
 
 #[derive(Clone)]
@@ -16,4 +17,6 @@ pub struct AppState {
     pub key: Arc<MasterKey>,
     /// Shared by all login attempts; in memory by design (see `auth::throttle`).
     pub throttle: Arc<LoginThrottle>,
+    /// Starts runs and carries their progress to SSE streams.
+    pub engine: Engine,
 }

@@ -27,23 +27,14 @@ fn refill(input: &TenantInput) -> TenantForm {
     }
 }
 
-pub async fn view_tenant_new_get(
-    State(state): State<AppState>,
-    _admin: Superadmin,
-    page: Page,
-) -> Response {
+pub async fn view_tenant_new_get(State(state): State<AppState>, _admin: Superadmin, page: Page) -> Response {
     let form = TenantForm {
         cloud: "global".into(),
         ..TenantForm::default()
     };
     respond(
         &page.nav,
-        view::new_form(
-            &page.nav,
-            &form,
-            state.settings.allow_custom_endpoints,
-            None,
-        ),
+        view::new_form(&page.nav, &form, state.settings.allow_custom_endpoints, None),
     )
 }
 

@@ -16,12 +16,7 @@ use crate::db::users;
 use crate::error::AppError;
 use crate::views;
 
-async fn render(
-    state: &AppState,
-    page: &Page,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Result<Response, AppError> {
+async fn render(state: &AppState, page: &Page, error: Option<&str>, status: StatusCode) -> Result<Response, AppError> {
     let list = state.db.read(users::list).await?;
     Ok(respond_invalid(
         &page.nav,
@@ -53,15 +48,7 @@ pub async fn view_users_post(
     Form(form): Form<NewUser>,
 ) -> Result<Response, AppError> {
     let superadmin = form.superadmin.is_some_and(|v| v == "true" || v == "on");
-    match accounts::create_user(
-        &state.db,
-        &form.email,
-        form.password,
-        superadmin,
-        &admin.user.email,
-    )
-    .await
-    {
+    match accounts::create_user(&state.db, &form.email, form.password, superadmin, &admin.user.email).await {
         Ok(u) => Ok(flash::redirect(
             "/admin/users",
             Kind::Ok,
@@ -90,12 +77,7 @@ pub async fn view_user_enable_post(
     set_disabled(&state, &admin.user, &id, false).await
 }
 
-async fn set_disabled(
-    state: &AppState,
-    admin: &users::User,
-    id: &str,
-    disabled: bool,
-) -> Result<Response, AppError> {
+async fn set_disabled(state: &AppState, admin: &users::User, id: &str, disabled: bool) -> Result<Response, AppError> {
     match accounts::set_disabled(&state.db, id, disabled, admin).await {
         Ok(()) => Ok(flash::redirect(
             "/admin/users",

@@ -32,11 +32,7 @@ async fn tenants_are_validated_with_messages_that_name_the_problem() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "client secret is required",
         ),
-        (
-            json!({"name": "  "}),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "name",
-        ),
+        (json!({"name": "  "}), StatusCode::UNPROCESSABLE_ENTITY, "name"),
         (
             json!({"graph_base_url": "ftp://x"}),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -48,31 +44,17 @@ async fn tenants_are_validated_with_messages_that_name_the_problem() {
         for (k, v) in patch.as_object().expect("object") {
             body[k] = v.clone();
         }
-        let (got, answer) = app
-            .api(Method::POST, &admin, "/api/v1/tenants", Some(body))
-            .await;
+        let (got, answer) = app.api(Method::POST, &admin, "/api/v1/tenants", Some(body)).await;
         assert_eq!(got, status, "{patch} → {answer}");
         assert!(
-            answer["error"]["message"]
-                .as_str()
-                .expect("message")
-                .contains(words),
+            answer["error"]["message"].as_str().expect("message").contains(words),
             "{answer}"
         );
     }
     let (status, answer) = app
-        .api(
-            Method::POST,
-            &admin,
-            "/api/v1/tenants",
-            Some(json!({"name": "x"})),
-        )
+        .api(Method::POST, &admin, "/api/v1/tenants", Some(json!({"name": "x"})))
         .await;
-    assert_eq!(
-        status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "missing fields: {answer}"
-    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "missing fields: {answer}");
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/tenants"))
         .bearer_auth(&admin)
@@ -126,14 +108,9 @@ async fn custom_endpoints_need_the_server_switch() {
     );
     body["graph_base_url"] = json!(null);
     body["cloud"] = json!("china");
-    let (status, t) = app
-        .api(Method::POST, &admin, "/api/v1/tenants", Some(body))
-        .await;
+    let (status, t) = app.api(Method::POST, &admin, "/api/v1/tenants", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(
-        t["graph_base_url"],
-        "https://microsoftgraph.chinacloudapi.cn"
-    );
+    assert_eq!(t["graph_base_url"], "https://microsoftgraph.chinacloudapi.cn");
     assert_eq!(t["login_base_url"], "https://login.chinacloudapi.cn");
 
     let app = spawn_app().await;
@@ -142,9 +119,7 @@ async fn custom_endpoints_need_the_server_switch() {
     let mut body = tenant_body("Sim", "s3cret");
     body["graph_base_url"] = json!("http://127.0.0.1:9999/");
     body["login_base_url"] = json!("http://127.0.0.1:9999");
-    let (status, t) = app
-        .api(Method::POST, &admin, "/api/v1/tenants", Some(body))
-        .await;
+    let (status, t) = app.api(Method::POST, &admin, "/api/v1/tenants", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(t["graph_base_url"], "http://127.0.0.1:9999");
 }
@@ -159,12 +134,7 @@ async fn only_superadmins_create_tenants_and_users_see_only_their_own() {
     app.create_user("tech@msp.test", false).await;
     let tech = app.token_for("tech@msp.test").await;
     let (status, _) = app
-        .api(
-            Method::POST,
-            &tech,
-            "/api/v1/tenants",
-            Some(tenant_body("C", "x")),
-        )
+        .api(Method::POST, &tech, "/api/v1/tenants", Some(tenant_body("C", "x")))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, list) = app.api(Method::GET, &tech, "/api/v1/tenants", None).await;
@@ -181,10 +151,7 @@ async fn only_superadmins_create_tenants_and_users_see_only_their_own() {
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(list[0]["name"], "A");
     let (_, me) = app.api(Method::GET, &tech, "/api/v1/me", None).await;
-    assert_eq!(
-        me["memberships"],
-        json!([{"tenant_id": a_id, "role": "viewer"}])
-    );
+    assert_eq!(me["memberships"], json!([{"tenant_id": a_id, "role": "viewer"}]));
     let (_, all) = app.api(Method::GET, &admin, "/api/v1/tenants", None).await;
     assert_eq!(all.as_array().map(Vec::len), Some(2));
 }
@@ -207,10 +174,7 @@ async fn owners_manage_members_but_never_remove_the_last_owner() {
             Some(json!({"email": "owner@msp.test", "role": "owner"})),
         )
         .await;
-    assert_eq!(
-        (status, m["role"].as_str()),
-        (StatusCode::OK, Some("owner"))
-    );
+    assert_eq!((status, m["role"].as_str()), (StatusCode::OK, Some("owner")));
     let owner = app.token_for("owner@msp.test").await;
     let (status, _) = app
         .api(
@@ -223,11 +187,7 @@ async fn owners_manage_members_but_never_remove_the_last_owner() {
     assert_eq!(status, StatusCode::OK);
     let viewer = app.token_for("viewer@msp.test").await;
     let (status, _) = app.api(Method::GET, &viewer, &members, None).await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "viewers do not manage members"
-    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "viewers do not manage members");
 
     let (status, body) = app
         .api(
@@ -250,18 +210,9 @@ async fn owners_manage_members_but_never_remove_the_last_owner() {
 
     let owner_id = m["user_id"].as_str().expect("id");
     let (status, body) = app
-        .api(
-            Method::DELETE,
-            &owner,
-            &format!("{members}/{owner_id}"),
-            None,
-        )
+        .api(Method::DELETE, &owner, &format!("{members}/{owner_id}"), None)
         .await;
-    assert_eq!(
-        status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "last owner stays: {body}"
-    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "last owner stays: {body}");
     let (status, _) = app
         .api(
             Method::POST,
@@ -272,20 +223,11 @@ async fn owners_manage_members_but_never_remove_the_last_owner() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
-        .api(
-            Method::DELETE,
-            &owner,
-            &format!("{members}/{owner_id}"),
-            None,
-        )
+        .api(Method::DELETE, &owner, &format!("{members}/{owner_id}"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app.api(Method::GET, &owner, &members, None).await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "a removed owner loses access at once"
-    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "a removed owner loses access at once");
     let (_, list) = app.api(Method::GET, &admin, &members, None).await;
     assert_eq!(
         list,

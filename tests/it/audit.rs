@@ -23,12 +23,7 @@ async fn changes_are_audited_in_an_intact_chain_and_tampering_is_detected() {
     .await;
 
     let (status, events) = app
-        .api(
-            Method::GET,
-            &admin,
-            &format!("/api/v1/tenants/{tid}/audit"),
-            None,
-        )
+        .api(Method::GET, &admin, &format!("/api/v1/tenants/{tid}/audit"), None)
         .await;
     assert_eq!(status, StatusCode::OK);
     let actions: Vec<&str> = events
@@ -42,18 +37,9 @@ async fn changes_are_audited_in_an_intact_chain_and_tampering_is_detected() {
     assert_eq!(events[0]["details"]["role"], "operator");
     let op = app.token_for("op@msp.test").await;
     let (status, _) = app
-        .api(
-            Method::GET,
-            &op,
-            &format!("/api/v1/tenants/{tid}/audit"),
-            None,
-        )
+        .api(Method::GET, &op, &format!("/api/v1/tenants/{tid}/audit"), None)
         .await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "operators do not read the audit log"
-    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "operators do not read the audit log");
 
     let conn = app.raw_db();
     let ChainStatus::Intact { events: n } = verify(&conn).expect("verify") else {
@@ -61,10 +47,7 @@ async fn changes_are_audited_in_an_intact_chain_and_tampering_is_detected() {
     };
     assert!(n >= 6, "setup, login, tokens, tenant, user, member: {n}");
     // The application cannot rewrite history…
-    assert!(
-        conn.execute("UPDATE audit_events SET actor = 'x'", [])
-            .is_err()
-    );
+    assert!(conn.execute("UPDATE audit_events SET actor = 'x'", []).is_err());
     assert!(conn.execute("DELETE FROM audit_events", []).is_err());
     // …and someone who bypasses the triggers on the raw file is caught at the edited row.
     conn.execute_batch("DROP TRIGGER audit_events_no_update")

@@ -24,16 +24,13 @@ pub struct Browser {
 impl Browser {
     /// `None` (outside CI) when Chromium is not installed.
     pub async fn start() -> Option<Browser> {
-        let installed =
-            std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+        let installed = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
         if !installed {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "Chromium is missing in CI: .ci/run must `apt-get install -y chromium chromium-driver`"
             );
-            eprintln!(
-                "SKIPPED browser test: install Chromium with `apt-get install -y chromium chromium-driver`"
-            );
+            eprintln!("SKIPPED browser test: install Chromium with `apt-get install -y chromium chromium-driver`");
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")
@@ -107,15 +104,11 @@ async fn an_admin_signs_in_through_the_login_page_and_sees_the_dashboard() {
     let app = spawn_app().await;
     app.setup_admin().await;
     let token = app.token_for(ADMIN_EMAIL).await;
-    app.create_tenant(&token, "Contoso <Pharma> & Co", "s3cret")
-        .await;
+    app.create_tenant(&token, "Contoso <Pharma> & Co", "s3cret").await;
 
     let result = async {
         b.client.goto(&app.url("/")).await?;
-        b.client
-            .wait()
-            .for_element(Locator::Css("input[name=email]"))
-            .await?;
+        b.client.wait().for_element(Locator::Css("input[name=email]")).await?;
         assert!(b.client.current_url().await?.path().starts_with("/login"));
         b.client
             .find(Locator::Css("input[name=email]"))
@@ -149,10 +142,7 @@ async fn an_admin_signs_in_through_the_login_page_and_sees_the_dashboard() {
     }
     assert_eq!(b.text_of("h1").await, "Tenants");
     // The HTML-special name is shown as text, not markup.
-    assert_eq!(
-        b.text_of("article[data-tenant] header").await,
-        "Contoso <Pharma> & Co"
-    );
+    assert_eq!(b.text_of("article[data-tenant] header").await, "Contoso <Pharma> & Co");
     assert!(b.text_of("header.pv-top").await.contains(ADMIN_EMAIL));
     let png = b.client.screenshot().await.expect("screenshot");
     assert!(png.len() > 1000);

@@ -32,32 +32,16 @@ async fn user_add_reads_the_password_from_stdin_and_token_create_prints_only_the
     assert!(lines[0].starts_with("pv_") && lines[0].len() > 40);
 
     // Errors go to stderr with a non-zero exit, and say what to do.
-    let (ok, out, err) = run_binary(
-        &[
-            "--data-dir",
-            &d,
-            "token",
-            "create",
-            "--email",
-            "nobody@msp.test",
-        ],
-        "",
-    );
+    let (ok, out, err) = run_binary(&["--data-dir", &d, "token", "create", "--email", "nobody@msp.test"], "");
     assert!(!ok && out.is_empty() && err.contains("user add"), "{err}");
-    let (ok, _, err) = run_binary(
-        &["--data-dir", &d, "user", "add", "--email", "x@msp.test"],
-        "short\n",
-    );
+    let (ok, _, err) = run_binary(&["--data-dir", &d, "user", "add", "--email", "x@msp.test"], "short\n");
     assert!(!ok && err.contains("at least 12"), "{err}");
     let (ok, _, err) = run_binary(
         &["--data-dir", &d, "user", "add", "--email", "ops@msp.test"],
         &format!("{PASSWORD}\n"),
     );
     assert!(!ok && err.contains("already exists"), "{err}");
-    let (ok, _, err) = run_binary(
-        &["--data-dir", &d, "user", "add", "--email", "y@msp.test"],
-        "",
-    );
+    let (ok, _, err) = run_binary(&["--data-dir", &d, "user", "add", "--email", "y@msp.test"], "");
     assert!(!ok && err.contains("standard input"), "{err}");
 }
 
@@ -66,10 +50,9 @@ async fn healthcheck_succeeds_only_against_a_live_server() {
     let app = spawn_app().await;
     // The check blocks; the in-process server needs the test's runtime free to answer it.
     let addr = app.addr.to_string();
-    let (ok, _, err) =
-        tokio::task::spawn_blocking(move || run_binary(&["healthcheck", "--listen", &addr], ""))
-            .await
-            .expect("join");
+    let (ok, _, err) = tokio::task::spawn_blocking(move || run_binary(&["healthcheck", "--listen", &addr], ""))
+        .await
+        .expect("join");
     assert!(ok, "{err}");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -112,16 +95,19 @@ async fn demo_prints_a_url_and_a_login_that_work() {
             "127.0.0.1:0",
         ])
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn demo");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let errors = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
     let stdout = child.stdout.take().expect("stdout");
     let (url, login) = tokio::task::spawn_blocking(move || {
         let (mut url, mut login) = (None, None);
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             let words: Vec<&str> = line.split_whitespace().collect();
             match words.as_slice() {
                 ["open", u] => url = Some((*u).to_owned()),
@@ -132,13 +118,18 @@ async fn demo_prints_a_url_and_a_login_that_work() {
                 _ => {}
             }
         }
-        (
-            url.expect("demo prints its URL"),
-            login.expect("demo prints the login"),
-        )
+        (url, login)
     })
     .await
     .expect("join");
+    let (Some(url), Some(login)) = (url, login) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "demo did not print its URL and login; stderr: {}",
+            errors.join().unwrap_or_default()
+        );
+    };
     let c = crate::helpers::browser();
     let page = c
         .get(format!("{url}login"))

@@ -18,12 +18,7 @@ async fn a_form_post_without_or_with_a_wrong_token_is_refused_and_changes_nothin
         .await
         .expect("post");
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(
-        res.text()
-            .await
-            .expect("body")
-            .contains("did not come from this site")
-    );
+    assert!(res.text().await.expect("body").contains("did not come from this site"));
 
     let mut wrong = new_user.to_vec();
     wrong.push(("_csrf", "not-the-token"));
@@ -62,11 +57,7 @@ async fn a_form_post_without_or_with_a_wrong_token_is_refused_and_changes_nothin
         .send()
         .await
         .expect("post");
-    assert_eq!(
-        res.status(),
-        StatusCode::SEE_OTHER,
-        "same origin with the token works"
-    );
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "same origin with the token works");
 }
 
 #[tokio::test]
@@ -81,11 +72,7 @@ async fn htmx_requests_carry_the_token_in_a_header() {
         .await
         .expect("post");
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        res.headers()["hx-retarget"],
-        "#pv-toasts",
-        "htmx gets a toast"
-    );
+    assert_eq!(res.headers()["hx-retarget"], "#pv-toasts", "htmx gets a toast");
     let res = admin
         .post(app.url("/profile/tokens"))
         .header("hx-request", "true")
@@ -104,11 +91,7 @@ async fn the_login_form_is_protected_before_there_is_a_session() {
     // A cross-site login form: no double-submit cookie, so no valid token.
     let res = browser()
         .post(app.url("/login"))
-        .form(&[
-            ("_csrf", "guess"),
-            ("email", "ops@msp.test"),
-            ("password", PASSWORD),
-        ])
+        .form(&[("_csrf", "guess"), ("email", "ops@msp.test"), ("password", PASSWORD)])
         .send()
         .await
         .expect("post");

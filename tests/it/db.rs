@@ -21,8 +21,7 @@ fn a_fresh_database_and_an_upgraded_one_have_the_same_schema() {
     let mut fresh = rusqlite::Connection::open(dir.path().join("fresh.db")).expect("open");
     migrate::migrate(&mut fresh).expect("fresh");
     let mut upgraded = rusqlite::Connection::open(dir.path().join("old.db")).expect("open");
-    migrate::build_by_upgrades(&mut upgraded, include_str!("../../src/db/schema_v1.sql"))
-        .expect("upgrade");
+    migrate::build_by_upgrades(&mut upgraded, include_str!("../../src/db/schema_v1.sql")).expect("upgrade");
     assert_eq!(schema_of(&fresh), schema_of(&upgraded));
     let version = |c: &rusqlite::Connection| {
         c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
@@ -86,9 +85,5 @@ async fn db_backup_copies_a_live_database_consistently_and_never_overwrites() {
     let (ok, _, err) = run_binary(&["--data-dir", &d, "db", "backup", &f], "");
     assert!(!ok && err.contains("already exists"), "{err}");
     let (_, list) = app.api(Method::GET, &admin, "/api/v1/tenants", None).await;
-    assert_eq!(
-        list.as_array().map(Vec::len),
-        Some(40),
-        "the server kept working"
-    );
+    assert_eq!(list.as_array().map(Vec::len), Some(40), "the server kept working");
 }

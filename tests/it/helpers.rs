@@ -34,9 +34,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(settings: ServeArgs) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let app = App::build(data_dir.path(), settings)
-        .await
-        .expect("app builds");
+    let app = App::build(data_dir.path(), settings).await.expect("app builds");
     let addr = app.local_addr();
     let state = app.state.clone();
     let shutdown = app.shutdown.clone();
@@ -65,11 +63,7 @@ pub fn attr_after(html: &str, marker: &str, attr: &str) -> Option<String> {
     let rest = &html[start..];
     let key = format!("{attr}=\"");
     let v = &rest[rest.find(&key)? + key.len()..];
-    Some(
-        v[..v.find('"')?]
-            .replace("&amp;", "&")
-            .replace("&quot;", "\""),
-    )
+    Some(v[..v.find('"')?].replace("&amp;", "&").replace("&quot;", "\""))
 }
 
 pub fn csrf_of(html: &str) -> String {
@@ -95,15 +89,9 @@ impl TestApp {
 
     /// Creates a user through the same service the admin page uses.
     pub async fn create_user(&self, email: &str, superadmin: bool) {
-        policyvault::accounts::create_user(
-            &self.state.db,
-            email,
-            PASSWORD.to_owned().into(),
-            superadmin,
-            "test",
-        )
-        .await
-        .expect("user created");
+        policyvault::accounts::create_user(&self.state.db, email, PASSWORD.to_owned().into(), superadmin, "test")
+            .await
+            .expect("user created");
     }
 
     /// First-run setup through the real page; returns a signed-in client and its CSRF token.
@@ -161,11 +149,7 @@ impl TestApp {
     /// Signs in and returns the client and the session's CSRF token.
     pub async fn signed_in(&self, email: &str) -> (Client, String) {
         let (c, res) = self.login(email, PASSWORD).await;
-        assert_eq!(
-            res.status(),
-            StatusCode::SEE_OTHER,
-            "login succeeds for {email}"
-        );
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "login succeeds for {email}");
         let csrf = self.page_csrf(&c).await;
         (c, csrf)
     }
@@ -206,19 +190,14 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Client::new()
-            .request(method, self.url(path))
-            .bearer_auth(token);
+        let mut req = Client::new().request(method, self.url(path)).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let res = req.send().await.expect("api request");
         let status = res.status();
         let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// Creates a tenant through the API as `token` (a superadmin's).
@@ -310,10 +289,7 @@ impl ServerProcess {
         let stderr = child.stderr.take().expect("stderr");
         let sink = logs.clone();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(v) = serde_json::from_str::<Value>(&line)
                     && let Some(addr) = v["fields"]["address"].as_str()
                 {

@@ -18,11 +18,7 @@ async fn sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session() {
         .find(|v| v.starts_with("pv_session="))
         .expect("session cookie")
         .to_owned();
-    assert!(
-        cookie.contains("HttpOnly")
-            && cookie.contains("SameSite=Lax")
-            && !cookie.contains("Secure")
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"));
     // Only the hash is stored: the cookie's token is nowhere in the database.
     let token = cookie
         .trim_start_matches("pv_session=")
@@ -32,11 +28,9 @@ async fn sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session() {
         .to_owned();
     let stored: i64 = app
         .raw_db()
-        .query_row(
-            "SELECT count(*) FROM sessions WHERE token_hash = ?1",
-            [&token],
-            |r| r.get(0),
-        )
+        .query_row("SELECT count(*) FROM sessions WHERE token_hash = ?1", [&token], |r| {
+            r.get(0)
+        })
         .expect("q");
     assert_eq!(stored, 0);
 
@@ -66,12 +60,7 @@ async fn wrong_passwords_are_refused_then_throttled_even_for_the_right_one() {
     for _ in 0..5 {
         let (_, res) = app.login("ops@msp.test", "wrong password!!").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        assert!(
-            res.text()
-                .await
-                .expect("body")
-                .contains("Wrong email or password")
-        );
+        assert!(res.text().await.expect("body").contains("Wrong email or password"));
     }
     let (_, res) = app.login("ops@msp.test", PASSWORD).await;
     assert_eq!(
@@ -80,22 +69,12 @@ async fn wrong_passwords_are_refused_then_throttled_even_for_the_right_one() {
         "the brake holds even for the right password"
     );
     assert!(res.headers().contains_key("retry-after"));
-    assert!(
-        res.text()
-            .await
-            .expect("body")
-            .contains("Too many failed sign-ins")
-    );
+    assert!(res.text().await.expect("body").contains("Too many failed sign-ins"));
 
     // Unknown accounts answer exactly like wrong passwords (no account enumeration)…
     let (_, res) = app.login("nobody@msp.test", "whatever password").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert!(
-        res.text()
-            .await
-            .expect("body")
-            .contains("Wrong email or password")
-    );
+    assert!(res.text().await.expect("body").contains("Wrong email or password"));
     // …and every failure is in the audit log, with no password in it.
     let failed: i64 = app
         .raw_db()
@@ -125,11 +104,7 @@ async fn a_disabled_user_cannot_sign_in_and_loses_open_sessions() {
     let (leaver, _) = app.signed_in("leaver@msp.test").await;
     let id: String = app
         .raw_db()
-        .query_row(
-            "SELECT id FROM users WHERE email = 'leaver@msp.test'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT id FROM users WHERE email = 'leaver@msp.test'", [], |r| r.get(0))
         .expect("id");
     let res = admin
         .post(app.url(&format!("/admin/users/{id}/disable")))
@@ -139,12 +114,7 @@ async fn a_disabled_user_cannot_sign_in_and_loses_open_sessions() {
         .expect("disable");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        leaver
-            .get(app.url("/"))
-            .send()
-            .await
-            .expect("home")
-            .status(),
+        leaver.get(app.url("/")).send().await.expect("home").status(),
         StatusCode::SEE_OTHER
     );
     let (_, res) = app.login("leaver@msp.test", PASSWORD).await;
@@ -154,11 +124,7 @@ async fn a_disabled_user_cannot_sign_in_and_loses_open_sessions() {
     // The last active superadmin cannot disable themself.
     let admin_id: String = app
         .raw_db()
-        .query_row(
-            "SELECT id FROM users WHERE email = ?1",
-            [ADMIN_EMAIL],
-            |r| r.get(0),
-        )
+        .query_row("SELECT id FROM users WHERE email = ?1", [ADMIN_EMAIL], |r| r.get(0))
         .expect("id");
     admin
         .post(app.url(&format!("/admin/users/{admin_id}/disable")))
@@ -168,11 +134,7 @@ async fn a_disabled_user_cannot_sign_in_and_loses_open_sessions() {
         .expect("disable self");
     let disabled: bool = app
         .raw_db()
-        .query_row(
-            "SELECT disabled FROM users WHERE id = ?1",
-            [&admin_id],
-            |r| r.get(0),
-        )
+        .query_row("SELECT disabled FROM users WHERE id = ?1", [&admin_id], |r| r.get(0))
         .expect("q");
     assert!(!disabled);
 }

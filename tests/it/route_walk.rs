@@ -11,14 +11,12 @@ use crate::helpers::{ADMIN_EMAIL, spawn_app};
 
 fn fill(path: &str, tenant: &str, user_id: &str) -> String {
     path.split('/')
-        .map(
-            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(p) if TENANT_PARAMS.contains(&p) => tenant.to_owned(),
-                Some("user_id") => user_id.to_owned(),
-                Some(_) => "00000000-0000-0000-0000-000000000000".to_owned(),
-                None => seg.to_owned(),
-            },
-        )
+        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(p) if TENANT_PARAMS.contains(&p) => tenant.to_owned(),
+            Some("user_id") => user_id.to_owned(),
+            Some(_) => "00000000-0000-0000-0000-000000000000".to_owned(),
+            None => seg.to_owned(),
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -44,11 +42,9 @@ async fn every_tenant_route_answers_403_to_a_non_member() {
     let (browser, csrf) = app.signed_in("owner-of-a@msp.test").await;
     let user_id: String = app
         .raw_db()
-        .query_row(
-            "SELECT id FROM users WHERE email = 'owner-of-a@msp.test'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT id FROM users WHERE email = 'owner-of-a@msp.test'", [], |r| {
+            r.get(0)
+        })
         .expect("id");
     let audit_before: i64 = app
         .raw_db()
@@ -58,11 +54,7 @@ async fn every_tenant_route_answers_403_to_a_non_member() {
     let table = route_table(&app.state);
     let tenant_routes: Vec<_> = table
         .iter()
-        .filter(|r| {
-            TENANT_PARAMS
-                .iter()
-                .any(|p| r.path.contains(&format!("{{{p}}}")))
-        })
+        .filter(|r| TENANT_PARAMS.iter().any(|p| r.path.contains(&format!("{{{p}}}"))))
         .collect();
     assert!(
         tenant_routes.len() >= 12,
@@ -111,48 +103,26 @@ async fn every_tenant_route_answers_403_to_a_non_member() {
     // Every route still works for the member's own tenant (the guard is not just closed).
     let a_id = a["id"].as_str().expect("id");
     let (status, body) = app
-        .api(
-            Method::GET,
-            &token,
-            &format!("/api/v1/tenants/{a_id}"),
-            None,
-        )
+        .api(Method::GET, &token, &format!("/api/v1/tenants/{a_id}"), None)
         .await;
-    assert_eq!(
-        (status, body["name"].as_str()),
-        (StatusCode::OK, Some("Tenant A"))
-    );
+    assert_eq!((status, body["name"].as_str()), (StatusCode::OK, Some("Tenant A")));
     let audit_after: i64 = app
         .raw_db()
         .query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))
         .expect("q");
-    assert_eq!(
-        audit_before, audit_after,
-        "no refused request changed anything"
-    );
+    assert_eq!(audit_before, audit_after, "no refused request changed anything");
 }
 
 #[tokio::test]
 async fn every_route_but_the_public_ones_needs_a_caller() {
     let app = spawn_app().await;
     let (_, _) = app.setup_admin().await;
-    let public = [
-        "/healthz",
-        "/readyz",
-        "/assets/{name}",
-        "/login",
-        "/logout",
-        "/setup",
-    ];
+    let public = ["/healthz", "/readyz", "/assets/{name}", "/login", "/logout", "/setup"];
     for route in route_table(&app.state)
         .iter()
         .filter(|r| !public.contains(&r.path.as_str()))
     {
-        let url = app.url(&fill(
-            &route.path,
-            "0190f000-0000-7000-8000-000000000000",
-            "x",
-        ));
+        let url = app.url(&fill(&route.path, "0190f000-0000-7000-8000-000000000000", "x"));
         let method = Method::from_bytes(route.method.as_str().as_bytes()).expect("method");
         let res = crate::helpers::browser()
             .request(method, &url)
@@ -177,13 +147,7 @@ async fn every_route_but_the_public_ones_needs_a_caller() {
             );
         } else {
             // A state-changing page request without a session fails CSRF before anything else.
-            assert_eq!(
-                res.status(),
-                StatusCode::FORBIDDEN,
-                "{} {}",
-                route.method,
-                route.path
-            );
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{} {}", route.method, route.path);
         }
     }
 }

@@ -25,17 +25,7 @@ async fn the_client_secret_appears_in_no_page_answer_log_or_file() {
         &format!("{PASSWORD}\n"),
     );
     assert!(ok, "{err}");
-    let (ok, token, err) = run_binary(
-        &[
-            "--data-dir",
-            &d,
-            "token",
-            "create",
-            "--email",
-            "root@msp.test",
-        ],
-        "",
-    );
+    let (ok, token, err) = run_binary(&["--data-dir", &d, "token", "create", "--email", "root@msp.test"], "");
     assert!(ok, "{err}");
     let token = token.trim().to_owned();
 

@@ -17,12 +17,7 @@ async fn an_idle_session_ends_and_is_deleted() {
     expire("last_seen_at", &app);
     let res = c.get(app.url("/")).send().await.expect("home");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(
-        res.headers()["location"]
-            .to_str()
-            .expect("ascii")
-            .starts_with("/login")
-    );
+    assert!(res.headers()["location"].to_str().expect("ascii").starts_with("/login"));
     let n: i64 = app
         .raw_db()
         .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
@@ -35,10 +30,7 @@ async fn a_session_ends_at_its_absolute_limit_however_active() {
     let app = spawn_app().await;
     app.create_user("ops@msp.test", false).await;
     let (c, _) = app.signed_in("ops@msp.test").await;
-    assert_eq!(
-        c.get(app.url("/")).send().await.expect("home").status(),
-        StatusCode::OK
-    );
+    assert_eq!(c.get(app.url("/")).send().await.expect("home").status(), StatusCode::OK);
     expire("created_at", &app);
     assert_eq!(
         c.get(app.url("/")).send().await.expect("home").status(),

@@ -20,17 +20,10 @@ async fn a_fresh_server_sends_everyone_to_setup_and_setup_makes_a_superadmin() {
         .text()
         .await
         .expect("body");
-    assert!(
-        home.contains(ADMIN_EMAIL) && home.contains("No tenants yet"),
-        "{home}"
-    );
+    assert!(home.contains(ADMIN_EMAIL) && home.contains("No tenants yet"), "{home}");
 
     // Setup is closed for good once a user exists.
-    let res = browser()
-        .get(app.url("/setup"))
-        .send()
-        .await
-        .expect("setup");
+    let res = browser().get(app.url("/setup")).send().await.expect("setup");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/login");
     let me = app.token_for(ADMIN_EMAIL).await;
@@ -46,14 +39,7 @@ async fn racing_setup_forms_create_exactly_one_account() {
         let setup = app.url("/setup");
         tasks.push(tokio::spawn(async move {
             let c = browser();
-            let page = c
-                .get(&setup)
-                .send()
-                .await
-                .expect("get")
-                .text()
-                .await
-                .expect("body");
+            let page = c.get(&setup).send().await.expect("get").text().await.expect("body");
             let email = format!("racer{i}@msp.test");
             let res = c
                 .post(&setup)
@@ -120,12 +106,7 @@ async fn setup_refuses_a_short_or_mismatched_password_and_keeps_the_email() {
         .send()
         .await
         .expect("post");
-    assert!(
-        res.text()
-            .await
-            .expect("body")
-            .contains("The two passwords differ")
-    );
+    assert!(res.text().await.expect("body").contains("The two passwords differ"));
     let users: i64 = app
         .raw_db()
         .query_row("SELECT count(*) FROM users", [], |r| r.get(0))

@@ -36,11 +36,9 @@ async fn a_token_from_the_profile_page_works_once_shown_and_stops_when_revoked()
     assert!(again.contains("RMM sync") && !again.contains(&token));
     let stored: i64 = app
         .raw_db()
-        .query_row(
-            "SELECT count(*) FROM api_tokens WHERE token_hash = ?1",
-            [&token],
-            |r| r.get(0),
-        )
+        .query_row("SELECT count(*) FROM api_tokens WHERE token_hash = ?1", [&token], |r| {
+            r.get(0)
+        })
         .expect("q");
     assert_eq!(stored, 0);
 
@@ -67,15 +65,11 @@ async fn the_api_accepts_only_bearer_tokens_and_answers_errors_in_its_shape() {
     // A browser session does not authenticate the API (which therefore needs no CSRF check).
     let res = admin.get(app.url("/api/v1/me")).send().await.expect("me");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let (status, body) = app
-        .api(Method::GET, "pv_not-a-real-token", "/api/v1/me", None)
-        .await;
+    let (status, body) = app.api(Method::GET, "pv_not-a-real-token", "/api/v1/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body["error"]["message"].is_string());
     let token = app.token_for(ADMIN_EMAIL).await;
-    let (status, body) = app
-        .api(Method::GET, &token, "/api/v1/nothing-here", None)
-        .await;
+    let (status, body) = app.api(Method::GET, &token, "/api/v1/nothing-here", None).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))

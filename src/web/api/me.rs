@@ -9,15 +9,9 @@ use crate::db::memberships;
 use crate::error::AppError;
 use crate::web::state::AppState;
 
-pub async fn get_me(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, AppError> {
+pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, AppError> {
     let user_id = caller.user.id.clone();
-    let memberships = state
-        .db
-        .read(move |c| memberships::list_for_user(c, &user_id))
-        .await?;
+    let memberships = state.db.read(move |c| memberships::list_for_user(c, &user_id)).await?;
     Ok(Json(json!({
         "id": caller.user.id,
         "email": caller.user.email,

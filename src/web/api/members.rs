@@ -13,17 +13,11 @@ use crate::tenants;
 use crate::web::extract;
 use crate::web::state::AppState;
 
-pub async fn list(
-    State(state): State<AppState>,
-    access: TenantAccess,
-) -> Result<Json<Vec<Member>>, AppError> {
+pub async fn list(State(state): State<AppState>, access: TenantAccess) -> Result<Json<Vec<Member>>, AppError> {
     access.require(Role::Owner)?;
     let tid = access.tenant.id.clone();
     Ok(Json(
-        state
-            .db
-            .read(move |c| memberships::list_for_tenant(c, &tid))
-            .await?,
+        state.db.read(move |c| memberships::list_for_tenant(c, &tid)).await?,
     ))
 }
 
@@ -56,12 +50,6 @@ pub async fn remove(
     Path((_, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     access.require(Role::Owner)?;
-    tenants::remove_member(
-        &state.db,
-        &access.tenant.id,
-        &user_id,
-        &access.caller.user.email,
-    )
-    .await?;
+    tenants::remove_member(&state.db, &access.tenant.id, &user_id, &access.caller.user.email).await?;
     Ok(StatusCode::NO_CONTENT)
 }

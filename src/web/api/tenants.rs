@@ -13,10 +13,7 @@ use crate::web::extract;
 use crate::web::state::AppState;
 
 /// The caller's tenants; every tenant for a superadmin.
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<Tenant>>, AppError> {
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Tenant>>, AppError> {
     let (user_id, all) = (caller.user.id.clone(), caller.user.superadmin);
     let list = state
         .db

@@ -1,0 +1,404 @@
+//! `runs` and `run_items`.
+//!
+//! Every state write of a running run is fenced on `(status = 'running', attempt)`: a worker
+//! whose lease was taken over holds a stale attempt number, so its late writes match no row
+//! and change nothing.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::DbResult;
+
+/// A run as the API shows it (`shared/API.md`); internal columns are skipped.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub id: String,
+    pub tenant_id: String,
+    pub kind: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub dry_run: bool,
+    pub status: String,
+    pub initiated_by: Option<String>,
+    #[serde(skip)]
+    pub initiator_label: String,
+    #[serde(skip)]
+    pub required_role: String,
+    pub parent_run_id: Option<String>,
+    #[serde(skip)]
+    pub params: String,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub total: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    pub error_code: Option<String>,
+    pub error_context: Option<Value>,
+    #[serde(skip)]
+    pub attempt: i64,
+    #[serde(skip)]
+    pub deadline_at: Option<String>,
+    pub before_backup_set_id: Option<String>,
+}
+
+impl Run {
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status.as_str(), "succeeded" | "failed" | "partial")
+    }
+}
+
+const COLUMNS: &str = "id, tenant_id, kind, target_type, target_id, dry_run, status, initiated_by, initiator_label, \
+    required_role, parent_run_id, params, created_at, started_at, finished_at, total, succeeded, failed, skipped, \
+    error_code, error_context, attempt, deadline_at, before_backup_set_id";
+
+fn json_column(r: &Row, i: usize) -> rusqlite::Result<Option<Value>> {
+    let text: Option<String> = r.get(i)?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+fn from_row(r: &Row) -> rusqlite::Result<Run> {
+    Ok(Run {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        kind: r.get(2)?,
+        target_type: r.get(3)?,
+        target_id: r.get(4)?,
+        dry_run: r.get(5)?,
+        status: r.get(6)?,
+        initiated_by: r.get(7)?,
+        initiator_label: r.get(8)?,
+        required_role: r.get(9)?,
+        parent_run_id: r.get(10)?,
+        params: r.get(11)?,
+        created_at: r.get(12)?,
+        started_at: r.get(13)?,
+        finished_at: r.get(14)?,
+        total: r.get(15)?,
+        succeeded: r.get(16)?,
+        failed: r.get(17)?,
+        skipped: r.get(18)?,
+        error_code: r.get(19)?,
+        error_context: json_column(r, 20)?,
+        attempt: r.get(21)?,
+        deadline_at: r.get(22)?,
+        before_backup_set_id: r.get(23)?,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunItem {
+    pub id: String,
+    pub run_id: String,
+    #[serde(skip)]
+    pub seq: i64,
+    pub item_type: String,
+    pub item_id: String,
+    pub label: String,
+    pub status: String,
+    pub error_code: Option<String>,
+    pub error_context: Option<Value>,
+    pub result: Option<Value>,
+}
+
+fn item_from_row(r: &Row) -> rusqlite::Result<RunItem> {
+    Ok(RunItem {
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        seq: r.get(2)?,
+        item_type: r.get(3)?,
+        item_id: r.get(4)?,
+        label: r.get(5)?,
+        status: r.get(6)?,
+        error_code: r.get(7)?,
+        error_context: json_column(r, 8)?,
+        result: json_column(r, 9)?,
+    })
+}
+
+const ITEM_COLUMNS: &str = "id, run_id, seq, item_type, item_id, label, status, error_code, error_context, result";
+
+/// What `start` inserts.
+pub struct NewRun<'a> {
+    pub id: &'a str,
+    pub tenant_id: &'a str,
+    pub kind: &'a str,
+    pub target_type: &'a str,
+    pub target_id: &'a str,
+    pub dry_run: bool,
+    pub initiated_by: Option<&'a str>,
+    pub initiator_label: &'a str,
+    pub required_role: &'a str,
+    pub parent_run_id: Option<&'a str>,
+    pub params: &'a str,
+    pub now: &'a str,
+}
+
+/// Inserts the run, or returns the queued/running run with the same dedupe key. One
+/// statement, so two racing starts cannot both insert: the partial unique index decides.
+/// Returns the run and whether it already existed.
+pub fn insert_or_reuse(tx: &Connection, n: &NewRun<'_>) -> DbResult<(Run, bool)> {
+    let dedupe_key = format!("{}|{}|{}:{}", n.tenant_id, n.kind, n.target_type, n.target_id);
+    let sql = format!(
+        "INSERT INTO runs (id, tenant_id, kind, target_type, target_id, dedupe_key, dry_run, status, initiated_by,
+                           initiator_label, required_role, parent_run_id, params, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running')
+         DO UPDATE SET dedupe_key = excluded.dedupe_key
+         RETURNING {COLUMNS}"
+    );
+    let run = tx.prepare_cached(&sql)?.query_row(
+        params![
+            n.id,
+            n.tenant_id,
+            n.kind,
+            n.target_type,
+            n.target_id,
+            dedupe_key,
+            n.dry_run,
+            n.initiated_by,
+            n.initiator_label,
+            n.required_role,
+            n.parent_run_id,
+            n.params,
+            n.now
+        ],
+        from_row,
+    )?;
+    let reused = run.id != n.id;
+    Ok((run, reused))
+}
+
+/// An item to insert with a new run.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub item_type: String,
+    pub item_id: String,
+    pub label: String,
+}
+
+pub fn insert_items(tx: &Connection, run_id: &str, items: &[NewItem]) -> DbResult<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO run_items (id, run_id, seq, item_type, item_id, label, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+    )?;
+    for (seq, item) in (0_i64..).zip(items) {
+        stmt.execute(params![
+            crate::clock::new_id(),
+            run_id,
+            seq,
+            item.item_type,
+            item.item_id,
+            item.label
+        ])?;
+    }
+    recount(tx, run_id)
+}
+
+/// Makes the run's counts equal what its items say.
+pub fn recount(tx: &Connection, run_id: &str) -> DbResult<()> {
+    tx.prepare_cached(
+        "UPDATE runs SET
+            total = (SELECT count(*) FROM run_items WHERE run_id = ?1),
+            succeeded = (SELECT count(*) FROM run_items WHERE run_id = ?1 AND status = 'succeeded'),
+            failed = (SELECT count(*) FROM run_items WHERE run_id = ?1 AND status = 'failed'),
+            skipped = (SELECT count(*) FROM run_items WHERE run_id = ?1 AND status = 'skipped')
+         WHERE id = ?1",
+    )?
+    .execute([run_id])?;
+    Ok(())
+}
+
+pub fn get(c: &Connection, id: &str) -> DbResult<Option<Run>> {
+    let sql = format!("SELECT {COLUMNS} FROM runs WHERE id = ?1");
+    Ok(c.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+}
+
+/// Filters for listing a tenant's runs.
+#[derive(Debug, Default, Clone)]
+pub struct RunFilter {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+pub fn list(c: &Connection, tenant_id: &str, f: &RunFilter) -> DbResult<Vec<Run>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM runs WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)
+         ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![tenant_id, f.kind, f.status, f.limit, f.offset], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Active runs of some tenants, for the header's progress widget.
+pub fn active_for_tenants(c: &Connection, tenant_ids: &[String]) -> DbResult<Vec<Run>> {
+    let ids = serde_json::to_string(tenant_ids).unwrap_or_else(|_| "[]".into());
+    let sql = format!(
+        "SELECT {COLUMNS} FROM runs WHERE status IN ('queued', 'running')
+           AND tenant_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at LIMIT 50"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map([ids], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn items(c: &Connection, run_id: &str, limit: u32, offset: u32) -> DbResult<Vec<RunItem>> {
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM run_items WHERE run_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![run_id, limit, offset], item_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Items not finished yet (pending, or running when a worker died), in order.
+pub fn unfinished_items(c: &Connection, run_id: &str) -> DbResult<Vec<RunItem>> {
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM run_items WHERE run_id = ?1 AND status IN ('pending', 'running') ORDER BY seq"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map([run_id], item_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Claims the next queued run, fairly: tenants with fewer running runs first, then oldest;
+/// a tenant already at `per_tenant_cap` running runs waits.
+pub fn claim_next(
+    tx: &Connection,
+    owner: &str,
+    lease_until: &str,
+    now: &str,
+    per_tenant_cap: u32,
+) -> DbResult<Option<Run>> {
+    let sql = format!(
+        "UPDATE runs SET status = 'running', started_at = coalesce(started_at, ?3), lease_owner = ?1,
+                lease_expires_at = ?2, attempt = attempt + 1
+         WHERE id = (
+            SELECT r.id FROM runs r
+            WHERE r.status = 'queued'
+              AND (SELECT count(*) FROM runs x WHERE x.tenant_id = r.tenant_id AND x.status = 'running') < ?4
+            ORDER BY (SELECT count(*) FROM runs x WHERE x.tenant_id = r.tenant_id AND x.status = 'running'), r.created_at
+            LIMIT 1)
+         RETURNING {COLUMNS}"
+    );
+    Ok(tx
+        .prepare_cached(&sql)?
+        .query_row(params![owner, lease_until, now, per_tenant_cap], from_row)
+        .optional()?)
+}
+
+/// Takes over one running run whose lease has expired (its worker died or hung).
+pub fn take_over_expired(tx: &Connection, owner: &str, lease_until: &str, now: &str) -> DbResult<Option<Run>> {
+    let sql = format!(
+        "UPDATE runs SET lease_owner = ?1, lease_expires_at = ?2, attempt = attempt + 1
+         WHERE id = (SELECT id FROM runs WHERE status = 'running' AND lease_expires_at < ?3 ORDER BY lease_expires_at LIMIT 1)
+         RETURNING {COLUMNS}"
+    );
+    Ok(tx
+        .prepare_cached(&sql)?
+        .query_row(params![owner, lease_until, now], from_row)
+        .optional()?)
+}
+
+pub fn set_deadline(tx: &Connection, run_id: &str, deadline: &str) -> DbResult<()> {
+    tx.execute(
+        "UPDATE runs SET deadline_at = coalesce(deadline_at, ?2) WHERE id = ?1",
+        [run_id, deadline],
+    )?;
+    Ok(())
+}
+
+/// Extends the lease; false when the run is no longer ours (taken over or finished).
+pub fn renew_lease(c: &Connection, run_id: &str, attempt: i64, until: &str) -> DbResult<bool> {
+    let n = c
+        .prepare_cached("UPDATE runs SET lease_expires_at = ?3 WHERE id = ?1 AND attempt = ?2 AND status = 'running'")?
+        .execute(params![run_id, attempt, until])?;
+    Ok(n == 1)
+}
+
+fn still_ours(c: &Connection, run_id: &str, attempt: i64) -> DbResult<bool> {
+    Ok(
+        c.prepare_cached("SELECT 1 FROM runs WHERE id = ?1 AND attempt = ?2 AND status = 'running'")?
+            .query_row(params![run_id, attempt], |_| Ok(()))
+            .optional()?
+            .is_some(),
+    )
+}
+
+/// Marks an item as being worked on (so a crash leaves a trace of a write in flight).
+pub fn item_running(tx: &Connection, run_id: &str, attempt: i64, item_id: &str, now: &str) -> DbResult<bool> {
+    if !still_ours(tx, run_id, attempt)? {
+        return Ok(false);
+    }
+    tx.prepare_cached(
+        "UPDATE run_items SET status = 'running', started_at = ?2 WHERE id = ?1 AND status IN ('pending', 'running')",
+    )?
+    .execute(params![item_id, now])?;
+    Ok(true)
+}
+
+/// An item's final outcome.
+pub struct ItemOutcomeRow<'a> {
+    pub status: &'a str,
+    pub error_code: Option<&'a str>,
+    pub error_context: Option<&'a Value>,
+    pub result: Option<&'a Value>,
+}
+
+/// Writes an item's outcome and recounts the run, fenced on the attempt.
+pub fn finish_item(
+    tx: &Connection,
+    run_id: &str,
+    attempt: i64,
+    item_id: &str,
+    o: &ItemOutcomeRow<'_>,
+    now: &str,
+) -> DbResult<bool> {
+    if !still_ours(tx, run_id, attempt)? {
+        return Ok(false);
+    }
+    tx.prepare_cached(
+        "UPDATE run_items SET status = ?2, error_code = ?3, error_context = ?4, result = ?5, finished_at = ?6
+         WHERE id = ?1 AND status IN ('pending', 'running')",
+    )?
+    .execute(params![
+        item_id,
+        o.status,
+        o.error_code,
+        o.error_context.map(Value::to_string),
+        o.result.map(Value::to_string),
+        now
+    ])?;
+    recount(tx, run_id)?;
+    Ok(true)
+}
+
+/// Moves a running run to its terminal status; fenced, and never backwards.
+pub fn finish_run(
+    tx: &Connection,
+    run_id: &str,
+    attempt: i64,
+    status: &str,
+    error_code: Option<&str>,
+    error_context: Option<&Value>,
+    now: &str,
+) -> DbResult<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE runs SET status = ?3, error_code = ?4, error_context = ?5, finished_at = ?6, lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = ?1 AND attempt = ?2 AND status = 'running'",
+        )?
+        .execute(params![run_id, attempt, status, error_code, error_context.map(Value::to_string), now])?;
+    Ok(n == 1)
+}
+
+/// Fails every unfinished item of a run with one code (the run cannot proceed).
+pub fn fail_unfinished_items(tx: &Connection, run_id: &str, code: &str, now: &str) -> DbResult<()> {
+    tx.prepare_cached(
+        "UPDATE run_items SET status = 'failed', error_code = ?2, finished_at = ?3 WHERE run_id = ?1 AND status IN ('pending', 'running')",
+    )?
+    .execute(params![run_id, code, now])?;
+    recount(tx, run_id)
+}

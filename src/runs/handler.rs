@@ -1,0 +1,67 @@
+//! What a run kind implements. The engine owns claiming, leases, counts, notifications and
+//! progress; a handler only turns one item into one outcome.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::error_code::ErrorCode;
+use crate::auth::role::Role;
+use crate::db::runs::{Run, RunItem};
+
+/// The outcome of one item.
+#[derive(Debug, Clone)]
+pub enum ItemOutcome {
+    Succeeded { result: Option<Value> },
+    Skipped { result: Option<Value> },
+    Failed { code: ErrorCode, context: Value },
+}
+
+impl ItemOutcome {
+    pub fn status(&self) -> &'static str {
+        match self {
+            ItemOutcome::Succeeded { .. } => "succeeded",
+            ItemOutcome::Skipped { .. } => "skipped",
+            ItemOutcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// Why a whole run stops before its items are done (auth failure, permission revoked…).
+#[derive(Debug, Clone)]
+pub struct RunFailure {
+    pub code: ErrorCode,
+    pub context: Value,
+}
+
+/// Per-run state a handler builds once (a Graph handle, loaded content…).
+#[async_trait]
+pub trait RunContext: Send {
+    async fn process(&mut self, item: &RunItem) -> ItemOutcome;
+
+    /// An item found `running` after a crash. Reads are simply done again (`None`); a handler
+    /// that writes must check the tenant and say what happened, or answer
+    /// `outcome_unknown`: a write is never blindly repeated.
+    async fn recover(&mut self, item: &RunItem) -> Option<ItemOutcome> {
+        let _ = item;
+        None
+    }
+}
+
+#[async_trait]
+pub trait RunHandler: Send + Sync {
+    /// The `kind` string of the runs it handles, e.g. `tenant.verify`.
+    fn kind(&self) -> &'static str;
+
+    /// The role the initiator must still hold when a worker starts the run.
+    fn required_role(&self) -> Role;
+
+    /// How long a run may take before it is failed with `timeout`.
+    fn deadline(&self) -> Duration {
+        Duration::from_secs(60 * 60)
+    }
+
+    /// Builds the per-run context; an error fails the run (e.g. `auth_failed`).
+    async fn prepare(&self, run: &Run) -> Result<Box<dyn RunContext>, RunFailure>;
+}
