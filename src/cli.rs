@@ -1,7 +1,7 @@
 //! The commands other than `serve`: each opens the data directory itself, does one thing,
 //! and reports errors on standard error with a non-zero exit code (from `main`).
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -119,17 +119,17 @@ pub async fn demo(data_dir: Option<PathBuf>, mut settings: ServeArgs) -> anyhow:
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let addr = app.local_addr();
-    println!();
-    println!("  policyvault demo is running");
-    println!("  open      http://{addr}/");
-    if exists {
-        println!("  sign in   {email} (password as set in {})", dir.display());
+    let login = if exists {
+        format!("{email} (password as set in {})", dir.display())
     } else {
-        println!("  sign in   {email} / {password}");
-    }
-    println!("  data dir  {}", dir.display());
-    println!("  stop      Ctrl-C");
-    println!();
+        format!("{email} / {password}")
+    };
+    let banner = format!(
+        "\n  policyvault demo is running\n  open      http://{addr}/\n  sign in   {login}\n  data dir  {}\n  stop      Ctrl-C\n",
+        dir.display()
+    );
+    // A closed stdout (the reader went away) must not take the server down: no `println!`.
+    let _ = writeln!(std::io::stdout(), "{banner}");
     run_with_signals(app).await
 }
 

@@ -8,6 +8,7 @@
 //! - `progress`: the in-process hub that SSE streams subscribe to.
 //! - `notify`: notification rows for each state change.
 
+pub mod access;
 pub mod error_code;
 pub mod handler;
 pub mod lease;

@@ -16,6 +16,8 @@ pub struct Nav {
     pub current_tenant: Option<String>,
     /// (css class, message)
     pub flash: Option<(&'static str, String)>,
+    /// Unread notifications, for the bell.
+    pub unread: i64,
 }
 
 fn head(title: &str, csrf: Option<&str>) -> Markup {
@@ -51,6 +53,14 @@ pub fn page(nav: &Nav, title: &str, body: Markup) -> Markup {
                             li { (tenant_switcher(nav)) }
                         }
                         ul {
+                            // Filled and kept live by the server over SSE.
+                            li #pv-active hx-ext="sse" sse-connect="/events/active" sse-swap="active" {}
+                            li {
+                                a href="/notifications" title="Notifications" aria-label={ "Notifications, " (nav.unread) " unread" } {
+                                    "Notifications"
+                                    @if nav.unread > 0 { " " span.pv-count { (nav.unread) } }
+                                }
+                            }
                             li { a href="/" { "Dashboard" } }
                             @if nav.superadmin {
                                 li { a href="/admin/users" { "Users" } }

@@ -7,4 +7,5 @@ pub mod components;
 pub mod dashboard;
 pub mod errors;
 pub mod layout;
+pub mod runs;
 pub mod tenant;

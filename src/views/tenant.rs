@@ -13,18 +13,20 @@ use crate::graph::cloud::Cloud;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Overview,
+    Runs,
     Members,
     Audit,
     Settings,
 }
 
-fn tabs(t: &Tenant, active: Tab, is_owner: bool) -> Markup {
+pub fn tabs(t: &Tenant, active: Tab, is_owner: bool) -> Markup {
     let link = |tab: Tab, href: String, label: &str| {
         html! { a href=(href) aria-current=[(tab == active).then_some("page")] { (label) } }
     };
     html! {
         nav.pv-tabs {
             (link(Tab::Overview, format!("/t/{}", t.id), "Overview"))
+            (link(Tab::Runs, format!("/t/{}/runs", t.id), "Runs"))
             @if is_owner {
                 (link(Tab::Members, format!("/t/{}/members", t.id), "Members"))
                 (link(Tab::Audit, format!("/t/{}/audit", t.id), "Audit log"))

@@ -16,7 +16,9 @@ pub mod members;
 pub mod page;
 pub mod profile;
 pub mod routes;
+pub mod runs;
 pub mod security_headers;
+pub mod sse;
 pub mod state;
 pub mod tenants;
 pub mod users;
@@ -40,11 +42,17 @@ fn tenant_routes(state: &AppState) -> Routes {
         .post("/t/{tenant}/members", members::view_members_post)
         .post("/t/{tenant}/members/{user_id}/remove", members::view_member_remove_post)
         .get("/t/{tenant}/audit", audit::view_audit_get)
+        .get("/t/{tenant}/runs", runs::view_runs_get)
+        .get("/t/{tenant}/runs/{rid}", runs::view_run_get)
+        .get("/t/{tenant}/runs/{rid}/events", sse::run_events)
         .get("/api/v1/tenants/{tid}", api::tenants::get)
         .get("/api/v1/tenants/{tid}/members", api::members::list)
         .post("/api/v1/tenants/{tid}/members", api::members::upsert)
         .delete("/api/v1/tenants/{tid}/members/{user_id}", api::members::remove)
         .get("/api/v1/tenants/{tid}/audit", api::audit::list)
+        .get("/api/v1/tenants/{tid}/runs", api::runs::list)
+        .get("/api/v1/tenants/{tid}/runs/{rid}", api::runs::get)
+        .get("/api/v1/tenants/{tid}/runs/{rid}/items", api::runs::items)
         .map_router(|r| r.route_layer(from_fn_with_state(state.clone(), tenant_guard::guard)))
 }
 
@@ -68,11 +76,16 @@ fn other_routes() -> Routes {
         .post("/admin/users/{id}/disable", users::view_user_disable_post)
         .post("/admin/users/{id}/enable", users::view_user_enable_post)
         .post("/admin/users/{id}/password", users::view_user_password_post)
+        .get("/notifications", runs::view_notifications_get)
+        .post("/notifications/read", runs::view_notifications_read_post)
+        .get("/events/active", sse::active_events)
         .get("/tenants/new", tenants::view_tenant_new_get)
         .post("/tenants", tenants::view_tenant_new_post)
         .get("/api/v1/me", api::me::get_me)
         .get("/api/v1/tenants", api::tenants::list)
         .post("/api/v1/tenants", api::tenants::create)
+        .get("/api/v1/notifications", api::notifications::list)
+        .post("/api/v1/notifications/read", api::notifications::mark_read)
 }
 
 fn all_routes(state: &AppState) -> Routes {

@@ -9,7 +9,7 @@ use maud::Markup;
 use super::flash;
 use super::state::AppState;
 use crate::auth::caller::Caller;
-use crate::db::tenants;
+use crate::db::{notifications, tenants};
 use crate::error::AppError;
 use crate::views::layout::Nav;
 
@@ -24,14 +24,15 @@ impl FromRequestParts<AppState> for Page {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let (user_id, all) = (caller.user.id.clone(), caller.user.superadmin);
-        let tenants = state
+        let (tenants, unread) = state
             .db
             .read(move |c| {
-                if all {
-                    tenants::list_all(c)
+                let list = if all {
+                    tenants::list_all(c)?
                 } else {
-                    tenants::list_for_user(c, &user_id)
-                }
+                    tenants::list_for_user(c, &user_id)?
+                };
+                Ok((list, notifications::unread_count(c, &user_id)?))
             })
             .await?;
         let nav = Nav {
@@ -41,6 +42,7 @@ impl FromRequestParts<AppState> for Page {
             tenants: tenants.into_iter().map(|t| (t.id, t.name)).collect(),
             current_tenant: None,
             flash: flash::take(&parts.headers).map(|f| (f.kind.class(), f.message)),
+            unread,
         };
         Ok(Page { caller, nav })
     }

@@ -107,7 +107,8 @@ async fn demo_prints_a_url_and_a_login_that_work() {
     let stdout = child.stdout.take().expect("stdout");
     let (url, login) = tokio::task::spawn_blocking(move || {
         let (mut url, mut login) = (None, None);
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        let mut lines = std::io::BufReader::new(stdout).lines().map_while(Result::ok);
+        for line in lines.by_ref() {
             let words: Vec<&str> = line.split_whitespace().collect();
             match words.as_slice() {
                 ["open", u] => url = Some((*u).to_owned()),
@@ -118,6 +119,8 @@ async fn demo_prints_a_url_and_a_login_that_work() {
                 _ => {}
             }
         }
+        // Keep draining, as a terminal would, so the demo never writes into a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
         (url, login)
     })
     .await

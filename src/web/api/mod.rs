@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod me;
 pub mod members;
+pub mod notifications;
+pub mod runs;
 pub mod tenants;
 
 use crate::error::AppError;

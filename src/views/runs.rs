@@ -1,0 +1,233 @@
+//! Run pages and the fragments SSE streams push: the same functions render the page and
+//! every update, so a live page and a reloaded one look identical.
+
+use maud::{Markup, html};
+
+use super::components::{badge, when};
+use super::layout::{Nav, page};
+use crate::db::notifications::Notification;
+use crate::db::runs::{Run, RunItem};
+use crate::db::tenants::Tenant;
+
+pub const ITEMS_PER_PAGE: u32 = 100;
+
+pub fn status_badge(status: &str) -> Markup {
+    let class = match status {
+        "succeeded" => "operator",
+        "failed" => "disabled",
+        "partial" => "partial",
+        "running" => "owner",
+        _ => "viewer",
+    };
+    badge(class, status)
+}
+
+/// "tenant.verify" → "Verify tenant".
+pub fn kind_label(kind: &str) -> String {
+    match kind {
+        "tenant.verify" => "Verify tenant".into(),
+        "inventory.sync" => "Sync inventory".into(),
+        "policy.capture_snapshot" => "Capture snapshot".into(),
+        "backup_set.capture" => "Back up".into(),
+        "restore.preview" => "Preview restore".into(),
+        "restore.execute" => "Restore".into(),
+        "restore.rerun" => "Re-run restore".into(),
+        other => other.to_owned(),
+    }
+}
+
+fn done(run: &Run) -> i64 {
+    run.succeeded + run.failed + run.skipped
+}
+
+fn duration(run: &Run) -> String {
+    let (Some(start), Some(end)) = (
+        run.started_at.as_deref().and_then(crate::clock::parse_time),
+        run.finished_at
+            .as_deref()
+            .and_then(crate::clock::parse_time)
+            .or_else(|| Some(chrono::Utc::now())),
+    ) else {
+        return "–".into();
+    };
+    let ms = (end - start).num_milliseconds().max(0);
+    if ms < 60_000 {
+        format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
+    } else {
+        format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
+/// The run's header block: status, progress, counts, error. Swapped live by SSE.
+pub fn summary(run: &Run) -> Markup {
+    html! {
+        div #run-summary data-status=(run.status) {
+            p.pv-actions {
+                (status_badge(&run.status))
+                span.pv-muted { (done(run)) " of " (run.total) " items" }
+                span.pv-muted { "succeeded " strong { (run.succeeded) } " · failed " strong { (run.failed) } " · skipped " strong { (run.skipped) } }
+                span.pv-muted { "duration " (duration(run)) }
+            }
+            progress value=(done(run)) max=(run.total.max(1)) {}
+            @if let Some(code) = &run.error_code {
+                p.pv-flash.error { "Run failed: " code { (code) } }
+            }
+        }
+    }
+}
+
+pub fn item_rows(items: &[RunItem]) -> Markup {
+    html! {
+        @for i in items {
+            tr data-item=(i.id) data-status=(i.status) {
+                td { (i.label) }
+                td.pv-muted { (i.item_type) }
+                td { (status_badge(&i.status)) }
+                td {
+                    @if let Some(code) = &i.error_code { code { (code) } }
+                    @if let Some(ctx) = i.error_context.as_ref().filter(|c| c.as_object().is_some_and(|o| !o.is_empty())) {
+                        " " span.pv-muted.pv-mono { (ctx.to_string()) }
+                    }
+                }
+            }
+        }
+        @if items.is_empty() { tr { td colspan="4" { "No items on this page." } } }
+    }
+}
+
+pub struct ListView<'a> {
+    pub runs: &'a [Run],
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub page: u32,
+    pub has_more: bool,
+    pub is_owner: bool,
+}
+
+pub fn list(nav: &Nav, t: &Tenant, v: &ListView<'_>) -> Markup {
+    let link = |page: u32| format!("/t/{}/runs?kind={}&status={}&page={page}", t.id, v.kind, v.status);
+    page(
+        nav,
+        &format!("{} · Runs", t.name),
+        html! {
+            h1 { (t.name) }
+            p.pv-sub { "Every operation on this tenant, its outcome and its items." }
+            (super::tenant::tabs(t, super::tenant::Tab::Runs, v.is_owner))
+            form.pv-actions method="get" action={ "/t/" (t.id) "/runs" } {
+                select name="status" aria-label="Status" {
+                    option value="" { "any status" }
+                    @for s in crate::web::api::runs::STATUSES { option value=(s) selected[v.status == s] { (s) } }
+                }
+                input type="text" name="kind" value=(v.kind) placeholder="kind, e.g. inventory.sync";
+                button.secondary type="submit" { "Filter" }
+            }
+            table {
+                thead { tr { th { "Run" } th { "Status" } th { "Items" } th { "Started by" } th { "Created" } } }
+                tbody {
+                    @for r in v.runs {
+                        tr data-run=(r.id) {
+                            td { a href={ "/t/" (t.id) "/runs/" (r.id) } { (kind_label(&r.kind)) } }
+                            td { (status_badge(&r.status)) }
+                            td { (done(r)) " / " (r.total) }
+                            td { (r.initiator_label) }
+                            td { (when(&r.created_at)) }
+                        }
+                    }
+                    @if v.runs.is_empty() { tr { td colspan="5" { "No runs yet." } } }
+                }
+            }
+            nav.pv-actions {
+                @if v.page > 1 { a href=(link(v.page - 1)) { "← Newer" } }
+                @if v.has_more { a href=(link(v.page + 1)) { "Older →" } }
+            }
+        },
+    )
+}
+
+pub struct DetailView<'a> {
+    pub run: &'a Run,
+    pub items: &'a [RunItem],
+    pub page: u32,
+    pub pages: u32,
+}
+
+pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
+    let run = v.run;
+    let base = format!("/t/{}/runs/{}", t.id, run.id);
+    page(
+        nav,
+        &format!("{} · {}", t.name, kind_label(&run.kind)),
+        html! {
+            p.pv-muted { a href={ "/t/" (t.id) "/runs" } { "← Runs of " (t.name) } }
+            h1 { (kind_label(&run.kind)) }
+            p.pv-sub {
+                "Started by " (run.initiator_label) " · created " (when(&run.created_at))
+                @if let Some(p) = &run.parent_run_id { " · re-run of " a href={ "/t/" (t.id) "/runs/" (p) } { "an earlier run" } }
+                @if run.dry_run { " · " (badge("viewer", "dry run")) }
+            }
+            // The SSE extension reconnects on its own; the server sends the current state first.
+            div hx-ext="sse" sse-connect={ (base) "/events?page=" (v.page) } sse-close="done" {
+                div sse-swap="summary" hx-swap="outerHTML" { (summary(run)) }
+                table {
+                    thead { tr { th { "Item" } th { "Type" } th { "Status" } th { "Error" } } }
+                    tbody #run-items sse-swap="items" { (item_rows(v.items)) }
+                }
+            }
+            @if v.pages > 1 {
+                nav.pv-actions {
+                    span.pv-muted { "Page " (v.page) " of " (v.pages) }
+                    @if v.page > 1 { a href={ (base) "?page=" (v.page - 1) } { "← Previous" } }
+                    @if v.page < v.pages { a href={ (base) "?page=" (v.page + 1) } { "Next →" } }
+                }
+            }
+        },
+    )
+}
+
+/// The header widget: every active run of the user's tenants.
+pub fn active_widget(runs: &[(Run, String)]) -> Markup {
+    html! {
+        @if runs.is_empty() {
+            span.pv-muted { "No active runs" }
+        } @else {
+            details.dropdown {
+                summary { (runs.len()) " active run" @if runs.len() != 1 { "s" } }
+                ul {
+                    @for (r, tenant_name) in runs {
+                        li { a href={ "/t/" (r.tenant_id) "/runs/" (r.id) } {
+                            (kind_label(&r.kind)) " · " (tenant_name) " · " (done(r)) "/" (r.total) " " (r.status)
+                        } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn notifications(nav: &Nav, list: &[Notification]) -> Markup {
+    page(
+        nav,
+        "Notifications",
+        html! {
+            h1 { "Notifications" }
+            form method="post" action="/notifications/read" {
+                input type="hidden" name="_csrf" value=(nav.csrf);
+                button.secondary type="submit" { "Mark all as read" }
+            }
+            table {
+                thead { tr { th { "When" } th { "Message" } th { "Status" } th {} } }
+                tbody {
+                    @for n in list {
+                        tr data-unread=(!n.read) {
+                            td { (when(&n.created_at)) }
+                            td { @if n.read { (n.message) } @else { strong { (n.message) } } }
+                            td { (status_badge(&n.status)) }
+                            td { a href={ "/t/" (n.tenant_id) "/runs/" (n.run_id) } { "View run" } }
+                        }
+                    }
+                    @if list.is_empty() { tr { td colspan="4" { "Nothing yet." } } }
+                }
+            }
+        },
+    )
+}
