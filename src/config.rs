@@ -109,6 +109,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PV_SESSION_IDLE_MINUTES", default_value_t = 8 * 60)]
     pub session_idle_minutes: u32,
 
+    /// When set, `/metrics` needs `Authorization: Bearer <this>`.
+    #[arg(long, env = "PV_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// A session is ended this long after login, however active.
     #[arg(long, env = "PV_SESSION_MAX_HOURS", default_value_t = 7 * 24)]
     pub session_max_hours: u32,
@@ -134,6 +138,7 @@ impl ServeArgs {
             master_key: None,
             session_idle_minutes: 60,
             session_max_hours: 24,
+            metrics_token: None,
         }
     }
 }

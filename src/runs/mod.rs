@@ -19,6 +19,7 @@ pub mod worker;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -36,6 +37,8 @@ pub struct Engine {
     handlers: Arc<HashMap<&'static str, Arc<dyn RunHandler>>>,
     /// Names this process in leases, so logs tell whose lease expired.
     pub worker_id: String,
+    /// Worker tasks currently alive, for `/readyz` and `/metrics`.
+    pub live_workers: Arc<AtomicUsize>,
 }
 
 impl Engine {
@@ -46,7 +49,12 @@ impl Engine {
             wake: Arc::new(Notify::new()),
             handlers: Arc::new(handlers.into_iter().map(|h| (h.kind(), h)).collect()),
             worker_id: format!("{}-{}", std::process::id(), &crate::clock::new_id()[24..]),
+            live_workers: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    pub fn workers_alive(&self) -> usize {
+        self.live_workers.load(Ordering::Relaxed)
     }
 
     pub fn handler(&self, kind: &str) -> Option<Arc<dyn RunHandler>> {

@@ -57,7 +57,18 @@ pub fn spawn(engine: Engine, cfg: PoolConfig, shutdown: CancellationToken) -> Ve
     handles
 }
 
+/// Counts a worker as alive for as long as it exists, however its task ends.
+struct Alive(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 async fn worker_loop(engine: Engine, cfg: Arc<PoolConfig>, shutdown: CancellationToken) {
+    engine.live_workers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let _alive = Alive(engine.live_workers.clone());
     loop {
         // Register for the wake-up before looking, so a start in between is not missed.
         let woken = engine.wake.notified();

@@ -1,26 +1,92 @@
-//! Liveness and readiness, for load balancers and the container's HEALTHCHECK. No auth, and
-//! nothing in them that an anonymous caller should not see.
+//! Liveness, readiness and metrics, for load balancers, the container's HEALTHCHECK and
+//! Prometheus. Nothing here names a tenant, a user or a secret.
+
+use std::fmt::Write;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use super::state::AppState;
+use crate::auth::token;
+use crate::db::DbResult;
 
 /// 200 as soon as the server accepts requests.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 when the database answers.
+/// 200 when the database answers and the workers run.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     let db_ok = state
         .db
         .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
         .await
         .is_ok();
-    if db_ok {
-        (StatusCode::OK, "ready")
-    } else {
+    if !db_ok {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    } else if state.engine.workers_alive() == 0 {
+        (StatusCode::SERVICE_UNAVAILABLE, "no worker running")
+    } else {
+        (StatusCode::OK, "ready")
     }
+}
+
+/// Counts read from the database at scrape time: cheap (indexed) and always consistent
+/// with what the pages show.
+fn gather(c: &rusqlite::Connection) -> DbResult<Vec<(String, String, i64)>> {
+    let mut out = Vec::new();
+    let mut stmt = c.prepare_cached("SELECT status, count(*) FROM runs GROUP BY status")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (status, n) = row?;
+        out.push(("policyvault_runs".to_owned(), format!("status=\"{status}\""), n));
+    }
+    for (name, sql) in [
+        ("policyvault_tenants", "SELECT count(*) FROM tenants"),
+        ("policyvault_users", "SELECT count(*) FROM users WHERE disabled = 0"),
+        ("policyvault_sessions", "SELECT count(*) FROM sessions"),
+    ] {
+        out.push((name.to_owned(), String::new(), c.query_row(sql, [], |r| r.get(0))?));
+    }
+    Ok(out)
+}
+
+/// Prometheus text format. With `PV_METRICS_TOKEN` set, a matching bearer token is required.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = state.settings.metrics_token.as_deref() {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !token::equal(presented, expected) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "metrics need the bearer token set in PV_METRICS_TOKEN",
+            )
+                .into_response();
+        }
+    }
+    let Ok(samples) = state.db.read(gather).await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+    };
+    let mut body = String::new();
+    let mut described = std::collections::HashSet::new();
+    for (name, labels, value) in samples {
+        if described.insert(name.clone()) {
+            let _ = writeln!(body, "# TYPE {name} gauge");
+        }
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(body, "{name}{labels} {value}");
+    }
+    let _ = writeln!(
+        body,
+        "# TYPE policyvault_workers_alive gauge\npolicyvault_workers_alive {}",
+        state.engine.workers_alive()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -60,6 +60,7 @@ fn other_routes() -> Routes {
     Routes::new()
         .get("/healthz", health::healthz)
         .get("/readyz", health::readyz)
+        .get("/metrics", health::metrics)
         .get("/assets/{name}", assets::serve)
         .get("/login", login::view_login_get)
         .post("/login", login::view_login_post)

@@ -10,6 +10,7 @@ mod cli;
 mod csrf;
 mod db;
 mod graph;
+mod health;
 mod login;
 mod route_walk;
 mod secrets;

@@ -117,7 +117,15 @@ async fn every_tenant_route_answers_403_to_a_non_member() {
 async fn every_route_but_the_public_ones_needs_a_caller() {
     let app = spawn_app().await;
     let (_, _) = app.setup_admin().await;
-    let public = ["/healthz", "/readyz", "/assets/{name}", "/login", "/logout", "/setup"];
+    let public = [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/assets/{name}",
+        "/login",
+        "/logout",
+        "/setup",
+    ];
     for route in route_table(&app.state)
         .iter()
         .filter(|r| !public.contains(&r.path.as_str()))
