@@ -31,14 +31,8 @@ pub fn normalize_email(raw: &str) -> Result<String, AppError> {
     }
 }
 
-/// Creates a user. `actor` is who did it, for the audit log.
-pub async fn create_user(
-    db: &Db,
-    email: &str,
-    pw: SecretString,
-    superadmin: bool,
-    actor: &str,
-) -> Result<User, AppError> {
+/// Checks the email and password and hashes the password: everything before the insert.
+async fn prepare_user(email: &str, pw: SecretString, superadmin: bool) -> Result<(User, String), AppError> {
     let email = normalize_email(email)?;
     password::validate_new(secrecy::ExposeSecret::expose_secret(&pw)).map_err(AppError::Invalid)?;
     let hash = password::hash(pw).await?;
@@ -49,6 +43,18 @@ pub async fn create_user(
         disabled: false,
         created_at: clock::now(),
     };
+    Ok((user, hash))
+}
+
+/// Creates a user. `actor` is who did it, for the audit log.
+pub async fn create_user(
+    db: &Db,
+    email: &str,
+    pw: SecretString,
+    superadmin: bool,
+    actor: &str,
+) -> Result<User, AppError> {
+    let (user, hash) = prepare_user(email, pw, superadmin).await?;
     let (row, actor) = (user.clone(), actor.to_owned());
     let result = db
         .write(move |tx| {
@@ -78,16 +84,7 @@ pub async fn create_user(
 /// Creates the first superadmin, only while there is no user at all. The check and the
 /// insert share one write transaction, so two racing setup forms cannot both win.
 pub async fn create_first_superadmin(db: &Db, email: &str, pw: SecretString) -> Result<User, AppError> {
-    let email = normalize_email(email)?;
-    password::validate_new(secrecy::ExposeSecret::expose_secret(&pw)).map_err(AppError::Invalid)?;
-    let hash = password::hash(pw).await?;
-    let user = User {
-        id: clock::new_id(),
-        email,
-        superadmin: true,
-        disabled: false,
-        created_at: clock::now(),
-    };
+    let (user, hash) = prepare_user(email, pw, true).await?;
     let row = user.clone();
     let created = db
         .write(move |tx| {

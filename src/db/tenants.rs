@@ -123,3 +123,12 @@ pub fn sealed_secret(c: &Connection, id: &str) -> DbResult<Option<Vec<u8>>> {
         .query_row([id], |r| r.get(0))
         .optional()?)
 }
+
+/// The tenants a user can open: all of them for a superadmin, else their memberships.
+pub fn visible_to(c: &Connection, user_id: &str, superadmin: bool) -> DbResult<Vec<Tenant>> {
+    if superadmin {
+        list_all(c)
+    } else {
+        list_for_user(c, user_id)
+    }
+}

@@ -17,11 +17,7 @@ pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Re
     let (list, roles) = state
         .db
         .read(move |c| {
-            let list = if all {
-                tenants::list_all(c)?
-            } else {
-                tenants::list_for_user(c, &user_id)?
-            };
+            let list = tenants::visible_to(c, &user_id, all)?;
             let roles: HashMap<String, String> = memberships::list_for_user(c, &user_id)?
                 .into_iter()
                 .map(|m| (m.tenant_id, m.role))

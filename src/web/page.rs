@@ -27,11 +27,7 @@ impl FromRequestParts<AppState> for Page {
         let (tenants, unread) = state
             .db
             .read(move |c| {
-                let list = if all {
-                    tenants::list_all(c)?
-                } else {
-                    tenants::list_for_user(c, &user_id)?
-                };
+                let list = tenants::visible_to(c, &user_id, all)?;
                 Ok((list, notifications::unread_count(c, &user_id)?))
             })
             .await?;

@@ -122,11 +122,7 @@ async fn active_runs(state: &AppState, caller: &Caller) -> Result<Vec<(Run, Stri
     Ok(state
         .db
         .read(move |c| {
-            let list = if all {
-                tenants::list_all(c)?
-            } else {
-                tenants::list_for_user(c, &user_id)?
-            };
+            let list = tenants::visible_to(c, &user_id, all)?;
             let ids: Vec<String> = list.iter().map(|t| t.id.clone()).collect();
             let names: std::collections::HashMap<String, String> = list.into_iter().map(|t| (t.id, t.name)).collect();
             Ok(runs::active_for_tenants(c, &ids)?
@@ -159,15 +155,6 @@ pub async fn active_events(State(state): State<AppState>, caller: Caller) -> Res
 
 async fn tenant_ids(state: &AppState, caller: &Caller) -> Result<Vec<String>, AppError> {
     let (user_id, all) = (caller.user.id.clone(), caller.user.superadmin);
-    let list = state
-        .db
-        .read(move |c| {
-            if all {
-                tenants::list_all(c)
-            } else {
-                tenants::list_for_user(c, &user_id)
-            }
-        })
-        .await?;
+    let list = state.db.read(move |c| tenants::visible_to(c, &user_id, all)).await?;
     Ok(list.into_iter().map(|t| t.id).collect())
 }

@@ -15,16 +15,7 @@ use crate::web::state::AppState;
 /// The caller's tenants; every tenant for a superadmin.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Tenant>>, AppError> {
     let (user_id, all) = (caller.user.id.clone(), caller.user.superadmin);
-    let list = state
-        .db
-        .read(move |c| {
-            if all {
-                tenants::list_all(c)
-            } else {
-                tenants::list_for_user(c, &user_id)
-            }
-        })
-        .await?;
+    let list = state.db.read(move |c| tenants::visible_to(c, &user_id, all)).await?;
     Ok(Json(list))
 }
 
