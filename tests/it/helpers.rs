@@ -35,6 +35,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(settings: ServeArgs) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let app = App::build(data_dir.path(), settings).await.expect("app builds");
+    serve(app, data_dir)
+}
+
+/// Runs an app built by the test (e.g. after preparing its database while it was "down").
+pub fn serve(app: App, data_dir: tempfile::TempDir) -> TestApp {
     let addr = app.local_addr();
     let state = app.state.clone();
     let shutdown = app.shutdown.clone();

@@ -1,0 +1,226 @@
+//! The run engine through real parts: the real server, its workers and its database.
+
+use policyvault::auth::role::Role;
+use policyvault::config::ServeArgs;
+use policyvault::db::runs::NewItem;
+use policyvault::runs::start::{Initiator, StartRequest, start};
+use policyvault::startup::App;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, TestApp, serve, spawn_app};
+
+fn request(tenant_id: &str, kind: &'static str, user_id: &str, email: &str, items: usize) -> StartRequest {
+    StartRequest {
+        tenant_id: tenant_id.to_owned(),
+        kind,
+        target_type: "tenant",
+        target_id: tenant_id.to_owned(),
+        dry_run: false,
+        required_role: Role::Operator,
+        initiator: Initiator::User {
+            id: user_id.to_owned(),
+            email: email.to_owned(),
+        },
+        parent_run_id: None,
+        params: json!({}),
+        items: (0..items)
+            .map(|i| NewItem {
+                item_type: "policy_type".into(),
+                item_id: format!("t{i}"),
+                label: format!("Type {i}"),
+            })
+            .collect(),
+        audit_action: None,
+    }
+}
+
+/// Polls the API until the run is terminal.
+pub async fn wait_for_run(app: &TestApp, token: &str, tenant_id: &str, run_id: &str) -> Value {
+    for _ in 0..200 {
+        let (status, run) = app
+            .api(
+                Method::GET,
+                token,
+                &format!("/api/v1/tenants/{tenant_id}/runs/{run_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{run}");
+        if matches!(run["status"].as_str(), Some("succeeded" | "failed" | "partial")) {
+            return run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("run {run_id} did not finish");
+}
+
+fn user_id(app: &TestApp, email: &str) -> String {
+    app.raw_db()
+        .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| r.get(0))
+        .expect("user id")
+}
+
+#[tokio::test]
+async fn a_run_of_an_unknown_kind_still_ends_failed_with_counts_and_notifications() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let admin = app.token_for(ADMIN_EMAIL).await;
+    let t = app.create_tenant(&admin, "A", "x").await;
+    let tid = t["id"].as_str().expect("id");
+    let started = start(
+        &app.state.engine,
+        request(tid, "no.such_kind", &user_id(&app, ADMIN_EMAIL), ADMIN_EMAIL, 3),
+    )
+    .await
+    .expect("start");
+    assert!(!started.reused);
+    let run = wait_for_run(&app, &admin, tid, &started.run.id).await;
+    assert_eq!(run["status"], "failed");
+    assert_eq!(run["error_code"], "internal");
+    assert_eq!(
+        (run["total"].as_i64(), run["failed"].as_i64()),
+        (Some(3), Some(3)),
+        "counts equal the items: {run}"
+    );
+    let (_, items) = app
+        .api(
+            Method::GET,
+            &admin,
+            &format!("/api/v1/tenants/{tid}/runs/{}/items", started.run.id),
+            None,
+        )
+        .await;
+    assert!(
+        items
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["status"] == "failed" && i["error_code"] == "internal")
+    );
+    let (_, notes) = app.api(Method::GET, &admin, "/api/v1/notifications", None).await;
+    let statuses: Vec<&str> = notes
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|n| n["status"].as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["failed", "running", "queued"],
+        "one notification per transition, newest first"
+    );
+}
+
+#[tokio::test]
+async fn a_queued_run_whose_initiator_lost_access_fails_as_permission_revoked_after_a_restart() {
+    // The run is queued while no worker runs (the server is built but not started yet).
+    let data_dir = tempfile::tempdir().expect("dir");
+    let app = App::build(data_dir.path(), ServeArgs::for_tests())
+        .await
+        .expect("build");
+    policyvault::accounts::create_user(
+        &app.state.db,
+        "op@msp.test",
+        crate::helpers::PASSWORD.to_owned().into(),
+        false,
+        "test",
+    )
+    .await
+    .expect("user");
+    let operator = app
+        .state
+        .db
+        .read(|c| policyvault::db::users::find_by_email(c, "op@msp.test"))
+        .await
+        .expect("db")
+        .expect("user");
+    let tenant = policyvault::tenants::create(
+        &app.state.db,
+        &app.state.key,
+        serde_json::from_value(crate::helpers::tenant_body("A", "x")).expect("input"),
+        true,
+        "test",
+    )
+    .await
+    .expect("tenant");
+    policyvault::tenants::set_member(&app.state.db, &tenant.id, "op@msp.test", "operator", "test")
+        .await
+        .expect("member");
+    let started = start(
+        &app.state.engine,
+        request(&tenant.id, "no.such_kind", &operator.id, "op@msp.test", 2),
+    )
+    .await
+    .expect("start");
+    // Access removed while the run waits in the queue.
+    policyvault::tenants::remove_member(&app.state.db, &tenant.id, &operator.id, "test")
+        .await
+        .expect("remove");
+
+    // The server starts: its worker must refuse to act for the former member.
+    let app = serve(app, data_dir);
+    let su = policyvault::accounts::create_user(
+        &app.state.db,
+        "root@msp.test",
+        crate::helpers::PASSWORD.to_owned().into(),
+        true,
+        "test",
+    )
+    .await
+    .expect("superadmin");
+    let token = policyvault::accounts::create_token(&app.state.db, &su, "t", "test")
+        .await
+        .expect("token");
+    let run = wait_for_run(&app, &token, &tenant.id, &started.run.id).await;
+    assert_eq!(run["status"], "failed");
+    assert_eq!(run["error_code"], "permission_revoked", "{run}");
+    assert_eq!(run["failed"], 2);
+}
+
+#[tokio::test]
+async fn identical_starts_while_active_reuse_the_run_and_a_new_one_follows_a_terminal_run() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let admin = app.token_for(ADMIN_EMAIL).await;
+    let t = app.create_tenant(&admin, "A", "x").await;
+    let tid = t["id"].as_str().expect("id").to_owned();
+    let uid = user_id(&app, ADMIN_EMAIL);
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (engine, tid, uid) = (app.state.engine.clone(), tid.clone(), uid.clone());
+        tasks.push(tokio::spawn(async move {
+            start(&engine, request(&tid, "no.such_kind", &uid, ADMIN_EMAIL, 1)).await
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    let mut created = 0;
+    for t in tasks {
+        let s = t.await.expect("join").expect("start");
+        ids.insert(s.run.id.clone());
+        created += usize::from(!s.reused);
+    }
+    // A start after the first run finished makes a new run, so count only the first wave.
+    let runs: i64 = app
+        .raw_db()
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .expect("q");
+    assert!(
+        created >= 1 && i64::try_from(created).expect("fits") == runs,
+        "every non-reused start made exactly one row"
+    );
+    assert!(
+        ids.len() < 50,
+        "concurrent identical starts were deduplicated ({} runs for 50 starts)",
+        ids.len()
+    );
+    let first = ids.iter().next().expect("a run").clone();
+    wait_for_run(&app, &admin, &tid, &first).await;
+    let after = start(&app.state.engine, request(&tid, "no.such_kind", &uid, ADMIN_EMAIL, 1))
+        .await
+        .expect("start");
+    assert!(
+        !after.reused && !ids.contains(&after.run.id),
+        "a terminal run is never reused"
+    );
+}
