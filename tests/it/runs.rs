@@ -224,3 +224,134 @@ async fn identical_starts_while_active_reuse_the_run_and_a_new_one_follows_a_ter
         "a terminal run is never reused"
     );
 }
+
+/// Reads a server-sent event stream until it closes; returns (event, data) pairs.
+pub async fn read_events(mut res: reqwest::Response) -> Vec<(String, String)> {
+    let mut text = String::new();
+    let read = async {
+        while let Some(chunk) = res.chunk().await.expect("chunk") {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("the stream closes after done");
+    text.split("\n\n")
+        .filter_map(|block| {
+            let event = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: ").or_else(|| l.strip_prefix("event:")))?;
+            let data: Vec<&str> = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+                .collect();
+            Some((event.trim().to_owned(), data.join("\n")))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_stream_sends_the_current_state_first_then_done_and_closes() {
+    let app = spawn_app().await;
+    let (browser, _) = app.setup_admin().await;
+    let admin = app.token_for(ADMIN_EMAIL).await;
+    let t = app.create_tenant(&admin, "A", "x").await;
+    let tid = t["id"].as_str().expect("id");
+    let started = start(
+        &app.state.engine,
+        request(tid, "no.such_kind", &user_id(&app, ADMIN_EMAIL), ADMIN_EMAIL, 2),
+    )
+    .await
+    .expect("start");
+    wait_for_run(&app, &admin, tid, &started.run.id).await;
+    let res = browser
+        .get(app.url(&format!("/t/{tid}/runs/{}/events", started.run.id)))
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/event-stream")
+    );
+    let events = read_events(res).await;
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(names, ["summary", "items", "done"]);
+    assert!(events[0].1.contains("data-status=\"failed\""), "{}", events[0].1);
+    assert_eq!(events[1].1.matches("<tr").count(), 2, "both items rendered");
+    assert_eq!(events[2].1, "failed");
+
+    // The page renders the same summary and subscribes to the stream.
+    let page = browser
+        .get(app.url(&format!("/t/{tid}/runs/{}", started.run.id)))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("sse-connect=") && page.contains("data-status=\"failed\"") && page.contains("internal"));
+    let list = browser
+        .get(app.url(&format!("/t/{tid}/runs?status=failed")))
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("body");
+    assert!(list.contains(&started.run.id));
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &admin,
+            &format!("/api/v1/tenants/{tid}/runs?status=bogus"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+#[tokio::test]
+async fn notifications_are_listed_and_marked_read() {
+    let app = spawn_app().await;
+    let (browser, csrf) = app.setup_admin().await;
+    let admin = app.token_for(ADMIN_EMAIL).await;
+    let t = app.create_tenant(&admin, "A", "x").await;
+    let tid = t["id"].as_str().expect("id");
+    let started = start(
+        &app.state.engine,
+        request(tid, "no.such_kind", &user_id(&app, ADMIN_EMAIL), ADMIN_EMAIL, 1),
+    )
+    .await
+    .expect("start");
+    wait_for_run(&app, &admin, tid, &started.run.id).await;
+    let home = browser
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("body");
+    assert!(home.contains("Notifications, 3 unread"), "the bell counts them");
+    let page = browser
+        .get(app.url("/notifications"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(page.matches("View run").count(), 3);
+    let res = browser
+        .post(app.url("/notifications/read"))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, notes) = app.api(Method::GET, &admin, "/api/v1/notifications", None).await;
+    assert!(notes.as_array().expect("list").iter().all(|n| n["read"] == true));
+}
