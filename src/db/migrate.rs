@@ -14,7 +14,10 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Upgrade steps: `STEPS[i]` turns version `i + 1` into version `i + 2`.
 /// Version 1 is the first released schema.
-const STEPS: &[&str] = &[include_str!("migrations/002_runs.sql")];
+const STEPS: &[&str] = &[
+    include_str!("migrations/002_runs.sql"),
+    include_str!("migrations/003_backups.sql"),
+];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 pub const SCHEMA_VERSION: i64 = 1 + STEPS.len() as i64;
@@ -28,14 +31,22 @@ pub fn migrate(conn: &mut Connection) -> DbResult<()> {
         tx.commit()?;
         return Ok(());
     }
+    if version > SCHEMA_VERSION {
+        return Err(super::DbError::TooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let mut current = version;
     for (i, step) in STEPS.iter().enumerate() {
         #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
         let from = 1 + i as i64;
-        if version == from {
+        if current == from {
             let tx = conn.transaction()?;
             tx.execute_batch(step)?;
             tx.pragma_update(None, "user_version", from + 1)?;
             tx.commit()?;
+            current = from + 1;
         }
     }
     Ok(())

@@ -36,6 +36,10 @@ pub enum DbError {
     Pool(#[from] r2d2::Error),
     #[error("database task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error(
+        "the database has schema version {found}, but this policyvault knows versions up to {supported}: run the newer policyvault that wrote it, or restore a backup"
+    )]
+    TooNew { found: i64, supported: i64 },
     #[error("database file {path}: {message}")]
     Open { path: PathBuf, message: String },
 }

@@ -32,6 +32,31 @@ fn a_fresh_database_and_an_upgraded_one_have_the_same_schema() {
     assert!(schema_of(&fresh).len() > 8);
 }
 
+#[test]
+fn a_database_from_a_newer_version_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("dir");
+    let conn = rusqlite::Connection::open(dir.path().join(policyvault::startup::DB_FILE)).expect("open");
+    conn.pragma_update(None, "user_version", migrate::SCHEMA_VERSION + 1)
+        .expect("stamp");
+    drop(conn);
+    let out = crate::helpers::binary()
+        .args([
+            "--data-dir",
+            &dir.path().to_string_lossy(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("newer policyvault"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test]
 async fn db_backup_copies_a_live_database_consistently_and_never_overwrites() {
     let app = spawn_app().await;
