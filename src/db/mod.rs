@@ -6,9 +6,11 @@
 //! an async worker thread.
 
 pub mod audit;
+pub mod backups;
 pub mod memberships;
 pub mod migrate;
 pub mod notifications;
+pub mod policies;
 pub mod runs;
 pub mod sessions;
 pub mod tenants;

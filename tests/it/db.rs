@@ -112,3 +112,51 @@ async fn db_backup_copies_a_live_database_consistently_and_never_overwrites() {
     let (_, list) = app.api(Method::GET, &admin, "/api/v1/tenants", None).await;
     assert_eq!(list.as_array().map(Vec::len), Some(40), "the server kept working");
 }
+
+#[tokio::test]
+async fn versions_are_stored_only_on_change_and_content_only_once() {
+    use policyvault::db::policies::{self, Recorded};
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let admin = app.token_for(ADMIN_EMAIL).await;
+    let t = app.create_tenant(&admin, "A", "x").await;
+    let tid = t["id"].as_str().expect("id").to_owned();
+    let outcome = app
+        .state
+        .db
+        .write(move |tx| {
+            let now = policyvault::clock::now();
+            let a = policies::upsert_seen(tx, &tid, "deviceConfigurations", "g-1", "Baseline", &now)?;
+            let b = policies::upsert_seen(tx, &tid, "deviceConfigurations", "g-2", "Copy of baseline", &now)?;
+            let again = policies::upsert_seen(tx, &tid, "deviceConfigurations", "g-1", "Baseline (renamed)", &now)?;
+            assert_eq!(a, again, "a re-seen policy keeps its id");
+            let mut steps = Vec::new();
+            for (id, hash) in [(&a, "h1"), (&a, "h1"), (&a, "h2"), (&a, "h1"), (&b, "h1")] {
+                let p = policies::get(tx, id)?.expect("policy");
+                steps.push(policies::record_version(tx, &p, hash, "{}", None, &now)?);
+            }
+            let versions_a = policies::versions(tx, &a)?.len();
+            let contents: i64 = tx.query_row("SELECT count(*) FROM policy_contents", [], |r| r.get(0))?;
+            let vanished = policies::mark_vanished(tx, &tid, "deviceConfigurations", "9999")?;
+            Ok((steps, versions_a, contents, vanished))
+        })
+        .await
+        .expect("db");
+    let (steps, versions_a, contents, vanished) = outcome;
+    assert!(matches!(steps[0], Recorded::New(_)));
+    assert!(
+        matches!(&steps[1], Recorded::Unchanged(id) if Recorded::New(id.clone()) == steps[0]),
+        "same content: unchanged"
+    );
+    assert!(
+        matches!(steps[2], Recorded::New(_)) && matches!(steps[3], Recorded::New(_)),
+        "a change, and a change back"
+    );
+    assert!(
+        matches!(steps[4], Recorded::New(_)),
+        "another policy with the same content gets its own version"
+    );
+    assert_eq!(versions_a, 3);
+    assert_eq!(contents, 2, "two distinct contents stored once each");
+    assert_eq!(vanished, 2, "policies not seen since are marked deleted");
+}

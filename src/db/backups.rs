@@ -1,0 +1,115 @@
+//! `backup_sets` and `backup_items`.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::DbResult;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupSet {
+    pub id: String,
+    #[serde(skip)]
+    pub tenant_id: String,
+    pub name: String,
+    pub origin: String,
+    pub created_at: String,
+    pub item_count: i64,
+    pub capture_run_id: Option<String>,
+}
+
+const COLUMNS: &str = "s.id, s.tenant_id, s.name, s.origin, s.created_at, \
+    (SELECT count(*) FROM backup_items i WHERE i.backup_set_id = s.id), s.capture_run_id";
+
+fn from_row(r: &Row) -> rusqlite::Result<BackupSet> {
+    Ok(BackupSet {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        name: r.get(2)?,
+        origin: r.get(3)?,
+        created_at: r.get(4)?,
+        item_count: r.get(5)?,
+        capture_run_id: r.get(6)?,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupItem {
+    pub id: String,
+    pub policy_id: String,
+    pub version_id: Option<String>,
+    pub policy_type: String,
+    pub display_name: String,
+}
+
+pub struct NewSet<'a> {
+    pub id: &'a str,
+    pub tenant_id: &'a str,
+    pub name: &'a str,
+    pub origin: &'a str,
+    pub schedule_id: Option<&'a str>,
+    pub now: &'a str,
+}
+
+/// Inserts a set and its items (one per policy, fixed from now on); returns the item ids.
+pub fn insert(c: &Connection, set: &NewSet<'_>, policies: &[super::policies::Policy]) -> DbResult<Vec<String>> {
+    c.prepare_cached(
+        "INSERT INTO backup_sets (id, tenant_id, name, origin, schedule_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![set.id, set.tenant_id, set.name, set.origin, set.schedule_id, set.now])?;
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO backup_items (id, backup_set_id, seq, policy_id, policy_type, display_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut ids = Vec::with_capacity(policies.len());
+    for (seq, p) in (0_i64..).zip(policies) {
+        let id = crate::clock::new_id();
+        stmt.execute(params![id, set.id, seq, p.id, p.policy_type, p.display_name])?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+pub fn set_capture_run(c: &Connection, set_id: &str, run_id: &str) -> DbResult<()> {
+    c.execute(
+        "UPDATE backup_sets SET capture_run_id = ?2 WHERE id = ?1",
+        [set_id, run_id],
+    )?;
+    Ok(())
+}
+
+/// Fills an item's version once; an item already captured keeps its version (immutable).
+pub fn set_item_version(c: &Connection, item_id: &str, version_id: &str) -> DbResult<bool> {
+    Ok(c.execute(
+        "UPDATE backup_items SET version_id = ?2 WHERE id = ?1 AND version_id IS NULL",
+        [item_id, version_id],
+    )? == 1)
+}
+
+pub fn get(c: &Connection, id: &str) -> DbResult<Option<BackupSet>> {
+    let sql = format!("SELECT {COLUMNS} FROM backup_sets s WHERE s.id = ?1");
+    Ok(c.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+}
+
+/// A tenant's sets, newest first.
+pub fn list(c: &Connection, tenant_id: &str) -> DbResult<Vec<BackupSet>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM backup_sets s WHERE s.tenant_id = ?1 ORDER BY s.created_at DESC, s.id DESC");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map([tenant_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn items(c: &Connection, set_id: &str) -> DbResult<Vec<BackupItem>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, policy_id, version_id, policy_type, display_name FROM backup_items WHERE backup_set_id = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([set_id], |r| {
+        Ok(BackupItem {
+            id: r.get(0)?,
+            policy_id: r.get(1)?,
+            version_id: r.get(2)?,
+            policy_type: r.get(3)?,
+            display_name: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
