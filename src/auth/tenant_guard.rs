@@ -85,6 +85,29 @@ pub async fn guard(
     Ok(next.run(req).await)
 }
 
+/// 403 when the object belongs to a tenant the caller is not in; 404 when it does not exist
+/// or belongs to another tenant the caller may see.
+pub async fn check_owner(
+    db: &crate::db::Db,
+    access: &TenantAccess,
+    owner_tenant: Option<String>,
+    what: &str,
+) -> Result<(), AppError> {
+    match owner_tenant {
+        Some(t) if t == access.tenant.id => Ok(()),
+        Some(t) => {
+            let user_id = access.caller.user.id.clone();
+            let member = db.read(move |c| memberships::role_of(c, &user_id, &t)).await?.is_some();
+            if member || access.caller.user.superadmin {
+                Err(AppError::NotFound(format!("no such {what} in this tenant")))
+            } else {
+                Err(AppError::forbidden())
+            }
+        }
+        None => Err(AppError::not_found(what)),
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for TenantAccess {
     type Rejection = AppError;
 

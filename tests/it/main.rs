@@ -12,6 +12,7 @@ mod db;
 mod graph;
 mod health;
 mod login;
+mod objects;
 mod route_walk;
 mod runs;
 mod secrets;

@@ -2,9 +2,11 @@
 //! the pages underneath.
 
 pub mod audit;
+pub mod backup_sets;
 pub mod me;
 pub mod members;
 pub mod notifications;
+pub mod policies;
 pub mod runs;
 pub mod tenants;
 
