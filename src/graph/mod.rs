@@ -1,3 +1,22 @@
 //! Microsoft Graph: HTTP only (reqwest + serde). No database, no axum.
+//!
+//! - `cloud`: national clouds and their endpoints.
+//! - `error`: the fixed error codes and `GraphError`.
+//! - `token`: client-credentials tokens, cached per tenant app.
+//! - `limiter`: per-tenant pacing that keeps us under Intune's limits (reads and writes apart).
+//! - `client`: requests with retries (`Retry-After`, backoff with full jitter), paging.
+//! - `handles`: `GraphReader` (read-only) and `GraphWriter`; preview code only gets a reader.
+//! - `registry`: the supported policy types, one data entry each.
+//! - `canonical`: canonical JSON, content hash and field-level diff.
 
+pub mod canonical;
+pub mod client;
 pub mod cloud;
+pub mod error;
+pub mod handles;
+pub mod limiter;
+pub mod registry;
+pub mod token;
+
+pub use error::{ErrorCode, GraphError};
+pub use handles::{Graph, GraphReader, GraphWriter, TenantConnection};

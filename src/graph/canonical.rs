@@ -1,0 +1,105 @@
+//! Canonical content: what a policy *is*, without what Graph changes on its own. Two captures
+//! of an unchanged policy hash the same, whatever the key order or timestamps.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Properties Graph changes without the policy changing; removed at every level.
+const VOLATILE: &[&str] = &[
+    "@odata.context",
+    "@odata.etag",
+    "lastModifiedDateTime",
+    "createdDateTime",
+    "version",
+];
+
+/// A copy without volatile properties. Keys come out sorted because `serde_json::Map` is a
+/// BTreeMap in this build (no `preserve_order`), which the hash relies on.
+pub fn canonicalize(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), canonicalize(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(canonicalize).collect()),
+        other => other.clone(),
+    }
+}
+
+/// SHA-256 (hex) of the canonical JSON text.
+pub fn content_hash(v: &Value) -> String {
+    hex::encode(Sha256::digest(canonicalize(v).to_string().as_bytes()))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiffEntry {
+    /// JSON pointer, e.g. `/settings/0/settingInstance/simpleSettingValue/value`.
+    pub path: String,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// Field-level differences between two contents (canonicalized first), via RFC 6902 diff.
+pub fn diff(old: &Value, new: &Value) -> Vec<DiffEntry> {
+    let (old, new) = (canonicalize(old), canonicalize(new));
+    json_patch::diff(&old, &new)
+        .0
+        .iter()
+        .map(|op| {
+            let pointer = op_path(op);
+            DiffEntry {
+                old: old.pointer(&pointer).cloned(),
+                new: new.pointer(&pointer).cloned(),
+                path: pointer,
+            }
+        })
+        .collect()
+}
+
+fn op_path(op: &json_patch::PatchOperation) -> String {
+    serde_json::to_value(op)
+        .ok()
+        .and_then(|v| v["path"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_order_and_volatile_fields_do_not_change_the_hash() {
+        let a =
+            json!({"displayName": "X", "b": [1, {"z": 1, "a": 2}], "lastModifiedDateTime": "2026-01-01", "version": 3});
+        let b = json!({"b": [1, {"a": 2, "z": 1}], "version": 9, "displayName": "X", "@odata.context": "https://..."});
+        assert_eq!(content_hash(&a), content_hash(&b));
+        assert_ne!(
+            content_hash(&a),
+            content_hash(&json!({"displayName": "Y", "b": [1, {"a": 2, "z": 1}]}))
+        );
+    }
+
+    #[test]
+    fn a_diff_names_each_changed_field_with_old_and_new() {
+        let old = json!({"name": "A", "settings": [{"value": 1}], "gone": true});
+        let new = json!({"name": "B", "settings": [{"value": 2}], "added": "x", "lastModifiedDateTime": "later"});
+        let d = diff(&old, &new);
+        let by_path = |p: &str| d.iter().find(|e| e.path == p).cloned();
+        assert_eq!(
+            by_path("/name").map(|e| (e.old, e.new)),
+            Some((Some(json!("A")), Some(json!("B"))))
+        );
+        assert_eq!(by_path("/settings/0/value").map(|e| e.new), Some(Some(json!(2))));
+        assert_eq!(by_path("/gone").map(|e| e.new), Some(None));
+        assert_eq!(by_path("/added").map(|e| e.old), Some(None));
+        assert!(
+            by_path("/lastModifiedDateTime").is_none(),
+            "volatile fields are not differences"
+        );
+        assert!(diff(&old, &old).is_empty());
+    }
+}

@@ -1,0 +1,104 @@
+//! Client-credentials tokens, cached per (login host, tenant, app) until shortly before they
+//! expire. The secret goes into the token request body and nowhere else.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::{ErrorCode, GraphError};
+use super::handles::TenantConnection;
+
+/// Renew this long before expiry, so a token never dies mid-request.
+const EARLY: Duration = Duration::from_secs(300);
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct TokenError {
+    error: Option<String>,
+}
+
+#[derive(Default)]
+pub struct TokenCache {
+    tokens: Mutex<HashMap<String, (SecretString, Instant)>>,
+}
+
+fn key(conn: &TenantConnection) -> String {
+    format!("{}|{}|{}", conn.login_base_url, conn.entra_tenant_id, conn.client_id)
+}
+
+impl TokenCache {
+    pub async fn token(&self, http: &reqwest::Client, conn: &TenantConnection) -> Result<SecretString, GraphError> {
+        if let Some((t, until)) = self.lock().get(&key(conn))
+            && Instant::now() < *until
+        {
+            return Ok(t.clone());
+        }
+        let fresh = request(http, conn).await?;
+        self.lock().insert(key(conn), fresh.clone());
+        Ok(fresh.0)
+    }
+
+    /// Forgets a token Graph refused (401), so the next call fetches a new one.
+    pub fn invalidate(&self, conn: &TenantConnection) {
+        self.lock().remove(&key(conn));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (SecretString, Instant)>> {
+        self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+async fn request(http: &reqwest::Client, conn: &TenantConnection) -> Result<(SecretString, Instant), GraphError> {
+    let url = format!("{}/{}/oauth2/v2.0/token", conn.login_base_url, conn.entra_tenant_id);
+    let scope = format!("{}/.default", conn.graph_base_url);
+    let form = [
+        ("client_id", conn.client_id.as_str()),
+        ("client_secret", conn.client_secret.expose_secret()),
+        ("scope", scope.as_str()),
+        ("grant_type", "client_credentials"),
+    ];
+    let res = http.post(&url).form(&form).send().await.map_err(|e| {
+        let code = if e.is_timeout() {
+            ErrorCode::Timeout
+        } else {
+            ErrorCode::Network
+        };
+        GraphError::new(code, "could not reach the token endpoint", &json!({}))
+    })?;
+    let status = res.status().as_u16();
+    if !res.status().is_success() {
+        // Entra answers e.g. {"error": "invalid_client", ...}: keep the code, drop the text.
+        let err: Option<TokenError> = res.json().await.ok();
+        let code = if (500..600).contains(&status) {
+            ErrorCode::GraphUnavailable
+        } else {
+            ErrorCode::AuthFailed
+        };
+        let ctx = json!({"http_status": status, "graph_error_code": err.and_then(|e| e.error)});
+        return Err(GraphError::new(
+            code,
+            format!("the token endpoint refused the app credentials ({status})"),
+            &ctx,
+        ));
+    }
+    let answer: TokenAnswer = res.json().await.map_err(|_| {
+        GraphError::new(
+            ErrorCode::AuthFailed,
+            "the token endpoint sent no token",
+            &json!({"http_status": status}),
+        )
+    })?;
+    let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3599))
+        .saturating_sub(EARLY)
+        .max(Duration::from_secs(30));
+    Ok((SecretString::from(answer.access_token), Instant::now() + lifetime))
+}
