@@ -38,6 +38,8 @@ pub enum Command {
     /// Run the server with the Graph simulator and demo tenants, in a fresh data directory
     /// unless `--data-dir` is given; prints the URL and the login.
     Demo(ServeArgs),
+    /// Run the Graph simulator alone (for trying policyvault without Microsoft tenants).
+    SimGraph(crate::sim::SimArgs),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),

@@ -108,7 +108,7 @@ impl GraphError {
     /// Maps an HTTP status from Graph to our code.
     pub fn from_status(status: u16, graph_error_code: Option<&str>, what: &str, mut context: Value) -> GraphError {
         let code = match status {
-            400 | 409 | 422 => ErrorCode::GraphBadRequest,
+            400 | 405 | 409 | 422 => ErrorCode::GraphBadRequest,
             401 => ErrorCode::AuthFailed,
             403 => ErrorCode::GraphForbidden,
             404 => ErrorCode::GraphNotFound,

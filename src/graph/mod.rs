@@ -7,6 +7,7 @@
 //! - `client`: requests with retries (`Retry-After`, backoff with full jitter), paging.
 //! - `handles`: `GraphReader` (read-only) and `GraphWriter`; preview code only gets a reader.
 //! - `registry`: the supported policy types, one data entry each.
+//! - `policy`: capture a policy into one document; create/update/assign from one.
 //! - `canonical`: canonical JSON, content hash and field-level diff.
 
 pub mod canonical;
@@ -15,6 +16,7 @@ pub mod cloud;
 pub mod error;
 pub mod handles;
 pub mod limiter;
+pub mod policy;
 pub mod registry;
 pub mod token;
 

@@ -1,1 +1,206 @@
-//! The Graph simulator: an in-memory stand-in for Microsoft Graph and Entra's token endpoint.
+//! The Graph simulator: an in-memory stand-in for Microsoft Graph and Entra's token endpoint,
+//! used by the demo, the tests and the benchmarks. One port serves both, so a tenant's login
+//! and Graph base URLs can both point at it.
+//!
+//! - `state`: tenants, tokens, faults, the write journal, counters.
+//! - `seed`: deterministic, realistic content.
+//! - `routes`: the HTTP surface, including `/_sim/faults`, `/_sim/journal`, `/_sim/counters`.
+
+pub mod routes;
+pub mod seed;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use state::{Faults, JournalEntry, SimTenant, State};
+
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    #[arg(long, env = "PV_SIM_LISTEN", default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// Seeds content and fault sequences: the same seed gives the same simulator.
+    #[arg(long, default_value_t = 49)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 5)]
+    pub policies_per_type: usize,
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub unavailable_rate: f64,
+    /// Answer 429 beyond Intune's real per-tenant limits.
+    #[arg(long)]
+    pub enforce_limits: bool,
+}
+
+/// Credentials of a simulated tenant.
+#[derive(Debug, Clone)]
+pub struct SimTenantInfo {
+    pub entra_tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// A running simulator.
+#[derive(Clone)]
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: CancellationToken,
+}
+
+/// A GUID derived from text, so a demo tenant keeps its ids across restarts.
+fn guid_from(text: &str) -> String {
+    let h = hex::encode(Sha256::digest(text.as_bytes()));
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+impl SimHandle {
+    /// Starts on `addr` (port 0 for any) in this process.
+    pub async fn start(addr: SocketAddr, seed: u64, faults: Faults) -> anyhow::Result<SimHandle> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::new(seed, faults)));
+        let stop = CancellationToken::new();
+        let app = routes::router(state.clone(), format!("http://{addr}"));
+        let s = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { s.cancelled().await })
+                .await;
+        });
+        Ok(SimHandle { addr, state, stop })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds a tenant named `name` with `per_type` objects of every supported type.
+    pub fn add_tenant(&self, name: &str, per_type: usize) -> SimTenantInfo {
+        let info = SimTenantInfo {
+            entra_tenant_id: guid_from(&format!("tenant:{name}")),
+            client_id: guid_from(&format!("app:{name}")),
+            client_secret: format!("sim-secret-{}", &guid_from(&format!("secret:{name}"))[..18]),
+        };
+        let mut tenant = SimTenant::with_credentials(&info.client_id, &info.client_secret);
+        seed::fill(&mut tenant, &info.entra_tenant_id, per_type);
+        self.lock().tenants.insert(info.entra_tenant_id.clone(), tenant);
+        info
+    }
+
+    pub fn set_faults(&self, f: Faults) {
+        self.lock().faults = f;
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.lock().faults.clone()
+    }
+
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.lock().journal.clone()
+    }
+
+    /// (reads, writes, throttled) answered for a tenant.
+    pub fn counters(&self, entra_tenant_id: &str) -> (u64, u64, u64) {
+        self.lock()
+            .tenants
+            .get(entra_tenant_id)
+            .map_or((0, 0, 0), |t| (t.reads, t.writes, t.throttled))
+    }
+
+    /// A tenant's objects of one collection, as stored (for tests to compare or change).
+    pub fn objects(&self, entra_tenant_id: &str, collection: &str) -> Vec<Value> {
+        self.lock()
+            .tenants
+            .get(entra_tenant_id)
+            .and_then(|t| t.objects.get(collection))
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Changes or removes an object behind our back, as an admin in the Intune portal would.
+    pub fn edit_object(
+        &self,
+        entra_tenant_id: &str,
+        collection: &str,
+        id: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> bool {
+        let mut s = self.lock();
+        let Some(o) = s
+            .tenants
+            .get_mut(entra_tenant_id)
+            .and_then(|t| t.objects.get_mut(collection))
+            .and_then(|m| m.get_mut(id))
+        else {
+            return false;
+        };
+        change(o);
+        true
+    }
+
+    pub fn delete_object(&self, entra_tenant_id: &str, collection: &str, id: &str) -> bool {
+        self.lock()
+            .tenants
+            .get_mut(entra_tenant_id)
+            .and_then(|t| t.objects.get_mut(collection))
+            .is_some_and(|m| m.remove(id).is_some())
+    }
+
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
+
+impl SimArgs {
+    pub fn faults(&self) -> Faults {
+        Faults {
+            latency_ms: self.latency_ms,
+            throttle_rate: self.throttle_rate,
+            retry_after_secs: 1.0,
+            unavailable_rate: self.unavailable_rate,
+            enforce_limits: self.enforce_limits,
+            ..Faults::default()
+        }
+    }
+}
+
+/// `policyvault sim-graph`: serves until Ctrl-C or SIGTERM.
+pub async fn run_standalone(args: SimArgs) -> anyhow::Result<()> {
+    let sim = SimHandle::start(args.listen, args.seed, args.faults()).await?;
+    println!("Graph simulator on {}", sim.base_url());
+    for name in ["Contoso Pharma", "Fabrikam Legal"] {
+        let t = sim.add_tenant(name, args.policies_per_type);
+        println!(
+            "  {name}: tenant {} client {} secret {}",
+            t.entra_tenant_id, t.client_id, t.client_secret
+        );
+    }
+    println!(
+        "  faults: GET/POST {}/_sim/faults · journal: {}/_sim/journal",
+        sim.base_url(),
+        sim.base_url()
+    );
+    crate::startup::shutdown_signal().await;
+    sim.stop();
+    Ok(())
+}

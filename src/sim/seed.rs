@@ -1,0 +1,117 @@
+//! Deterministic demo content that looks like a real MSP customer's Intune.
+
+use serde_json::{Value, json};
+
+use super::state::SimTenant;
+use crate::graph::registry::{PolicyType, TYPES};
+
+const NAMES: &[&str] = &[
+    "Windows 11 – Security baseline",
+    "BitLocker & Device Encryption",
+    "Edge: Kiosk <Reception>",
+    "Défense contre les menaces",
+    "Contoso – Finance laptops",
+    "<img src=x onerror=alert(1)>",
+    "macOS FileVault 🔐",
+    "Autopatch ring \"Pilot\"",
+];
+
+fn name(ty: &PolicyType, i: usize, tenant: &str) -> String {
+    let base = NAMES[(i + ty.key.len() + tenant.len()) % NAMES.len()];
+    format!("{base} ({} {})", ty.label, i + 1)
+}
+
+fn assignments(i: usize) -> Vec<Value> {
+    let mut out = vec![json!({
+        "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": format!("6b8a0c2e-{i:04x}-4b1e-9a3d-00000000aa01")}
+    })];
+    if i.is_multiple_of(2) {
+        out.push(json!({"target": {"@odata.type": "#microsoft.graph.exclusionGroupAssignmentTarget", "groupId": "6b8a0c2e-0000-4b1e-9a3d-0000000000ff"}}));
+    }
+    if i.is_multiple_of(3) {
+        out.push(json!({"target": {
+            "@odata.type": "#microsoft.graph.allDevicesAssignmentTarget",
+            "deviceAndAppManagementAssignmentFilterId": "0f1e2d3c-0000-4000-8000-000000000001",
+            "deviceAndAppManagementAssignmentFilterType": "include"
+        }}));
+    }
+    out
+}
+
+/// One object of a type, as Graph would hold it (with its nested collections).
+pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
+    let n = name(ty, i, tenant);
+    let mut o = match ty.key {
+        "settings_catalog" => json!({
+            "name": n, "description": "Managed by the MSP", "platforms": "windows10", "technologies": "mdm",
+            "roleScopeTagIds": ["0"], "templateReference": {"templateId": "", "templateFamily": "none"},
+            "settings": [{
+                "id": "0",
+                "settingInstance": {
+                    "@odata.type": "#microsoft.graph.deviceManagementConfigurationGroupSettingCollectionInstance",
+                    "settingDefinitionId": "device_vendor_msft_policy_config_defender_scan",
+                    "groupSettingCollectionValue": [{"children": [{
+                        "@odata.type": "#microsoft.graph.deviceManagementConfigurationChoiceSettingInstance",
+                        "settingDefinitionId": "device_vendor_msft_policy_config_defender_allowrealtimemonitoring",
+                        "choiceSettingValue": {"value": format!("allow_{}", i % 2), "children": []}
+                    }]}]
+                }
+            }]
+        }),
+        "device_configuration" => json!({
+            "@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": n,
+            "description": "", "passwordMinimumLength": 8 + i % 6, "defenderScanType": "full", "roleScopeTagIds": ["0"]
+        }),
+        "compliance_policy" => json!({
+            "@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": n,
+            "passwordRequired": true, "osMinimumVersion": format!("10.0.2{}000", i % 3),
+            "scheduledActionsForRule": [{"ruleName": "PasswordRequired", "scheduledActionConfigurations": [
+                {"actionType": "block", "gracePeriodHours": 12 * (i % 3), "notificationTemplateId": ""}]}]
+        }),
+        "powershell_script" => json!({
+            "displayName": n, "description": "", "runAsAccount": "system", "enforceSignatureCheck": false,
+            "fileName": format!("script{i}.ps1"), "scriptContent": "V3JpdGUtSG9zdCAiSGVsbG8i", "runAs32Bit": false
+        }),
+        "remediation_script" => json!({
+            "displayName": n, "publisher": "MSP", "runAsAccount": "system",
+            "detectionScriptContent": "ZXhpdCAx", "remediationScriptContent": "ZXhpdCAw", "runAs32Bit": false
+        }),
+        "autopilot_profile" => json!({
+            "@odata.type": "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile", "displayName": n,
+            "language": "os-default", "deviceNameTemplate": format!("CTS-{i}-%RAND:5%"),
+            "outOfBoxExperienceSettings": {"hidePrivacySettings": true, "userType": "standard"}
+        }),
+        "assignment_filter" => json!({
+            "displayName": n, "platform": "windows10AndLater", "rule": format!("(device.model -eq \"Surface {i}\")")
+        }),
+        "feature_update_profile" => json!({
+            "displayName": n, "featureUpdateVersion": "Windows 11, version 24H2", "roleScopeTagIds": ["0"]
+        }),
+        _ => json!({
+            "displayName": n, "minimumRequiredOsVersion": "16.0", "pinRequired": i.is_multiple_of(2),
+            "apps": [{"mobileAppIdentifier": {"@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": "com.microsoft.office.outlook"}}]
+        }),
+    };
+    o["id"] = json!(id);
+    o["createdDateTime"] = json!("2026-01-15T08:00:00Z");
+    o["lastModifiedDateTime"] = json!(format!("2026-02-{:02}T09:30:00Z", 1 + i % 28));
+    o
+}
+
+/// Fills a tenant with `per_type` objects of every supported type.
+pub fn fill(tenant: &mut SimTenant, entra_id: &str, per_type: usize) {
+    for ty in TYPES {
+        for i in 0..per_type {
+            let id = tenant.new_id();
+            let o = object(ty, i, entra_id, &id);
+            tenant
+                .objects
+                .entry(ty.collection.to_owned())
+                .or_default()
+                .insert(id.clone(), o);
+            if ty.assign_key.is_some() {
+                tenant.assignments.insert(id, assignments(i));
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The simulator's memory: tenants with their objects, issued tokens, faults, the write
+//! journal and request counters. One mutex: the simulator is for tests and demos, and every
+//! operation on it is short.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Objects of one tenant, by collection path, by id (ordered, so pages are stable).
+#[derive(Debug, Default)]
+pub struct SimTenant {
+    pub client_id: String,
+    pub client_secret: String,
+    pub objects: HashMap<String, BTreeMap<String, Value>>,
+    pub assignments: HashMap<String, Vec<Value>>,
+    /// Request times of the last 20 s, for limit enforcement: (at, is_write).
+    pub recent: VecDeque<(Instant, bool)>,
+    pub reads: u64,
+    pub writes: u64,
+    pub throttled: u64,
+    next_id: u64,
+}
+
+impl SimTenant {
+    pub fn with_credentials(client_id: &str, client_secret: &str) -> SimTenant {
+        SimTenant {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            ..SimTenant::default()
+        }
+    }
+
+    pub fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{:08x}-0000-4000-8000-{:012x}", self.next_id, self.next_id * 7919)
+    }
+}
+
+/// Faults and behaviour, settable by flags and by `POST /_sim/faults`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    pub latency_ms: u64,
+    /// Share of Graph requests answered 429 (0.0–1.0).
+    pub throttle_rate: f64,
+    /// Seconds sent in `Retry-After` with a 429.
+    pub retry_after_secs: f64,
+    /// Share of Graph requests answered 503.
+    pub unavailable_rate: f64,
+    /// Collections (e.g. `deviceManagement/deviceHealthScripts`) that answer 503.
+    pub down_collections: Vec<String>,
+    /// Every token request is refused.
+    pub auth_failure: bool,
+    /// Answer 429 beyond Intune's per-tenant limits (1,000 requests / 100 writes per 20 s).
+    pub enforce_limits: bool,
+    pub page_size: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    pub seq: u64,
+    pub tenant: String,
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub tenants: HashMap<String, SimTenant>,
+    /// Issued access tokens → Entra tenant id.
+    pub tokens: HashMap<String, String>,
+    pub faults: Faults,
+    pub journal: Vec<JournalEntry>,
+    pub token_requests: u64,
+    random: u64,
+}
+
+pub const LIMIT_WINDOW: Duration = Duration::from_secs(20);
+pub const LIMIT_ANY: usize = 1000;
+pub const LIMIT_WRITES: usize = 100;
+
+impl State {
+    pub fn new(seed: u64, faults: Faults) -> State {
+        State {
+            faults,
+            random: seed.max(1),
+            ..State::default()
+        }
+    }
+
+    /// Deterministic pseudo-random in [0, 1) (xorshift), so fault sequences repeat per seed.
+    pub fn roll(&mut self) -> f64 {
+        let mut x = self.random;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random = x;
+        #[allow(clippy::cast_precision_loss)]
+        let f = (x >> 11) as f64 / (1u64 << 53) as f64;
+        f
+    }
+
+    pub fn record_write(&mut self, tenant: &str, method: &str, path: &str) {
+        let seq = self.journal.len() as u64 + 1;
+        self.journal.push(JournalEntry {
+            seq,
+            tenant: tenant.to_owned(),
+            method: method.to_owned(),
+            path: path.to_owned(),
+        });
+    }
+}
