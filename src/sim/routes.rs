@@ -133,9 +133,9 @@ fn admit(s: &mut State, tenant: &str, collection: &str, write: bool) -> Result<(
         )));
     }
     if write {
-        t.writes += 1
+        t.writes += 1;
     } else {
-        t.reads += 1
+        t.reads += 1;
     }
     Ok(())
 }
