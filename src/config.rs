@@ -111,6 +111,14 @@ pub struct ServeArgs {
     #[arg(long, env = "PV_SESSION_IDLE_MINUTES", default_value_t = 8 * 60)]
     pub session_idle_minutes: u32,
 
+    /// Attempts per Graph request before giving up (429/503/504 and connection errors retry).
+    #[arg(long, env = "PV_GRAPH_MAX_ATTEMPTS", default_value_t = 6)]
+    pub graph_max_attempts: u32,
+
+    /// First backoff step in milliseconds when Graph gives no `Retry-After` (doubles, jittered).
+    #[arg(long, env = "PV_GRAPH_BACKOFF_MS", default_value_t = 500)]
+    pub graph_backoff_ms: u64,
+
     /// When set, `/metrics` needs `Authorization: Bearer <this>`.
     #[arg(long, env = "PV_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -141,6 +149,8 @@ impl ServeArgs {
             session_idle_minutes: 60,
             session_max_hours: 24,
             metrics_token: None,
+            graph_max_attempts: 3,
+            graph_backoff_ms: 10,
         }
     }
 }

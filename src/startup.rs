@@ -51,12 +51,18 @@ impl App {
                 settings.listen
             )
         })?;
-        let engine = Engine::new(db.clone(), crate::ops::handlers());
+        let key = Arc::new(key);
+        let deps = crate::ops::Deps {
+            db: db.clone(),
+            key: key.clone(),
+            graph: graph_for(&settings),
+        };
+        let engine = Engine::new(db.clone(), crate::ops::handlers(&deps));
         let state = AppState {
             engine,
             db,
             settings: Arc::new(settings),
-            key: Arc::new(key),
+            key,
             throttle: Arc::new(LoginThrottle::default()),
         };
         Ok(App {
@@ -109,6 +115,15 @@ async fn join_all(handles: Vec<tokio::task::JoinHandle<()>>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+fn graph_for(settings: &ServeArgs) -> crate::graph::Graph {
+    let retry = crate::graph::client::RetryPolicy {
+        max_attempts: settings.graph_max_attempts.max(1),
+        base_delay: Duration::from_millis(settings.graph_backoff_ms),
+        ..crate::graph::client::RetryPolicy::default()
+    };
+    crate::graph::Graph::new(retry, crate::graph::limiter::Limits::default())
 }
 
 /// Deletes expired sessions now and then, so the table does not grow forever.

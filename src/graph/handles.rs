@@ -71,6 +71,15 @@ pub struct GraphReader {
 }
 
 impl GraphReader {
+    /// Gets a token (or uses the cached one): proves the app credentials work.
+    pub async fn check_credentials(&self) -> Result<(), GraphError> {
+        self.client
+            .tokens
+            .token(&self.client.http, &self.conn)
+            .await
+            .map(|_| ())
+    }
+
     /// GET a path under `/beta/` (or an absolute nextLink).
     pub async fn get(&self, path: &str) -> Result<Value, GraphError> {
         self.client.send(&self.conn, Method::GET, path, None).await

@@ -1,10 +1,88 @@
 //! Run kinds: one file per kind, each a `RunHandler` for the engine in `runs/`.
 
+pub mod backup;
+pub mod capture;
+pub mod snapshot;
+pub mod starts;
+pub mod sync;
+pub mod verify;
+
 use std::sync::Arc;
 
-use crate::runs::handler::RunHandler;
+use serde_json::json;
+
+use crate::db::{Db, tenants};
+use crate::graph::{ErrorCode, Graph, GraphReader, GraphWriter, TenantConnection};
+use crate::runs::handler::{RunFailure, RunHandler};
+use crate::secrets::MasterKey;
+
+/// What run kinds need: the database, the key that opens tenant secrets, and Graph.
+#[derive(Clone)]
+pub struct Deps {
+    pub db: Db,
+    pub key: Arc<MasterKey>,
+    pub graph: Graph,
+}
+
+impl Deps {
+    /// The one place a tenant's client secret is opened: into the token request's connection.
+    async fn connection(&self, tenant_id: &str) -> Result<TenantConnection, RunFailure> {
+        let id = tenant_id.to_owned();
+        let found = self
+            .db
+            .read(move |c| Ok((tenants::get(c, &id)?, tenants::sealed_secret(c, &id)?)))
+            .await
+            .map_err(|_| failure(ErrorCode::Internal))?;
+        let (Some(t), Some(sealed)) = found else {
+            return Err(failure(ErrorCode::Internal));
+        };
+        let secret = self
+            .key
+            .open(&sealed, &t.id)
+            .map_err(|_| failure(ErrorCode::AuthFailed))?;
+        Ok(TenantConnection {
+            login_base_url: t.login_base_url,
+            graph_base_url: t.graph_base_url,
+            entra_tenant_id: t.entra_tenant_id,
+            client_id: t.client_id,
+            client_secret: secret,
+        })
+    }
+
+    /// A read-only handle whose credentials were just checked: a wrong secret fails the
+    /// whole run once, instead of every item.
+    pub async fn reader(&self, tenant_id: &str) -> Result<GraphReader, RunFailure> {
+        let reader = self.graph.reader(self.connection(tenant_id).await?);
+        reader.check_credentials().await.map_err(|e| RunFailure {
+            code: e.code,
+            context: e.context,
+        })?;
+        Ok(reader)
+    }
+
+    pub async fn writer(&self, tenant_id: &str) -> Result<GraphWriter, RunFailure> {
+        let writer = self.graph.writer(self.connection(tenant_id).await?);
+        writer.reader().check_credentials().await.map_err(|e| RunFailure {
+            code: e.code,
+            context: e.context,
+        })?;
+        Ok(writer)
+    }
+}
+
+fn failure(code: ErrorCode) -> RunFailure {
+    RunFailure {
+        code,
+        context: json!({}),
+    }
+}
 
 /// Every run kind this build can execute.
-pub fn handlers() -> Vec<Arc<dyn RunHandler>> {
-    Vec::new()
+pub fn handlers(deps: &Deps) -> Vec<Arc<dyn RunHandler>> {
+    vec![
+        Arc::new(verify::Verify(deps.clone())),
+        Arc::new(sync::Sync(deps.clone())),
+        Arc::new(snapshot::Snapshot(deps.clone())),
+        Arc::new(backup::Backup(deps.clone())),
+    ]
 }

@@ -52,7 +52,8 @@ pub async fn start(engine: &Engine, req: StartRequest) -> Result<Started, AppErr
     Ok(started)
 }
 
-fn start_in(tx: &rusqlite::Transaction, req: &StartRequest) -> crate::db::DbResult<Result<Started, AppError>> {
+/// The start, inside a caller's transaction (for starts that create other rows with it).
+pub fn start_in(tx: &rusqlite::Transaction, req: &StartRequest) -> crate::db::DbResult<Result<Started, AppError>> {
     // Authorize inside the transaction: a membership removed a moment ago counts.
     let (initiated_by, label) = match &req.initiator {
         Initiator::User { id, email } => {

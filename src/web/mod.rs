@@ -50,6 +50,13 @@ fn tenant_routes(state: &AppState) -> Routes {
         .post("/api/v1/tenants/{tid}/members", api::members::upsert)
         .delete("/api/v1/tenants/{tid}/members/{user_id}", api::members::remove)
         .get("/api/v1/tenants/{tid}/audit", api::audit::list)
+        .post("/api/v1/tenants/{tid}/verify", api::operations::verify)
+        .post("/api/v1/tenants/{tid}/sync", api::operations::sync)
+        .post(
+            "/api/v1/tenants/{tid}/policies/{pid}/snapshot",
+            api::operations::snapshot,
+        )
+        .post("/api/v1/tenants/{tid}/backup-sets", api::operations::backup)
         .get("/api/v1/tenants/{tid}/policies", api::policies::list)
         .get("/api/v1/tenants/{tid}/policies/{pid}/versions", api::policies::versions)
         .get("/api/v1/tenants/{tid}/versions/{vid}", api::policies::version)

@@ -13,6 +13,7 @@ mod graph;
 mod health;
 mod login;
 mod objects;
+mod ops;
 mod route_walk;
 mod runs;
 mod secrets;
