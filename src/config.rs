@@ -35,8 +35,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
-    /// Run the server with the Graph simulator and demo tenants, in a fresh data directory
-    /// unless `--data-dir` is given; prints the URL and the login.
+    /// Run the server with the Graph simulator and two demo tenants (synced and backed up),
+    /// in a fresh data directory unless `--data-dir` is given; prints the URL and the login.
     Demo(ServeArgs),
     /// Run the Graph simulator alone (for trying policyvault without Microsoft tenants).
     SimGraph(crate::sim::SimArgs),

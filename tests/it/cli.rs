@@ -152,8 +152,30 @@ async fn demo_prints_a_url_and_a_login_that_work() {
         .send()
         .await
         .expect("sign in");
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/");
+    // Populated within seconds: two tenants, and a finished first backup in each.
+    let mut backed_up = 0;
+    for _ in 0..100 {
+        let page = c.get(&url).send().await.expect("dashboard").text().await.expect("body");
+        assert!(
+            page.contains("Contoso Pharma") && page.contains("Fabrikam Legal"),
+            "demo tenants listed"
+        );
+        let db = rusqlite::Connection::open(dir.path().join(policyvault::startup::DB_FILE)).expect("db");
+        backed_up = db
+            .query_row(
+                "SELECT count(*) FROM runs WHERE kind = 'backup_set.capture' AND status = 'succeeded'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .expect("q");
+        if backed_up == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(backed_up, 2, "each demo tenant has a finished backup");
 }
