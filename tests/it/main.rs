@@ -7,6 +7,7 @@ mod api;
 mod audit;
 mod browser;
 mod cli;
+mod crash;
 mod csrf;
 mod db;
 mod graph;
