@@ -6,6 +6,7 @@ pub mod admin;
 pub mod components;
 pub mod dashboard;
 pub mod errors;
+pub mod inventory;
 pub mod layout;
 pub mod runs;
 pub mod tenant;

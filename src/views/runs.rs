@@ -167,7 +167,7 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
             }
             // The SSE extension reconnects on its own; the server sends the current state first.
             div hx-ext="sse" sse-connect={ (base) "/events?page=" (v.page) } sse-close="done" {
-                div sse-swap="summary" hx-swap="outerHTML" { (summary(run)) }
+                div sse-swap="summary" { (summary(run)) }
                 table {
                     thead { tr { th { "Item" } th { "Type" } th { "Status" } th { "Error" } } }
                     tbody #run-items sse-swap="items" { (item_rows(v.items)) }

@@ -13,6 +13,8 @@ use crate::graph::cloud::Cloud;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Overview,
+    Policies,
+    Backups,
     Runs,
     Members,
     Audit,
@@ -26,6 +28,8 @@ pub fn tabs(t: &Tenant, active: Tab, is_owner: bool) -> Markup {
     html! {
         nav.pv-tabs {
             (link(Tab::Overview, format!("/t/{}", t.id), "Overview"))
+            (link(Tab::Policies, format!("/t/{}/policies", t.id), "Policies"))
+            (link(Tab::Backups, format!("/t/{}/backups", t.id), "Backups"))
             (link(Tab::Runs, format!("/t/{}/runs", t.id), "Runs"))
             @if is_owner {
                 (link(Tab::Members, format!("/t/{}/members", t.id), "Members"))
@@ -43,13 +47,14 @@ fn heading(t: &Tenant, role: &str) -> Markup {
     }
 }
 
-pub fn overview(nav: &Nav, t: &Tenant, role: &str, is_owner: bool) -> Markup {
+pub fn overview(nav: &Nav, t: &Tenant, role: &str, is_owner: bool, can_operate: bool) -> Markup {
     page(
         nav,
         &t.name,
         html! {
             (heading(t, role))
             (tabs(t, Tab::Overview, is_owner))
+            @if can_operate { (super::inventory::actions(t, &nav.csrf)) }
             div.grid {
                 article {
                     header { "Connection" }

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod extract;
 pub mod flash;
 pub mod health;
+pub mod inventory;
 pub mod login;
 pub mod members;
 pub mod page;
@@ -42,6 +43,11 @@ fn tenant_routes(state: &AppState) -> Routes {
         .post("/t/{tenant}/members", members::view_members_post)
         .post("/t/{tenant}/members/{user_id}/remove", members::view_member_remove_post)
         .get("/t/{tenant}/audit", audit::view_audit_get)
+        .post("/t/{tenant}/verify", inventory::view_verify_post)
+        .post("/t/{tenant}/sync", inventory::view_sync_post)
+        .post("/t/{tenant}/backups", inventory::view_backup_post)
+        .get("/t/{tenant}/policies", inventory::view_policies_get)
+        .get("/t/{tenant}/backups", inventory::view_backups_get)
         .get("/t/{tenant}/runs", runs::view_runs_get)
         .get("/t/{tenant}/runs/{rid}", runs::view_run_get)
         .get("/t/{tenant}/runs/{rid}/events", sse::run_events)

@@ -66,7 +66,13 @@ pub async fn view_tenant_get(access: TenantAccess, page: Page) -> Response {
     let is_owner = access.role >= Role::Owner;
     respond(
         &page.nav,
-        view::overview(&page.nav, &access.tenant, access.role.as_str(), is_owner),
+        view::overview(
+            &page.nav,
+            &access.tenant,
+            access.role.as_str(),
+            is_owner,
+            access.role >= Role::Operator,
+        ),
     )
 }
 

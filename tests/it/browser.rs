@@ -148,3 +148,102 @@ async fn an_admin_signs_in_through_the_login_page_and_sees_the_dashboard() {
     assert!(png.len() > 1000);
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_ends() {
+    let Some(b) = Browser::start().await else { return };
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Live <Tenant> & Co", 4, None).await;
+    sim.set_faults(policyvault::sim::state::Faults {
+        latency_ms: 250,
+        ..Default::default()
+    });
+
+    let result = async {
+        b.client.goto(&app.url("/login")).await?;
+        b.client.find(Locator::Css("input[name=email]")).await?.send_keys(ADMIN_EMAIL).await?;
+        b.client.find(Locator::Css("input[name=password]")).await?.send_keys(PASSWORD).await?;
+        b.client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+        b.client.wait().for_element(Locator::Css("article[data-tenant]")).await?;
+        b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
+        // A real double click on the start button.
+        let button = b.client.wait().for_element(Locator::XPath("//button[normalize-space()='Sync inventory']")).await?;
+        b.client.execute(
+            "const b = arguments[0]; b.dispatchEvent(new MouseEvent('click', {bubbles: true})); b.dispatchEvent(new MouseEvent('click', {bubbles: true}));",
+            vec![serde_json::to_value(&button).expect("element")],
+        )
+        .await?;
+        b.client.wait().for_element(Locator::Css("#pv-started a")).await?;
+        // Wait for both clicks' answers before counting runs.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.client.find(Locator::Css("#pv-started a")).await?.click().await?;
+        b.client.wait().for_element(Locator::Css("#run-summary")).await?;
+        b.client.execute("window.pvMarker = 'no reload';", vec![]).await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = std::fs::write(
+            "/tmp/pv-browser-failure.png",
+            b.client.screenshot().await.unwrap_or_default(),
+        );
+        b.close().await;
+        panic!("browser journey failed: {e}");
+    }
+    let runs: i64 = app
+        .raw_db()
+        .query_row("SELECT count(*) FROM runs WHERE kind = 'inventory.sync'", [], |r| {
+            r.get(0)
+        })
+        .expect("q");
+    assert_eq!(runs, 1, "a double click makes one run");
+    let first = b.text_of("#run-summary").await;
+    let mut statuses = vec![
+        b.client
+            .execute("return document.querySelector('#run-summary').dataset.status;", vec![])
+            .await
+            .expect("js"),
+    ];
+    for _ in 0..200 {
+        let s = b
+            .client
+            .execute("return document.querySelector('#run-summary').dataset.status;", vec![])
+            .await
+            .expect("js");
+        if statuses.last() != Some(&s) {
+            statuses.push(s.clone());
+        }
+        if s == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let marker = b
+        .client
+        .execute("return window.pvMarker || null;", vec![])
+        .await
+        .expect("js");
+    let rows = b
+        .client
+        .execute(
+            "return document.querySelectorAll('#run-items tr[data-status=succeeded]').length;",
+            vec![],
+        )
+        .await
+        .expect("js");
+    let png = b.client.screenshot().await.expect("screenshot");
+    let _ = std::fs::write("/tmp/pv-live-run.png", &png);
+    b.close().await;
+    assert_eq!(
+        statuses.last().and_then(|s| s.as_str()),
+        Some("succeeded"),
+        "statuses seen: {statuses:?}; first: {first}"
+    );
+    assert!(statuses.len() >= 2, "the page changed while we watched: {statuses:?}");
+    assert_eq!(
+        marker,
+        serde_json::json!("no reload"),
+        "updated over SSE, not by reloading"
+    );
+    assert_eq!(rows, serde_json::json!(10), "every item row was swapped in live");
+}

@@ -1,0 +1,106 @@
+//! Inventory and backup pages, and the fragment a start button gets back.
+
+use maud::{Markup, html};
+
+use super::components::{badge, csrf_field, when};
+use super::layout::{Nav, page};
+use super::runs::kind_label;
+use super::tenant::{Tab, tabs};
+use crate::db::backups::BackupSet;
+use crate::db::policies::Policy;
+use crate::db::runs::Run;
+use crate::db::tenants::Tenant;
+use crate::graph::registry;
+
+/// What a start button shows at once: queued (or already queued/running) with the run's link.
+pub fn started(tenant_id: &str, run: &Run, reused: bool) -> Markup {
+    let what = kind_label(&run.kind);
+    html! {
+        div.pv-flash.info role="status" data-run=(run.id) {
+            @if reused { (what) " is already " (run.status) ". " } @else { (what) " queued. " }
+            a href={ "/t/" (tenant_id) "/runs/" (run.id) } { "View run" }
+        }
+    }
+}
+
+/// The operator's buttons on a tenant's overview.
+pub fn actions(t: &Tenant, csrf: &str) -> Markup {
+    let button = |path: &str, label: &str| {
+        html! {
+            button.secondary hx-post={ "/t/" (t.id) (path) } hx-target="#pv-started" hx-swap="innerHTML" hx-disabled-elt="this" { (label) }
+        }
+    };
+    html! {
+        div.pv-actions {
+            (button("/verify", "Verify connection"))
+            (button("/sync", "Sync inventory"))
+            form.pv-actions hx-post={ "/t/" (t.id) "/backups" } hx-target="#pv-started" hx-swap="innerHTML" {
+                (csrf_field(csrf))
+                input type="text" name="name" placeholder="Backup name" value="Manual backup" required maxlength="200";
+                button type="submit" { "Back up now" }
+            }
+        }
+        div #pv-started {}
+    }
+}
+
+pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], chosen_type: &str, search: &str, is_owner: bool) -> Markup {
+    page(
+        nav,
+        &format!("{} · Policies", t.name),
+        html! {
+            h1 { (t.name) }
+            p.pv-sub { "Inventory from the last sync: " (list.len()) " policies." }
+            (tabs(t, Tab::Policies, is_owner))
+            form.pv-actions method="get" action={ "/t/" (t.id) "/policies" } {
+                select name="type" aria-label="Policy type" {
+                    option value="" { "every type" }
+                    @for ty in registry::TYPES { option value=(ty.key) selected[chosen_type == ty.key] { (ty.label) } }
+                }
+                input type="search" name="q" value=(search) placeholder="Search by name";
+                button.secondary type="submit" { "Filter" }
+            }
+            table {
+                thead { tr { th { "Name" } th { "Type" } th { "Last synced" } th { "Versions" } } }
+                tbody {
+                    @for p in list {
+                        tr data-policy=(p.id) {
+                            td { (p.display_name) @if p.deleted { " " (badge("disabled", "deleted in Intune")) } }
+                            td.pv-muted { (registry::by_key(&p.policy_type).map_or(p.policy_type.as_str(), |ty| ty.label)) }
+                            td { (when(&p.last_synced_at)) }
+                            td { @if p.latest_version_id.is_some() { "captured" } @else { span.pv-muted { "not yet" } } }
+                        }
+                    }
+                    @if list.is_empty() { tr { td colspan="4" { "No policies: run “Sync inventory” on the overview." } } }
+                }
+            }
+        },
+    )
+}
+
+pub fn backups(nav: &Nav, t: &Tenant, sets: &[BackupSet], is_owner: bool) -> Markup {
+    page(
+        nav,
+        &format!("{} · Backups", t.name),
+        html! {
+            h1 { (t.name) }
+            p.pv-sub { "Backup sets are immutable: each item points at one captured version." }
+            (tabs(t, Tab::Backups, is_owner))
+            table {
+                thead { tr { th { "Name" } th { "Origin" } th { "Items" } th { "Created" } th { "Capture" } } }
+                tbody {
+                    @for s in sets {
+                        tr data-set=(s.id) {
+                            td { (s.name) }
+                            td { (badge("viewer", &s.origin)) }
+                            td { (s.item_count) }
+                            td { (when(&s.created_at)) }
+                            td { @if let Some(r) = &s.capture_run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
+                        }
+                    }
+                    @if sets.is_empty() { tr { td colspan="5" { "No backups yet." } } }
+                }
+            }
+        },
+    )
+}

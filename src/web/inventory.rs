@@ -1,0 +1,113 @@
+//! Inventory and backup pages, and the start buttons (operator).
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::extract::Form;
+use super::page::{Page, respond};
+use super::state::AppState;
+use crate::auth::role::Role;
+use crate::auth::tenant_guard::TenantAccess;
+use crate::db::{backups, policies};
+use crate::error::AppError;
+use crate::ops::starts;
+use crate::runs::start::Started;
+use crate::views::inventory as view;
+
+/// htmx gets the "queued" fragment in place; a plain form post goes to the run's page.
+fn answer(headers: &HeaderMap, access: &TenantAccess, s: &Started) -> Response {
+    if headers.contains_key("hx-request") {
+        Html(view::started(&access.tenant.id, &s.run, s.reused).into_string()).into_response()
+    } else {
+        Redirect::to(&format!("/t/{}/runs/{}", access.tenant.id, s.run.id)).into_response()
+    }
+}
+
+pub async fn view_verify_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    Ok(answer(
+        &headers,
+        &access,
+        &starts::verify(&state.engine, &access).await?,
+    ))
+}
+
+pub async fn view_sync_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    Ok(answer(&headers, &access, &starts::sync(&state.engine, &access).await?))
+}
+
+#[derive(Deserialize)]
+pub struct BackupForm {
+    name: String,
+}
+
+pub async fn view_backup_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+    Form(f): Form<BackupForm>,
+) -> Result<Response, AppError> {
+    let (_, started) = starts::backup(&state.engine, &access, &f.name, None).await?;
+    Ok(answer(&headers, &access, &started))
+}
+
+#[derive(Deserialize)]
+pub struct PolicyFilter {
+    #[serde(rename = "type")]
+    policy_type: Option<String>,
+    q: Option<String>,
+}
+
+pub async fn view_policies_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    page: Page,
+    Query(f): Query<PolicyFilter>,
+) -> Result<Response, AppError> {
+    let page = page.in_tenant(&access.tenant.id);
+    let (tid, ty) = (
+        access.tenant.id.clone(),
+        f.policy_type.clone().filter(|t| !t.is_empty()),
+    );
+    let mut list = state
+        .db
+        .read(move |c| policies::list(c, &tid, ty.as_deref(), true))
+        .await?;
+    let search = f.q.clone().unwrap_or_default();
+    if !search.trim().is_empty() {
+        let needle = search.trim().to_lowercase();
+        list.retain(|p| p.display_name.to_lowercase().contains(&needle));
+    }
+    let markup = view::policies(
+        &page.nav,
+        &access.tenant,
+        &list,
+        f.policy_type.as_deref().unwrap_or(""),
+        &search,
+        access.role >= Role::Owner,
+    );
+    Ok(respond(&page.nav, markup))
+}
+
+pub async fn view_backups_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    page: Page,
+) -> Result<Response, AppError> {
+    let page = page.in_tenant(&access.tenant.id);
+    let tid = access.tenant.id.clone();
+    let sets = state.db.read(move |c| backups::list(c, &tid)).await?;
+    Ok(respond(
+        &page.nav,
+        view::backups(&page.nav, &access.tenant, &sets, access.role >= Role::Owner),
+    ))
+}
