@@ -119,6 +119,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PV_GRAPH_BACKOFF_MS", default_value_t = 500)]
     pub graph_backoff_ms: u64,
 
+    /// Longest a run may take, in seconds, before it fails with `timeout` (each kind has its
+    /// own default; this caps them all).
+    #[arg(long, env = "PV_RUN_DEADLINE_SECS")]
+    pub run_deadline_secs: Option<u64>,
+
     /// When set, `/metrics` needs `Authorization: Bearer <this>`.
     #[arg(long, env = "PV_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -150,6 +155,7 @@ impl ServeArgs {
             session_max_hours: 24,
             metrics_token: None,
             graph_max_attempts: 3,
+            run_deadline_secs: None,
             graph_backoff_ms: 10,
         }
     }

@@ -92,6 +92,7 @@ impl App {
         }
         let pool = PoolConfig {
             workers: state.settings.workers,
+            max_deadline: state.settings.run_deadline_secs.map(Duration::from_secs),
             ..PoolConfig::default()
         };
         let workers = worker::spawn(state.engine.clone(), pool, shutdown.clone());

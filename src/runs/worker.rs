@@ -31,6 +31,8 @@ pub struct PoolConfig {
     pub poll: Duration,
     /// Takeovers before a run is failed with `worker_lost`.
     pub max_attempts: i64,
+    /// Caps every kind's own deadline (`PV_RUN_DEADLINE_SECS`).
+    pub max_deadline: Option<Duration>,
 }
 
 impl Default for PoolConfig {
@@ -42,6 +44,7 @@ impl Default for PoolConfig {
             heartbeat: Duration::from_secs(10),
             poll: Duration::from_secs(1),
             max_attempts: 3,
+            max_deadline: None,
         }
     }
 }
@@ -99,7 +102,12 @@ fn lease_until(cfg: &PoolConfig) -> String {
 }
 
 async fn claim(engine: &Engine, cfg: &PoolConfig) -> DbResult<Option<Run>> {
-    let (owner, until, cap) = (engine.worker_id.clone(), lease_until(cfg), cfg.per_tenant_cap);
+    let (owner, until, cap, max_deadline) = (
+        engine.worker_id.clone(),
+        lease_until(cfg),
+        cfg.per_tenant_cap,
+        cfg.max_deadline,
+    );
     let deadlines = engine.clone();
     let run = engine
         .db
@@ -110,6 +118,7 @@ async fn claim(engine: &Engine, cfg: &PoolConfig) -> DbResult<Option<Run>> {
             let deadline = deadlines
                 .handler(&run.kind)
                 .map_or(Duration::from_secs(3600), |h| h.deadline());
+            let deadline = max_deadline.map_or(deadline, |cap| deadline.min(cap));
             runs::set_deadline(tx, &run.id, &clock::format_time(Utc::now() + deadline))?;
             notify::record(tx, &run, "running")?;
             runs::get(tx, &run.id)

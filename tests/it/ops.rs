@@ -318,3 +318,32 @@ async fn fifty_concurrent_identical_starts_make_one_run_and_a_new_one_after_it_e
     assert_eq!(next["reused"], false);
     assert_ne!(next["run"]["id"], id.as_str());
 }
+
+#[tokio::test]
+async fn a_run_that_outlives_its_deadline_fails_with_timeout() {
+    let app = crate::helpers::spawn_app_with(policyvault::config::ServeArgs {
+        run_deadline_secs: Some(1),
+        ..policyvault::config::ServeArgs::for_tests()
+    })
+    .await;
+    app.setup_admin().await;
+    let token = app.token_for(ADMIN_EMAIL).await;
+    let sim = crate::graph::sim().await;
+    let (tid, _) = sim_tenant(&app, &token, &sim, "Hangs", 1, None).await;
+    // Each Graph call takes 700 ms: ten items cannot finish within one second.
+    sim.set_faults(Faults {
+        latency_ms: 700,
+        ..Faults::default()
+    });
+    let run = start_and_wait(&app, &token, &tid, "/sync", None).await;
+    assert_eq!(
+        (run["status"].as_str(), run["error_code"].as_str()),
+        (Some("failed"), Some("timeout")),
+        "{run}"
+    );
+    assert_eq!(
+        run["total"],
+        run["succeeded"].as_i64().unwrap_or(0) + run["failed"].as_i64().unwrap_or(0),
+        "every item ended: {run}"
+    );
+}
