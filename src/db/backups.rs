@@ -113,10 +113,3 @@ pub fn items(c: &Connection, set_id: &str) -> DbResult<Vec<BackupItem>> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
-
-/// The policy a backup item captures.
-pub fn policy_of_item(c: &Connection, item_id: &str) -> DbResult<Option<String>> {
-    Ok(c.prepare_cached("SELECT policy_id FROM backup_items WHERE id = ?1")?
-        .query_row([item_id], |r| r.get(0))
-        .optional()?)
-}

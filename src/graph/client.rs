@@ -80,22 +80,36 @@ impl Client {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Value, GraphError> {
-        let url = if url.starts_with("http") {
-            url.to_owned()
-        } else {
-            format!("{}/beta/{}", conn.graph_base_url, url)
-        };
         let access = if method == Method::GET {
             Access::Read
         } else {
             Access::Write
+        };
+        self.send_counted(conn, method, url, body, access, 1).await
+    }
+
+    /// `send` for a request that counts as `requests` requests of `access` against the
+    /// tenant's limits (a `$batch` of GETs is that many reads).
+    pub(super) async fn send_counted(
+        &self,
+        conn: &TenantConnection,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        access: Access,
+        requests: u32,
+    ) -> Result<Value, GraphError> {
+        let url = if url.starts_with("http") {
+            url.to_owned()
+        } else {
+            format!("{}/beta/{}", conn.graph_base_url, url)
         };
         let started = Instant::now();
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.limiter.acquire(&conn.entra_tenant_id, access, 1).await;
+            self.limiter.acquire(&conn.entra_tenant_id, access, requests).await;
             match self.attempt(conn, &method, &url, body).await {
                 Attempt::Done(v) => return Ok(v),
                 Attempt::Fail(e) if e.code == ErrorCode::AuthFailed && !refreshed => {

@@ -85,6 +85,11 @@ impl GraphReader {
         self.client.send(&self.conn, Method::GET, path, None).await
     }
 
+    /// Many GETs in `$batch`es of 20; one result per path, in order.
+    pub async fn get_many(&self, paths: &[String]) -> Vec<Result<Value, GraphError>> {
+        self.client.batch_get(&self.conn, paths).await
+    }
+
     /// Every item of a collection, across pages.
     pub async fn list(&self, path: &str) -> Result<Vec<Value>, GraphError> {
         self.client.list_all(&self.conn, path).await

@@ -5,11 +5,13 @@
 //! - `token`: client-credentials tokens, cached per tenant app.
 //! - `limiter`: per-tenant pacing that keeps us under Intune's limits (reads and writes apart).
 //! - `client`: requests with retries (`Retry-After`, backoff with full jitter), paging.
+//! - `batch`: JSON batching of GETs, retrying only the throttled sub-requests.
 //! - `handles`: `GraphReader` (read-only) and `GraphWriter`; preview code only gets a reader.
 //! - `registry`: the supported policy types, one data entry each.
 //! - `policy`: capture a policy into one document; create/update/assign from one.
 //! - `canonical`: canonical JSON, content hash and field-level diff.
 
+pub mod batch;
 pub mod canonical;
 pub mod client;
 pub mod cloud;

@@ -20,6 +20,50 @@ pub async fn capture(reader: &GraphReader, ty: &PolicyType, graph_id: &str) -> R
     Ok(object)
 }
 
+/// Reads many policies at once: each one's GET and its assignments go into `$batch`es of 20,
+/// so a backup costs about one round trip per ten policies instead of two per policy.
+pub async fn capture_many(reader: &GraphReader, wanted: &[(&PolicyType, String)]) -> Vec<Result<Value, GraphError>> {
+    let mut paths = Vec::with_capacity(wanted.len() * 2);
+    for (ty, id) in wanted {
+        paths.push(ty.get_path(id));
+        if ty.assign_key.is_some() {
+            paths.push(ty.assignments_path(id));
+        }
+    }
+    let mut answers = reader.get_many(&paths).await.into_iter();
+    let mut out = Vec::with_capacity(wanted.len());
+    for (ty, _) in wanted {
+        let object = answers
+            .next()
+            .unwrap_or_else(|| Err(GraphError::new(ErrorCode::Internal, "missing batch answer", &json!({}))));
+        let assignments = if ty.assign_key.is_some() { answers.next() } else { None };
+        out.push(assemble(reader, object, assignments).await);
+    }
+    out
+}
+
+async fn assemble(
+    reader: &GraphReader,
+    object: Result<Value, GraphError>,
+    assignments: Option<Result<Value, GraphError>>,
+) -> Result<Value, GraphError> {
+    let mut object = object?;
+    if let Some(page) = assignments {
+        let mut page = page?;
+        let mut list: Vec<Value> = page
+            .get_mut("value")
+            .map(Value::take)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        // A policy with more assignments than one page holds: follow the rest directly.
+        if let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str) {
+            list.extend(reader.list(next).await?);
+        }
+        object["assignments"] = Value::Array(list.into_iter().map(clean_assignment).collect());
+    }
+    Ok(object)
+}
+
 /// Keeps what an `assign` call accepts: Graph sets `id`, `source` and `sourceId` itself.
 fn clean_assignment(mut a: Value) -> Value {
     if let Some(m) = a.as_object_mut() {

@@ -1,11 +1,17 @@
 //! `backup_set.capture`: the set and its items were fixed at start; each item captures its
 //! policy and records the version in the item (identical content shares one stored copy).
+//!
+//! Policies are fetched ahead in windows of ten (one `$batch` of object + assignments
+//! each), while outcomes are still committed item by item, so a crash loses at most the
+//! item in hand.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::Deps;
-use super::capture::capture_policy;
+use super::capture::{fetch_documents, record_document};
 use crate::auth::role::Role;
 use crate::db::backups;
 use crate::db::policies::Recorded;
@@ -15,6 +21,8 @@ use crate::graph::error::ErrorCode;
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
 
 pub const KIND: &str = "backup_set.capture";
+/// Ten policies = twenty GETs = one full `$batch`.
+const WINDOW: usize = 10;
 
 pub struct Backup(pub Deps);
 
@@ -22,6 +30,9 @@ struct Ctx {
     deps: Deps,
     reader: GraphReader,
     run_id: String,
+    /// (backup item id, policy id) in run order.
+    order: Vec<(String, String)>,
+    fetched: HashMap<String, Result<Value, ItemOutcome>>,
 }
 
 #[async_trait]
@@ -36,11 +47,38 @@ impl RunHandler for Backup {
 
     async fn prepare(&self, run: &Run) -> Result<Box<dyn RunContext>, RunFailure> {
         let reader = self.0.reader(&run.tenant_id).await?;
+        let set = run.target_id.clone();
+        let items = self
+            .0
+            .db
+            .read(move |c| backups::items(c, &set))
+            .await
+            .map_err(|_| RunFailure {
+                code: ErrorCode::Internal,
+                context: json!({}),
+            })?;
+        let order = items.into_iter().map(|i| (i.id, i.policy_id)).collect();
         Ok(Box::new(Ctx {
             deps: self.0.clone(),
             reader,
             run_id: run.id.clone(),
+            order,
+            fetched: HashMap::new(),
         }))
+    }
+}
+
+impl Ctx {
+    /// Fetches the window of policies starting at this item, unless already fetched.
+    async fn ensure_fetched(&mut self, item_id: &str) -> Option<String> {
+        let pos = self.order.iter().position(|(i, _)| i == item_id)?;
+        let policy_id = self.order[pos].1.clone();
+        if !self.fetched.contains_key(&policy_id) {
+            let window: Vec<String> = self.order[pos..].iter().take(WINDOW).map(|(_, p)| p.clone()).collect();
+            self.fetched
+                .extend(fetch_documents(&self.deps, &self.reader, &window).await);
+        }
+        Some(policy_id)
     }
 }
 
@@ -48,14 +86,22 @@ impl RunHandler for Backup {
 impl RunContext for Ctx {
     /// Run items are the set's backup items (`item_id` = the backup item's id).
     async fn process(&mut self, item: &RunItem) -> ItemOutcome {
-        let id = item.item_id.clone();
-        let Ok(Some(policy_id)) = self.deps.db.read(move |c| backups::policy_of_item(c, &id)).await else {
+        let Some(policy_id) = self.ensure_fetched(&item.item_id).await else {
             return ItemOutcome::Failed {
                 code: ErrorCode::Internal,
                 context: json!({}),
             };
         };
-        let (version, unchanged) = match capture_policy(&self.deps, &self.reader, &policy_id, &self.run_id).await {
+        let document = match self.fetched.remove(&policy_id) {
+            Some(Ok(d)) => d,
+            Some(Err(outcome)) => return outcome,
+            None => {
+                return ItemOutcome::Skipped {
+                    result: Some(json!({"reason": "the policy is no longer in the inventory"})),
+                };
+            }
+        };
+        let (version, unchanged) = match record_document(&self.deps, &policy_id, &document, &self.run_id).await {
             Ok(Recorded::New(v)) => (v, false),
             Ok(Recorded::Unchanged(v)) => (v, true),
             Err(outcome) => return outcome,

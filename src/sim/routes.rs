@@ -24,6 +24,7 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
 pub fn router(state: Shared, base_url: String) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route("/beta/$batch", post(batch))
         .route("/beta/{*path}", any(graph))
         .route("/_sim/faults", get(get_faults).post(set_faults))
         .route("/_sim/journal", get(journal))
@@ -184,46 +185,66 @@ async fn graph(
     Query(q): Query<ListQuery>,
     body: Option<Json<Value>>,
 ) -> Response {
-    let latency = lock(&state).faults.latency_ms;
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    pause(&state).await;
     let mut s = lock(&state);
-    let Some(tenant) = s.tokens.get(token).cloned() else {
+    let Some(tenant) = caller(&s, &headers) else {
         return graph_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "Access token is empty or invalid.",
         );
     };
-    let Some((ty, id, action)) = route_of(&path) else {
+    dispatch(&mut s, &tenant, &method, &path, &q, body.map(|Json(b)| b), &base)
+}
+
+async fn pause(state: &Shared) {
+    let latency = lock(state).faults.latency_ms;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+}
+
+fn caller(s: &State, headers: &HeaderMap) -> Option<String> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))?;
+    s.tokens.get(token).cloned()
+}
+
+/// One Graph request, after authentication: admission (faults, limits), the operation, and
+/// the journal entry for a successful write.
+fn dispatch(
+    s: &mut State,
+    tenant: &str,
+    method: &Method,
+    path: &str,
+    q: &ListQuery,
+    body: Option<Value>,
+    base: &str,
+) -> Response {
+    let Some((ty, id, action)) = route_of(path) else {
         return graph_error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Resource not found for the segment.",
         );
     };
-    let write = method != Method::GET;
-    if let Err(res) = admit(&mut s, &tenant, ty.collection, write) {
+    let write = *method != Method::GET;
+    if let Err(res) = admit(s, tenant, ty.collection, write) {
         return *res;
     }
-    let body = body.map(|Json(b)| b);
     let result = match (method.as_str(), id, action.as_deref()) {
-        ("GET", None, None) => list(&s, &tenant, ty, &q, &base),
-        ("GET", Some(id), None) => get_one(&s, &tenant, ty, &id, &q),
+        ("GET", None, None) => list(s, tenant, ty, q, base),
+        ("GET", Some(id), None) => get_one(s, tenant, ty, &id, q),
         ("GET", Some(id), Some("assignments")) => {
-            let list = s.tenants[&tenant].assignments.get(&id).cloned().unwrap_or_default();
+            let list = s.tenants[tenant].assignments.get(&id).cloned().unwrap_or_default();
             Json(json!({"value": list})).into_response()
         }
-        ("POST", None, None) => create(&mut s, &tenant, ty, body),
-        ("POST", Some(id), Some("assign")) => assign(&mut s, &tenant, ty, &id, body),
-        ("PATCH" | "PUT", Some(id), None) => update(&mut s, &tenant, ty, &id, &method, body),
-        ("DELETE", Some(id), None) => delete(&mut s, &tenant, ty, &id),
+        ("POST", None, None) => create(s, tenant, ty, body),
+        ("POST", Some(id), Some("assign")) => assign(s, tenant, ty, &id, body),
+        ("PATCH" | "PUT", Some(id), None) => update(s, tenant, ty, &id, method, body),
+        ("DELETE", Some(id), None) => delete(s, tenant, ty, &id),
         _ => graph_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "BadRequest",
@@ -231,9 +252,79 @@ async fn graph(
         ),
     };
     if write && result.status().is_success() {
-        s.record_write(&tenant, method.as_str(), &path);
+        s.record_write(tenant, method.as_str(), path);
     }
     result
+}
+
+#[derive(Deserialize)]
+struct BatchRequest {
+    id: String,
+    method: String,
+    url: String,
+}
+
+#[derive(Deserialize)]
+struct Batch {
+    requests: Vec<BatchRequest>,
+}
+
+/// `POST /beta/$batch`: GETs only (what we batch); each sub-request is admitted, counted and
+/// throttled on its own, as Intune does.
+async fn batch(AxState((state, base)): Ctx, headers: HeaderMap, body: Option<Json<Batch>>) -> Response {
+    pause(&state).await;
+    let Some(Json(batch)) = body else {
+        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid batch payload.");
+    };
+    if batch.requests.is_empty() || batch.requests.len() > 20 {
+        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "A batch holds 1 to 20 requests.");
+    }
+    let answers: Vec<(String, Response)> = {
+        let mut s = lock(&state);
+        let Some(tenant) = caller(&s, &headers) else {
+            return graph_error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "Access token is empty or invalid.",
+            );
+        };
+        batch
+            .requests
+            .into_iter()
+            .map(|r| {
+                if !r.method.eq_ignore_ascii_case("GET") {
+                    return (
+                        r.id,
+                        graph_error(StatusCode::BAD_REQUEST, "BadRequest", "the simulator batches GETs only"),
+                    );
+                }
+                let url = r.url.trim_start_matches('/');
+                let (path, query) = url.split_once('?').unwrap_or((url, ""));
+                let q: ListQuery = serde_urlencoded::from_str(query).unwrap_or_default();
+                let res = dispatch(&mut s, &tenant, &Method::GET, path, &q, None, &base);
+                (r.id, res)
+            })
+            .collect()
+    };
+    let mut responses = Vec::with_capacity(answers.len());
+    for (id, res) in answers {
+        let status = res.status().as_u16();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024)
+            .await
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let mut headers = serde_json::Map::new();
+        if let Some(r) = retry_after {
+            headers.insert("Retry-After".into(), json!(r));
+        }
+        responses.push(json!({"id": id, "status": status, "headers": headers, "body": body}));
+    }
+    Json(json!({ "responses": responses })).into_response()
 }
 
 fn list(s: &State, tenant: &str, ty: &PolicyType, q: &ListQuery, base: &str) -> Response {

@@ -218,3 +218,62 @@ async fn within_the_enforced_intune_limit_a_big_listing_sees_no_429() {
     let (_, _, throttled) = sim.counters(&t.entra_tenant_id);
     assert_eq!(throttled, 0);
 }
+
+#[tokio::test]
+async fn batches_retry_only_their_throttled_sub_requests() {
+    let sim = sim().await;
+    let t = sim.add_tenant("Batch", 5);
+    let g = Graph::new(
+        RetryPolicy {
+            max_attempts: 30,
+            ..quick_retries()
+        },
+        Limits::default(),
+    )
+    .reader(connection(&sim, &t, &t.client_secret));
+    let ids: Vec<String> = g
+        .list("deviceManagement/deviceConfigurations")
+        .await
+        .expect("list")
+        .iter()
+        .map(|o| o["id"].as_str().expect("id").to_owned())
+        .collect();
+    let mut paths: Vec<String> = Vec::new();
+    for _ in 0..9 {
+        paths.extend(
+            ids.iter()
+                .map(|id| format!("deviceManagement/deviceConfigurations/{id}")),
+        );
+    }
+    assert_eq!(paths.len(), 45, "three batches: 20 + 20 + 5");
+    let (reads_before, _, _) = sim.counters(&t.entra_tenant_id);
+    sim.set_faults(Faults {
+        throttle_rate: 0.4,
+        retry_after_secs: 0.05,
+        ..Faults::default()
+    });
+    let started = Instant::now();
+    let answers = g.get_many(&paths).await;
+    assert!(
+        answers.iter().all(Result::is_ok),
+        "every sub-request answered in the end"
+    );
+    assert!(
+        answers
+            .iter()
+            .zip(&paths)
+            .all(|(a, p)| p.ends_with(a.as_ref().expect("ok")["id"].as_str().expect("id"))),
+        "answers stay in order"
+    );
+    let (reads, _, throttled) = sim.counters(&t.entra_tenant_id);
+    assert!(throttled > 0, "some sub-requests were throttled");
+    assert_eq!(
+        reads - reads_before,
+        45,
+        "each path was answered once: only throttled ones were sent again"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "waited the sub-request's Retry-After"
+    );
+}
