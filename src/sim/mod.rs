@@ -127,6 +127,11 @@ impl SimHandle {
             .map_or((0, 0, 0), |t| (t.reads, t.writes, t.throttled))
     }
 
+    /// HTTP round trips to `/beta` so far, all tenants.
+    pub fn round_trips(&self) -> u64 {
+        self.lock().round_trips
+    }
+
     /// A tenant's objects of one collection, as stored (for tests to compare or change).
     pub fn objects(&self, entra_tenant_id: &str, collection: &str) -> Vec<Value> {
         self.lock()

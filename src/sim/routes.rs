@@ -198,7 +198,11 @@ async fn graph(
 }
 
 async fn pause(state: &Shared) {
-    let latency = lock(state).faults.latency_ms;
+    let latency = {
+        let mut s = lock(state);
+        s.round_trips += 1;
+        s.faults.latency_ms
+    };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
@@ -545,5 +549,5 @@ async fn counters(AxState((state, _)): Ctx) -> Json<Value> {
             )
         })
         .collect();
-    Json(json!({"token_requests": s.token_requests, "tenants": per}))
+    Json(json!({"token_requests": s.token_requests, "round_trips": s.round_trips, "tenants": per}))
 }

@@ -74,6 +74,8 @@ pub struct State {
     pub faults: Faults,
     pub journal: Vec<JournalEntry>,
     pub token_requests: u64,
+    /// HTTP requests to `/beta` (a `$batch` is one, however many it carries).
+    pub round_trips: u64,
     random: u64,
 }
 
