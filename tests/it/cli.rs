@@ -179,3 +179,63 @@ async fn demo_prints_a_url_and_a_login_that_work() {
     let _ = child.wait();
     assert_eq!(backed_up, 2, "each demo tenant has a finished backup");
 }
+
+/// `sim-graph` serves the simulator with two seeded tenants and a control endpoint.
+#[tokio::test]
+async fn sim_graph_serves_seeded_tenants_and_its_control_endpoint() {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = crate::helpers::binary()
+        .args([
+            "sim-graph",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--policies-per-type",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines().map_while(Result::ok);
+        let first: Vec<String> = lines.by_ref().take(3).collect();
+        std::thread::spawn(move || lines.for_each(drop));
+        first
+    })
+    .await
+    .expect("join");
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(lines[0].contains(&base), "{lines:?}");
+    assert!(
+        lines[1].contains("Contoso Pharma") && lines[1].contains("secret"),
+        "{lines:?}"
+    );
+    let c = reqwest::Client::new();
+    let set = c
+        .post(format!("{base}/_sim/faults"))
+        .json(&serde_json::json!({"latency_ms": 5, "throttle_rate": 0.25}))
+        .send()
+        .await
+        .expect("set");
+    assert_eq!(set.status(), reqwest::StatusCode::OK);
+    let faults: serde_json::Value = c
+        .get(format!("{base}/_sim/faults"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        (faults["latency_ms"].as_u64(), faults["throttle_rate"].as_f64()),
+        (Some(5), Some(0.25))
+    );
+}

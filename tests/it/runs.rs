@@ -113,13 +113,15 @@ async fn a_run_of_an_unknown_kind_still_ends_failed_with_counts_and_notification
 }
 
 #[tokio::test]
-async fn a_queued_run_whose_initiator_lost_access_fails_as_permission_revoked_after_a_restart() {
+async fn a_queued_run_whose_initiator_lost_access_fails_as_permission_revoked_without_calling_graph() {
     // The run is queued while no worker runs (the server is built but not started yet).
+    let sim = crate::graph::sim().await;
+    let simulated = sim.add_tenant("Revoked", 1);
     let data_dir = tempfile::tempdir().expect("dir");
     let app = App::build(data_dir.path(), ServeArgs::for_tests())
         .await
         .expect("build");
-    policyvault::accounts::create_user(
+    let operator = policyvault::accounts::create_user(
         &app.state.db,
         "op@msp.test",
         crate::helpers::PASSWORD.to_owned().into(),
@@ -128,17 +130,15 @@ async fn a_queued_run_whose_initiator_lost_access_fails_as_permission_revoked_af
     )
     .await
     .expect("user");
-    let operator = app
-        .state
-        .db
-        .read(|c| policyvault::db::users::find_by_email(c, "op@msp.test"))
-        .await
-        .expect("db")
-        .expect("user");
+    let mut body = crate::helpers::tenant_body("A", &simulated.client_secret);
+    body["entra_tenant_id"] = json!(simulated.entra_tenant_id);
+    body["client_id"] = json!(simulated.client_id);
+    body["graph_base_url"] = json!(sim.base_url());
+    body["login_base_url"] = json!(sim.base_url());
     let tenant = policyvault::tenants::create(
         &app.state.db,
         &app.state.key,
-        serde_json::from_value(crate::helpers::tenant_body("A", "x")).expect("input"),
+        serde_json::from_value(body).expect("input"),
         true,
         "test",
     )
@@ -149,7 +149,7 @@ async fn a_queued_run_whose_initiator_lost_access_fails_as_permission_revoked_af
         .expect("member");
     let started = start(
         &app.state.engine,
-        request(&tenant.id, "no.such_kind", &operator.id, "op@msp.test", 2),
+        request(&tenant.id, "tenant.verify", &operator.id, "op@msp.test", 2),
     )
     .await
     .expect("start");
@@ -176,6 +176,18 @@ async fn a_queued_run_whose_initiator_lost_access_fails_as_permission_revoked_af
     assert_eq!(run["status"], "failed");
     assert_eq!(run["error_code"], "permission_revoked", "{run}");
     assert_eq!(run["failed"], 2);
+    assert_eq!(
+        sim.counters(&simulated.entra_tenant_id),
+        (0, 0, 0),
+        "no Graph request was made"
+    );
+    let token_requests = reqwest::get(format!("{}/_sim/counters", sim.base_url()))
+        .await
+        .expect("counters")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(token_requests["token_requests"], 0, "not even a token was requested");
 }
 
 #[tokio::test]
@@ -311,6 +323,66 @@ async fn a_run_stream_sends_the_current_state_first_then_done_and_closes() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+#[tokio::test]
+async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Stream", 2, None).await;
+    sim.set_faults(policyvault::sim::state::Faults {
+        latency_ms: 150,
+        ..Default::default()
+    });
+    let (_, started) = app
+        .api(Method::POST, &token, &format!("/api/v1/tenants/{tid}/sync"), None)
+        .await;
+    let run_id = started["run"]["id"].as_str().expect("id").to_owned();
+    let c = crate::helpers::browser();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("body");
+    c.post(app.url("/login"))
+        .form(&[
+            ("_csrf", crate::helpers::csrf_of(&page).as_str()),
+            ("email", ADMIN_EMAIL),
+            ("password", crate::helpers::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sign in");
+    let res = c
+        .get(app.url(&format!("/t/{tid}/runs/{run_id}/events")))
+        .send()
+        .await
+        .expect("sse");
+    let events = read_events(res).await;
+    let done_counts: Vec<u32> = events
+        .iter()
+        .filter(|(e, _)| e == "summary")
+        .filter_map(|(_, html)| {
+            let i = html.find(" of 10 items")?;
+            let start = html[..i].rfind('>')? + 1;
+            html[start..i].trim().parse().ok()
+        })
+        .collect();
+    assert!(
+        done_counts.len() >= 3,
+        "several progress updates while it ran: {done_counts:?}"
+    );
+    assert!(
+        done_counts.windows(2).all(|w| w[0] <= w[1]),
+        "progress never goes backwards: {done_counts:?}"
+    );
+    assert_eq!(done_counts.last(), Some(&10));
+    assert_eq!(
+        events.last().map(|(e, d)| (e.as_str(), d.as_str())),
+        Some(("done", "succeeded"))
+    );
 }
 
 #[tokio::test]
