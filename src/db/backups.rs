@@ -113,3 +113,34 @@ pub fn items(c: &Connection, set_id: &str) -> DbResult<Vec<BackupItem>> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// What restoring a backup item needs: the policy's type and Graph id, and the backed-up
+/// document. `None` when the item has no captured version.
+pub struct RestoreSource {
+    pub policy_id: String,
+    pub policy_type: String,
+    pub graph_id: String,
+    pub display_name: String,
+    pub content: String,
+}
+
+pub fn restore_source(c: &Connection, item_id: &str) -> DbResult<Option<RestoreSource>> {
+    Ok(c.prepare_cached(
+        "SELECT p.id, p.policy_type, p.graph_id, i.display_name, pc.content
+         FROM backup_items i
+         JOIN policies p ON p.id = i.policy_id
+         JOIN policy_versions v ON v.id = i.version_id
+         JOIN policy_contents pc ON pc.content_hash = v.content_hash
+         WHERE i.id = ?1",
+    )?
+    .query_row([item_id], |r| {
+        Ok(RestoreSource {
+            policy_id: r.get(0)?,
+            policy_type: r.get(1)?,
+            graph_id: r.get(2)?,
+            display_name: r.get(3)?,
+            content: r.get(4)?,
+        })
+    })
+    .optional()?)
+}

@@ -88,6 +88,7 @@ impl RunContext for Ctx {
     async fn process(&mut self, item: &RunItem) -> ItemOutcome {
         let Some(policy_id) = self.ensure_fetched(&item.item_id).await else {
             return ItemOutcome::Failed {
+                result: None,
                 code: ErrorCode::Internal,
                 context: json!({}),
             };
@@ -117,6 +118,7 @@ impl RunContext for Ctx {
                 result: Some(json!({"version_id": version, "unchanged": unchanged})),
             },
             Err(_) => ItemOutcome::Failed {
+                result: None,
                 code: ErrorCode::Internal,
                 context: json!({}),
             },

@@ -38,7 +38,11 @@ pub async fn fetch_documents(
             let doc = doc.map_err(|e| {
                 let mut context = e.context;
                 context["policy_type"] = json!(ty.key);
-                ItemOutcome::Failed { code: e.code, context }
+                ItemOutcome::Failed {
+                    result: None,
+                    code: e.code,
+                    context,
+                }
             });
             (id, doc)
         })
@@ -103,13 +107,18 @@ pub async fn capture_policy(
     let document = policy::capture(reader, ty, &p.graph_id).await.map_err(|e| {
         let mut context = e.context;
         context["policy_type"] = json!(ty.key);
-        ItemOutcome::Failed { code: e.code, context }
+        ItemOutcome::Failed {
+            result: None,
+            code: e.code,
+            context,
+        }
     })?;
     record_document(deps, &p.id, &document, run_id).await
 }
 
 fn failed(code: ErrorCode) -> ItemOutcome {
     ItemOutcome::Failed {
+        result: None,
         code,
         context: json!({}),
     }

@@ -2,6 +2,8 @@
 
 pub mod backup;
 pub mod capture;
+pub mod restore;
+pub mod restore_plan;
 pub mod snapshot;
 pub mod starts;
 pub mod sync;
@@ -84,5 +86,8 @@ pub fn handlers(deps: &Deps) -> Vec<Arc<dyn RunHandler>> {
         Arc::new(sync::Sync(deps.clone())),
         Arc::new(snapshot::Snapshot(deps.clone())),
         Arc::new(backup::Backup(deps.clone())),
+        Arc::new(restore::Preview(deps.clone())),
+        Arc::new(restore::Execute(deps.clone(), restore::EXECUTE)),
+        Arc::new(restore::Execute(deps.clone(), restore::RERUN)),
     ]
 }

@@ -56,6 +56,7 @@ impl RunContext for Ctx {
             Ok(o) => o,
             Err(e) => {
                 return ItemOutcome::Failed {
+                    result: None,
                     code: e.code,
                     context: e.context,
                 };
@@ -83,6 +84,7 @@ impl RunContext for Ctx {
                 result: Some(json!({"seen": count, "vanished": vanished})),
             },
             Err(_) => ItemOutcome::Failed {
+                result: None,
                 code: ErrorCode::Internal,
                 context: json!({}),
             },

@@ -57,6 +57,7 @@ impl RunContext for Ctx {
                 result: Some(json!({"readable": true})),
             },
             Err(e) => ItemOutcome::Failed {
+                result: None,
                 code: e.code,
                 context: e.context,
             },

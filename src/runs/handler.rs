@@ -13,9 +13,18 @@ use crate::db::runs::{Run, RunItem};
 /// The outcome of one item.
 #[derive(Debug, Clone)]
 pub enum ItemOutcome {
-    Succeeded { result: Option<Value> },
-    Skipped { result: Option<Value> },
-    Failed { code: ErrorCode, context: Value },
+    Succeeded {
+        result: Option<Value>,
+    },
+    Skipped {
+        result: Option<Value>,
+    },
+    /// `result` can show what went wrong beyond the code (e.g. the diff of a failed verify).
+    Failed {
+        code: ErrorCode,
+        context: Value,
+        result: Option<Value>,
+    },
 }
 
 impl ItemOutcome {
@@ -60,6 +69,11 @@ pub trait RunHandler: Send + Sync {
     /// How long a run may take before it is failed with `timeout`.
     fn deadline(&self) -> Duration {
         Duration::from_secs(60 * 60)
+    }
+
+    /// An audit action recorded (linked to the run) when a run of this kind ends.
+    fn audit_on_finish(&self) -> Option<&'static str> {
+        None
     }
 
     /// Builds the per-run context; an error fails the run (e.g. `auth_failed`).

@@ -201,6 +201,7 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
             tokio::time::timeout(remaining(), ctx.process(&item))
                 .await
                 .unwrap_or(ItemOutcome::Failed {
+                    result: None,
                     code: ErrorCode::Timeout,
                     context: json!({}),
                 })
@@ -257,7 +258,9 @@ async fn write_outcome(engine: &Engine, run: &Run, item_id: &str, outcome: &Item
         .write(move |tx| {
             let (code, context, result) = match &outcome {
                 ItemOutcome::Succeeded { result } | ItemOutcome::Skipped { result } => (None, None, result.clone()),
-                ItemOutcome::Failed { code, context } => (Some(code.as_str()), Some(safe_context(context)), None),
+                ItemOutcome::Failed { code, context, result } => {
+                    (Some(code.as_str()), Some(safe_context(context)), result.clone())
+                }
             };
             let row = ItemOutcomeRow {
                 status: outcome.status(),
@@ -286,7 +289,23 @@ fn terminal_status(run: &Run) -> &'static str {
     }
 }
 
+/// The end of a run, in the audit log, for kinds that ask for it (live restores).
+fn audit_end(tx: &rusqlite::Connection, action: Option<&'static str>, run: &Run) -> DbResult<()> {
+    let Some(action) = action else { return Ok(()) };
+    crate::audit::record(
+        tx,
+        &crate::audit::Event {
+            tenant_id: Some(&run.tenant_id),
+            actor: &run.initiator_label,
+            action,
+            run_id: Some(&run.id),
+            details: json!({"status": run.status, "succeeded": run.succeeded, "failed": run.failed, "skipped": run.skipped, "error_code": run.error_code}),
+        },
+    )
+}
+
 async fn finish(engine: &Engine, run: &Run) -> DbResult<()> {
+    let audit = engine.handler(&run.kind).and_then(|h| h.audit_on_finish());
     let (rid, attempt) = (run.id.clone(), run.attempt);
     let done = engine
         .db
@@ -302,6 +321,7 @@ async fn finish(engine: &Engine, run: &Run) -> DbResult<()> {
             let finished = runs::get(tx, &rid)?;
             if let Some(f) = &finished {
                 notify::record(tx, f, status)?;
+                audit_end(tx, audit, f)?;
             }
             Ok(finished)
         })
@@ -314,6 +334,7 @@ async fn finish(engine: &Engine, run: &Run) -> DbResult<()> {
 
 /// Ends a run that cannot proceed: every unfinished item and the run fail with `code`.
 pub(super) async fn fail_run(engine: &Engine, run: &Run, code: ErrorCode, context: Value) -> DbResult<()> {
+    let audit = engine.handler(&run.kind).and_then(|h| h.audit_on_finish());
     let (rid, attempt) = (run.id.clone(), run.attempt);
     let context = safe_context(&context);
     let done = engine
@@ -328,6 +349,7 @@ pub(super) async fn fail_run(engine: &Engine, run: &Run, code: ErrorCode, contex
             let finished = runs::get(tx, &rid)?;
             if let Some(f) = &finished {
                 notify::record(tx, f, "failed")?;
+                audit_end(tx, audit, f)?;
             }
             Ok(finished)
         })

@@ -92,6 +92,10 @@ pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
             "apps": [{"mobileAppIdentifier": {"@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": "com.microsoft.office.outlook"}}]
         }),
     };
+    // Graph returns every property, unset ones too: a backup therefore restores them all.
+    if o.get("description").is_none() {
+        o["description"] = Value::Null;
+    }
     o["id"] = json!(id);
     o["createdDateTime"] = json!("2026-01-15T08:00:00Z");
     o["lastModifiedDateTime"] = json!(format!("2026-02-{:02}T09:30:00Z", 1 + i % 28));

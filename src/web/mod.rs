@@ -63,6 +63,9 @@ fn tenant_routes(state: &AppState) -> Routes {
             api::operations::snapshot,
         )
         .post("/api/v1/tenants/{tid}/backup-sets", api::operations::backup)
+        .post("/api/v1/tenants/{tid}/restores", api::operations::restore)
+        .post("/api/v1/tenants/{tid}/runs/{rid}/rerun", api::operations::rerun)
+        .post("/api/v1/tenants/{tid}/runs/{rid}/undo", api::operations::undo)
         .get("/api/v1/tenants/{tid}/policies", api::policies::list)
         .get("/api/v1/tenants/{tid}/policies/{pid}/versions", api::policies::versions)
         .get("/api/v1/tenants/{tid}/versions/{vid}", api::policies::version)

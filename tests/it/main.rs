@@ -15,6 +15,7 @@ mod health;
 mod login;
 mod objects;
 mod ops;
+mod restore;
 mod route_walk;
 mod runs;
 mod secrets;

@@ -55,3 +55,54 @@ pub async fn backup(
         Json(json!({"backup_set": set, "run": started.run, "reused": started.reused})),
     ))
 }
+
+pub async fn restore(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::Json(body): extract::Json<starts::RestoreRequest>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let set = crate::web::api::backup_sets::load_set(&state, &access, &body.backup_set_id).await?;
+    Ok(accepted(&starts::restore(&state.engine, &access, &set, body).await?))
+}
+
+#[derive(Deserialize)]
+pub struct RerunBody {
+    only_failed: Option<bool>,
+    confirm: Option<String>,
+}
+
+pub async fn rerun(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, rid)): Path<(String, String)>,
+    extract::Json(body): extract::Json<RerunBody>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let parent = crate::runs::access::load_run(&state.db, &access, &rid).await?;
+    Ok(accepted(
+        &starts::rerun(
+            &state.engine,
+            &access,
+            &parent,
+            body.only_failed.unwrap_or(true),
+            body.confirm.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct UndoBody {
+    confirm: Option<String>,
+}
+
+pub async fn undo(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, rid)): Path<(String, String)>,
+    extract::Json(body): extract::Json<UndoBody>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let parent = crate::runs::access::load_run(&state.db, &access, &rid).await?;
+    Ok(accepted(
+        &starts::undo(&state.engine, &access, &parent, body.confirm.as_deref()).await?,
+    ))
+}

@@ -1,0 +1,379 @@
+//! `restore.preview` and `restore.execute` (and `restore.rerun`, an execute of a parent's
+//! items). Run items are backup items; params say whether assignments are restored.
+//!
+//! Preview holds only a `GraphReader`: it cannot write. Execute, before writing anything,
+//! captures the current state of every policy it will touch into a "before restore" set
+//! (the undo point), then per item creates or updates, assigns, and reads back to verify.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::Deps;
+use super::capture::{fetch_documents, record_document};
+use super::restore_plan::{Plan, comparable, plan};
+use crate::auth::role::Role;
+use crate::clock;
+use crate::db::backups::{self, NewSet, RestoreSource};
+use crate::db::runs::{Run, RunItem};
+use crate::db::{policies, runs as run_rows};
+use crate::graph::canonical::{content_hash, diff};
+use crate::graph::error::ErrorCode;
+use crate::graph::registry::{self, PolicyType};
+use crate::graph::{GraphReader, GraphWriter, policy};
+use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
+
+pub const PREVIEW: &str = "restore.preview";
+pub const EXECUTE: &str = "restore.execute";
+pub const RERUN: &str = "restore.rerun";
+
+fn failed(code: ErrorCode) -> ItemOutcome {
+    ItemOutcome::Failed {
+        result: None,
+        code,
+        context: json!({}),
+    }
+}
+
+fn include_assignments(run: &Run) -> bool {
+    serde_json::from_str::<Value>(&run.params)
+        .ok()
+        .and_then(|p| p["include_assignments"].as_bool())
+        .unwrap_or(true)
+}
+
+/// The backed-up document and type of a run item.
+async fn source(deps: &Deps, item: &RunItem) -> Result<(RestoreSource, &'static PolicyType, Value), ItemOutcome> {
+    let id = item.item_id.clone();
+    let Ok(found) = deps.db.read(move |c| backups::restore_source(c, &id)).await else {
+        return Err(failed(ErrorCode::Internal));
+    };
+    let Some(src) = found else {
+        return Err(ItemOutcome::Skipped {
+            result: Some(json!({"action": "skip", "reason": "this backup item has no captured version"})),
+        });
+    };
+    let Some(ty) = registry::by_key(&src.policy_type) else {
+        return Err(ItemOutcome::Skipped {
+            result: Some(json!({"action": "skip", "reason": "type no longer supported"})),
+        });
+    };
+    let Ok(doc) = serde_json::from_str(&src.content) else {
+        return Err(failed(ErrorCode::Internal));
+    };
+    Ok((src, ty, doc))
+}
+
+pub struct Preview(pub Deps);
+
+struct PreviewCtx {
+    deps: Deps,
+    reader: GraphReader,
+    assignments: bool,
+}
+
+#[async_trait]
+impl RunHandler for Preview {
+    fn kind(&self) -> &'static str {
+        PREVIEW
+    }
+
+    fn required_role(&self) -> Role {
+        Role::Operator
+    }
+
+    async fn prepare(&self, run: &Run) -> Result<Box<dyn RunContext>, RunFailure> {
+        Ok(Box::new(PreviewCtx {
+            deps: self.0.clone(),
+            reader: self.0.reader(&run.tenant_id).await?,
+            assignments: include_assignments(run),
+        }))
+    }
+}
+
+#[async_trait]
+impl RunContext for PreviewCtx {
+    async fn process(&mut self, item: &RunItem) -> ItemOutcome {
+        let (src, ty, doc) = match source(&self.deps, item).await {
+            Ok(s) => s,
+            Err(o) => return o,
+        };
+        match plan(&self.reader, ty, &src.graph_id, &doc, self.assignments).await {
+            Ok(Plan::Create) => ItemOutcome::Succeeded {
+                result: Some(
+                    json!({"action": "create", "diff": diff(&json!({}), &comparable(ty, &doc, self.assignments))}),
+                ),
+            },
+            Ok(Plan::Update(d)) => ItemOutcome::Succeeded {
+                result: Some(json!({"action": "update", "diff": d})),
+            },
+            Ok(Plan::Unchanged) => ItemOutcome::Skipped {
+                result: Some(json!({"action": "unchanged", "diff": []})),
+            },
+            Err(o) => o,
+        }
+    }
+}
+
+/// Live restore; also runs `restore.rerun`, which differs only in how it was started.
+pub struct Execute(pub Deps, pub &'static str);
+
+struct ExecuteCtx {
+    writer: GraphWriter,
+    deps: Deps,
+    assignments: bool,
+}
+
+#[async_trait]
+impl RunHandler for Execute {
+    fn kind(&self) -> &'static str {
+        self.1
+    }
+
+    fn required_role(&self) -> Role {
+        Role::Owner
+    }
+
+    fn audit_on_finish(&self) -> Option<&'static str> {
+        Some("restore.finished")
+    }
+
+    async fn prepare(&self, run: &Run) -> Result<Box<dyn RunContext>, RunFailure> {
+        let writer = self.0.writer(&run.tenant_id).await?;
+        if run.before_backup_set_id.is_none() {
+            snapshot_before(&self.0, writer.reader(), run).await?;
+        }
+        Ok(Box::new(ExecuteCtx {
+            writer,
+            deps: self.0.clone(),
+            assignments: include_assignments(run),
+        }))
+    }
+}
+
+/// Captures what the restore will overwrite into a `before_restore` set linked to the run.
+/// Done once per run (a resumed run keeps its first snapshot).
+async fn snapshot_before(deps: &Deps, reader: &GraphReader, run: &Run) -> Result<(), RunFailure> {
+    let internal = |_| RunFailure {
+        code: ErrorCode::Internal,
+        context: json!({}),
+    };
+    let rid = run.id.clone();
+    let policy_ids: Vec<String> = deps
+        .db
+        .read(move |c| {
+            let items = run_rows::items(c, &rid, u32::MAX, 0)?;
+            Ok(items
+                .iter()
+                .filter_map(|i| {
+                    backups::restore_source(c, &i.item_id)
+                        .ok()
+                        .flatten()
+                        .map(|s| s.policy_id)
+                })
+                .collect())
+        })
+        .await
+        .map_err(internal)?;
+    let documents = fetch_documents(deps, reader, &policy_ids).await;
+    // Objects that no longer exist have nothing to save (their restore creates them).
+    let present: Vec<(String, Value)> = documents
+        .into_iter()
+        .filter_map(|(id, d)| d.ok().map(|d| (id, d)))
+        .collect();
+    let mut versions = Vec::new();
+    for (pid, doc) in &present {
+        if let Ok(rec) = record_document(deps, pid, doc, &run.id).await {
+            versions.push((
+                pid.clone(),
+                match rec {
+                    policies::Recorded::New(v) | policies::Recorded::Unchanged(v) => v,
+                },
+            ));
+        }
+    }
+    let (tenant, rid, name) = (
+        run.tenant_id.clone(),
+        run.id.clone(),
+        format!("Before restore {}", &run.created_at[..16]),
+    );
+    deps.db
+        .write(move |tx| {
+            let chosen: Vec<policies::Policy> = versions
+                .iter()
+                .filter_map(|(pid, _)| policies::get(tx, pid).ok().flatten())
+                .collect();
+            let set_id = clock::new_id();
+            let item_ids = backups::insert(
+                tx,
+                &NewSet {
+                    id: &set_id,
+                    tenant_id: &tenant,
+                    name: &name,
+                    origin: "before_restore",
+                    schedule_id: None,
+                    now: &clock::now(),
+                },
+                &chosen,
+            )?;
+            for (item, (_, version)) in item_ids.iter().zip(&versions) {
+                backups::set_item_version(tx, item, version)?;
+            }
+            backups::set_capture_run(tx, &set_id, &rid)?;
+            tx.execute(
+                "UPDATE runs SET before_backup_set_id = ?2 WHERE id = ?1",
+                [&rid, &set_id],
+            )?;
+            Ok(())
+        })
+        .await
+        .map_err(internal)
+}
+
+impl ExecuteCtx {
+    /// An undo's delete item, `"{type}:{graph_id}"`; a missing object counts as deleted.
+    async fn delete(&self, target: &str) -> ItemOutcome {
+        let Some((ty, graph_id)) = target
+            .split_once(':')
+            .and_then(|(t, id)| Some((registry::by_key(t)?, id)))
+        else {
+            return failed(ErrorCode::Internal);
+        };
+        match self.writer.delete(&format!("{}/{graph_id}", ty.collection)).await {
+            Ok(_) => ItemOutcome::Succeeded {
+                result: Some(json!({"action": "delete", "graph_id": graph_id})),
+            },
+            Err(e) if e.code == ErrorCode::GraphNotFound => ItemOutcome::Succeeded {
+                result: Some(json!({"action": "delete", "graph_id": graph_id, "already_gone": true})),
+            },
+            Err(e) => ItemOutcome::Failed {
+                result: Some(json!({"action": "delete", "graph_id": graph_id})),
+                code: e.code,
+                context: e.context,
+            },
+        }
+    }
+
+    /// Reads the object back and compares it with what we meant to write.
+    async fn verify(&self, ty: &PolicyType, graph_id: &str, doc: &Value, action: &str) -> ItemOutcome {
+        let back = match policy::capture(self.writer.reader(), ty, graph_id).await {
+            Ok(b) => b,
+            Err(e) => {
+                return ItemOutcome::Failed {
+                    result: Some(json!({"action": action, "graph_id": graph_id})),
+                    code: e.code,
+                    context: e.context,
+                };
+            }
+        };
+        let (want, have) = (
+            comparable(ty, doc, self.assignments),
+            comparable(ty, &back, self.assignments),
+        );
+        if content_hash(&want) == content_hash(&have) {
+            ItemOutcome::Succeeded {
+                result: Some(json!({"action": action, "graph_id": graph_id, "verified": true})),
+            }
+        } else {
+            ItemOutcome::Failed {
+                result: Some(json!({"action": action, "graph_id": graph_id, "diff": diff(&want, &have)})),
+                code: ErrorCode::VerifyMismatch,
+                context: json!({"policy_type": ty.key}),
+            }
+        }
+    }
+
+    async fn write(&self, ty: &PolicyType, src: &RestoreSource, doc: &Value) -> ItemOutcome {
+        let plan = match plan(self.writer.reader(), ty, &src.graph_id, doc, self.assignments).await {
+            Ok(p) => p,
+            Err(o) => return o,
+        };
+        let (action, graph_id) = match plan {
+            Plan::Unchanged => {
+                return ItemOutcome::Skipped {
+                    result: Some(json!({"action": "unchanged", "graph_id": src.graph_id})),
+                };
+            }
+            Plan::Update(_) => match policy::update(&self.writer, ty, &src.graph_id, doc).await {
+                Ok(()) => ("update", src.graph_id.clone()),
+                Err(e) => {
+                    return ItemOutcome::Failed {
+                        result: Some(json!({"action": "update"})),
+                        code: e.code,
+                        context: e.context,
+                    };
+                }
+            },
+            Plan::Create => match policy::create(&self.writer, ty, doc).await {
+                Ok(id) => ("create", id),
+                Err(e) => {
+                    return ItemOutcome::Failed {
+                        result: Some(json!({"action": "create"})),
+                        code: e.code,
+                        context: e.context,
+                    };
+                }
+            },
+        };
+        if self.assignments
+            && let Err(e) = policy::assign(&self.writer, ty, &graph_id, doc).await
+        {
+            return ItemOutcome::Failed {
+                result: Some(json!({"action": action, "graph_id": graph_id})),
+                code: e.code,
+                context: e.context,
+            };
+        }
+        self.verify(ty, &graph_id, doc, action).await
+    }
+}
+
+#[async_trait]
+impl RunContext for ExecuteCtx {
+    async fn process(&mut self, item: &RunItem) -> ItemOutcome {
+        if item.item_type == "delete" {
+            return self.delete(&item.item_id).await;
+        }
+        let (src, ty, doc) = match source(&self.deps, item).await {
+            Ok(s) => s,
+            Err(o) => return o,
+        };
+        self.write(ty, &src, &doc).await
+    }
+
+    /// A write caught mid-flight by a crash: never repeated blindly. If the tenant already
+    /// holds the backed-up content (under the original id, or as a same-named object a create
+    /// made), the item succeeded; otherwise its outcome is unknown.
+    async fn recover(&mut self, item: &RunItem) -> Option<ItemOutcome> {
+        if item.item_type == "delete" {
+            // Deleting is idempotent: do it (or confirm it is gone) again.
+            return None;
+        }
+        let (src, ty, doc) = match source(&self.deps, item).await {
+            Ok(s) => s,
+            Err(o) => return Some(o),
+        };
+        let want = content_hash(&comparable(ty, &doc, self.assignments));
+        if let Ok(Plan::Unchanged) = plan(self.writer.reader(), ty, &src.graph_id, &doc, self.assignments).await {
+            return Some(ItemOutcome::Succeeded {
+                result: Some(json!({"action": "update", "graph_id": src.graph_id, "recovered": true})),
+            });
+        }
+        if let Ok(all) = self.writer.reader().list(ty.collection).await {
+            for o in all.iter().filter(|o| ty.display_name(o) == ty.display_name(&doc)) {
+                let Some(id) = o["id"].as_str() else { continue };
+                if let Ok(full) = policy::capture(self.writer.reader(), ty, id).await
+                    && content_hash(&comparable(ty, &full, self.assignments)) == want
+                {
+                    return Some(ItemOutcome::Succeeded {
+                        result: Some(json!({"action": "create", "graph_id": id, "recovered": true})),
+                    });
+                }
+            }
+        }
+        Some(ItemOutcome::Failed {
+            result: Some(json!({"action": "unknown"})),
+            code: ErrorCode::OutcomeUnknown,
+            context: json!({"policy_type": ty.key}),
+        })
+    }
+}
