@@ -34,6 +34,7 @@ pub fn actions(t: &Tenant, csrf: &str) -> Markup {
         div.pv-actions {
             (button("/verify", "Verify connection"))
             (button("/sync", "Sync inventory"))
+                (button("/drift", "Check drift"))
             form.pv-actions hx-post={ "/t/" (t.id) "/backups" } hx-target="#pv-started" hx-swap="innerHTML" {
                 (csrf_field(csrf))
                 input type="text" name="name" placeholder="Backup name" value="Manual backup" required maxlength="200";
@@ -65,7 +66,7 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], chosen_type: &str, searc
                 tbody {
                     @for p in list {
                         tr data-policy=(p.id) {
-                            td { (p.display_name) @if p.deleted { " " (badge("disabled", "deleted in Intune")) } }
+                            td { a href={ "/t/" (t.id) "/policies/" (p.id) } { (p.display_name) } @if p.deleted { " " (badge("disabled", "deleted in Intune")) } }
                             td.pv-muted { (registry::by_key(&p.policy_type).map_or(p.policy_type.as_str(), |ty| ty.label)) }
                             td { (when(&p.last_synced_at)) }
                             td { @if p.latest_version_id.is_some() { "captured" } @else { span.pv-muted { "not yet" } } }
@@ -91,7 +92,7 @@ pub fn backups(nav: &Nav, t: &Tenant, sets: &[BackupSet], is_owner: bool) -> Mar
                 tbody {
                     @for s in sets {
                         tr data-set=(s.id) {
-                            td { (s.name) }
+                            td { a href={ "/t/" (t.id) "/backups/" (s.id) } { (s.name) } }
                             td { (badge("viewer", &s.origin)) }
                             td { (s.item_count) }
                             td { (when(&s.created_at)) }

@@ -8,5 +8,6 @@ pub mod dashboard;
 pub mod errors;
 pub mod inventory;
 pub mod layout;
+pub mod restore;
 pub mod runs;
 pub mod tenant;

@@ -76,6 +76,22 @@ pub fn summary(run: &Run) -> Markup {
     }
 }
 
+/// The field diff a preview (or a failed verify) stored in an item's result.
+fn item_diff(i: &RunItem) -> Option<Vec<crate::graph::canonical::DiffEntry>> {
+    let list = i.result.as_ref()?.get("diff")?.as_array()?;
+    let entries: Vec<_> = list
+        .iter()
+        .filter_map(|d| {
+            Some(crate::graph::canonical::DiffEntry {
+                path: d["path"].as_str()?.to_owned(),
+                old: d.get("old").cloned().filter(|v| !v.is_null()),
+                new: d.get("new").cloned().filter(|v| !v.is_null()),
+            })
+        })
+        .collect();
+    (!entries.is_empty()).then_some(entries)
+}
+
 pub fn item_rows(items: &[RunItem]) -> Markup {
     html! {
         @for i in items {
@@ -84,7 +100,11 @@ pub fn item_rows(items: &[RunItem]) -> Markup {
                 td.pv-muted { (i.item_type) }
                 td { (status_badge(&i.status)) }
                 td {
+                    @if let Some(action) = i.result.as_ref().and_then(|r| r["action"].as_str()) { (badge("viewer", action)) " " }
                     @if let Some(code) = &i.error_code { code { (code) } }
+                    @if let Some(entries) = item_diff(i) {
+                        details.pv-item-diff { summary { (entries.len()) " field(s)" } (super::restore::diff_table(&entries)) }
+                    }
                     @if let Some(ctx) = i.error_context.as_ref().filter(|c| c.as_object().is_some_and(|o| !o.is_empty())) {
                         " " span.pv-muted.pv-mono { (ctx.to_string()) }
                     }
@@ -172,6 +192,8 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
                     thead { tr { th { "Item" } th { "Type" } th { "Status" } th { "Error" } } }
                     tbody #run-items sse-swap="items" { (item_rows(v.items)) }
                 }
+                // Next steps (restore live, undo, re-run) appear when the run is done.
+                div #run-actions hx-get={ (base) "/actions" } hx-trigger="load, sse:done" {}
             }
             @if v.pages > 1 {
                 nav.pv-actions {

@@ -16,6 +16,7 @@ pub mod login;
 pub mod members;
 pub mod page;
 pub mod profile;
+pub mod restore;
 pub mod routes;
 pub mod runs;
 pub mod security_headers;
@@ -47,6 +48,15 @@ fn tenant_routes(state: &AppState) -> Routes {
         .post("/t/{tenant}/sync", inventory::view_sync_post)
         .post("/t/{tenant}/backups", inventory::view_backup_post)
         .get("/t/{tenant}/policies", inventory::view_policies_get)
+        .get("/t/{tenant}/policies/{pid}", restore::view_policy_get)
+        .post("/t/{tenant}/policies/{pid}/snapshot", restore::view_snapshot_post)
+        .get("/t/{tenant}/backups/{bid}", restore::view_backup_set_get)
+        .post("/t/{tenant}/backups/{bid}/preview", restore::view_preview_post)
+        .post("/t/{tenant}/runs/{rid}/restore", restore::view_restore_post)
+        .post("/t/{tenant}/runs/{rid}/undo", restore::view_undo_post)
+        .post("/t/{tenant}/runs/{rid}/rerun", restore::view_rerun_post)
+        .get("/t/{tenant}/runs/{rid}/actions", restore::view_run_actions_get)
+        .post("/t/{tenant}/drift", restore::view_drift_post)
         .get("/t/{tenant}/backups", inventory::view_backups_get)
         .get("/t/{tenant}/runs", runs::view_runs_get)
         .get("/t/{tenant}/runs/{rid}", runs::view_run_get)

@@ -1,0 +1,245 @@
+//! Pages around backups and restores: version history and diffs, a backup set with its
+//! restore picker, and the forms that turn a preview into a live restore, undo or re-run.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::api::backup_sets::load_set;
+use super::api::policies::load_policy;
+use super::extract::Form;
+use super::page::{Page, respond};
+use super::state::AppState;
+use crate::auth::role::Role;
+use crate::auth::tenant_guard::TenantAccess;
+use crate::db::{backups, policies, runs};
+use crate::error::AppError;
+use crate::graph::canonical::diff;
+use crate::ops::starts::{self, RestoreRequest};
+use crate::runs::access::load_run;
+use crate::runs::start::Started;
+use crate::views::inventory::started;
+use crate::views::restore::{self as view, PolicyView};
+
+fn to_run(access: &TenantAccess, s: &Started) -> Response {
+    Redirect::to(&format!("/t/{}/runs/{}", access.tenant.id, s.run.id)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Compare {
+    a: Option<String>,
+    b: Option<String>,
+}
+
+pub async fn view_policy_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    page: Page,
+    Path((_, pid)): Path<(String, String)>,
+    Query(q): Query<Compare>,
+) -> Result<Response, AppError> {
+    let page = page.in_tenant(&access.tenant.id);
+    let policy = load_policy(&state, &access, &pid).await?;
+    let id = policy.id.clone();
+    let versions = state.db.read(move |c| policies::versions(c, &id)).await?;
+    let compared = match (q.a, q.b) {
+        (Some(a), Some(b)) if a != b && versions.iter().any(|v| v.id == a) && versions.iter().any(|v| v.id == b) => {
+            let (ra, rb) = (a.clone(), b.clone());
+            let (old, new) = state
+                .db
+                .read(move |c| {
+                    Ok((
+                        policies::version_with_content(c, &ra)?,
+                        policies::version_with_content(c, &rb)?,
+                    ))
+                })
+                .await?;
+            let parse = |v: Option<(policies::Version, String, String)>| {
+                v.and_then(|(_, _, c)| serde_json::from_str::<Value>(&c).ok())
+                    .unwrap_or_default()
+            };
+            Some((a, b, diff(&parse(old), &parse(new))))
+        }
+        _ => None,
+    };
+    let v = PolicyView {
+        policy: &policy,
+        versions: &versions,
+        compared,
+        can_operate: access.role >= Role::Operator,
+        is_owner: access.role >= Role::Owner,
+    };
+    Ok(respond(&page.nav, view::policy(&page.nav, &access.tenant, &v)))
+}
+
+pub async fn view_snapshot_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, pid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let policy = load_policy(&state, &access, &pid).await?;
+    let s = starts::snapshot(&state.engine, &access, &policy).await?;
+    Ok(Html(started(&access.tenant.id, &s.run, s.reused).into_string()).into_response())
+}
+
+pub async fn view_backup_set_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    page: Page,
+    Path((_, bid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let page = page.in_tenant(&access.tenant.id);
+    let set = load_set(&state, &access, &bid).await?;
+    let id = set.id.clone();
+    let items = state.db.read(move |c| backups::items(c, &id)).await?;
+    Ok(respond(
+        &page.nav,
+        view::backup_set(
+            &page.nav,
+            &access.tenant,
+            &set,
+            &items,
+            access.role >= Role::Operator,
+            access.role >= Role::Owner,
+        ),
+    ))
+}
+
+/// The picker's form: repeated `item` fields (serde cannot map those to a struct).
+pub async fn view_preview_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, bid)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let set = load_set(&state, &access, &bid).await?;
+    let item_ids: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "item")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let include_assignments = fields.iter().any(|(k, v)| k == "include_assignments" && v == "true");
+    let req = RestoreRequest {
+        backup_set_id: set.id.clone(),
+        item_ids: Some(item_ids),
+        dry_run: true,
+        include_assignments: Some(include_assignments),
+        confirm: None,
+    };
+    Ok(to_run(
+        &access,
+        &starts::restore(&state.engine, &access, &set, req).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Confirm {
+    confirm: String,
+}
+
+/// A live restore of exactly what a finished preview showed.
+pub async fn view_restore_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, rid)): Path<(String, String)>,
+    Form(f): Form<Confirm>,
+) -> Result<Response, AppError> {
+    let preview = load_run(&state.db, &access, &rid).await?;
+    if preview.kind != crate::ops::restore::PREVIEW || !preview.is_terminal() {
+        return Err(AppError::Conflict(
+            "start a live restore from a finished preview".into(),
+        ));
+    }
+    let params: Value = serde_json::from_str(&preview.params).unwrap_or_default();
+    let set = load_set(&state, &access, params["backup_set_id"].as_str().unwrap_or_default()).await?;
+    let pid = preview.id.clone();
+    let items = state.db.read(move |c| runs::items(c, &pid, u32::MAX, 0)).await?;
+    let req = RestoreRequest {
+        backup_set_id: set.id.clone(),
+        item_ids: Some(items.into_iter().map(|i| i.item_id).collect()),
+        dry_run: false,
+        include_assignments: params["include_assignments"].as_bool(),
+        confirm: Some(f.confirm),
+    };
+    Ok(to_run(
+        &access,
+        &starts::restore(&state.engine, &access, &set, req).await?,
+    ))
+}
+
+pub async fn view_undo_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, rid)): Path<(String, String)>,
+    Form(f): Form<Confirm>,
+) -> Result<Response, AppError> {
+    let run = load_run(&state.db, &access, &rid).await?;
+    Ok(to_run(
+        &access,
+        &starts::undo(&state.engine, &access, &run, Some(&f.confirm)).await?,
+    ))
+}
+
+pub async fn view_rerun_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, rid)): Path<(String, String)>,
+    Form(f): Form<Confirm>,
+) -> Result<Response, AppError> {
+    let run = load_run(&state.db, &access, &rid).await?;
+    Ok(to_run(
+        &access,
+        &starts::rerun(&state.engine, &access, &run, true, Some(&f.confirm)).await?,
+    ))
+}
+
+/// What can be done next with a finished run (loaded again when its stream says `done`).
+pub async fn view_run_actions_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    page: Page,
+    Path((_, rid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let run = load_run(&state.db, &access, &rid).await?;
+    let owner = access.role >= Role::Owner;
+    let markup = match run.kind.as_str() {
+        k if k == crate::ops::restore::PREVIEW && run.is_terminal() && owner && run.succeeded > 0 => {
+            view::restore_form(&page.nav, &access.tenant, &run)
+        }
+        k if (k == crate::ops::restore::EXECUTE || k == crate::ops::restore::RERUN) && run.is_terminal() && owner => {
+            view::after_restore(&page.nav, &access.tenant, &run)
+        }
+        _ => maud::html! {},
+    };
+    Ok(Html(markup.into_string()).into_response())
+}
+
+/// Drift: a preview of the newest backup set against the live tenant.
+pub async fn view_drift_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let tid = access.tenant.id.clone();
+    let sets = state.db.read(move |c| backups::list(c, &tid)).await?;
+    let Some(latest) = sets.into_iter().find(|s| s.origin != "before_restore") else {
+        return Err(AppError::Invalid(
+            "there is no backup to compare with yet: back up first".into(),
+        ));
+    };
+    let req = RestoreRequest {
+        backup_set_id: latest.id.clone(),
+        item_ids: None,
+        dry_run: true,
+        include_assignments: Some(true),
+        confirm: None,
+    };
+    let s = starts::restore(&state.engine, &access, &latest, req).await?;
+    if headers.contains_key("hx-request") {
+        Ok(Html(started(&access.tenant.id, &s.run, s.reused).into_string()).into_response())
+    } else {
+        Ok(to_run(&access, &s))
+    }
+}
