@@ -192,6 +192,7 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
         } else {
             None
         };
+        let item_started = std::time::Instant::now();
         let outcome = if let Some(o) = recovered {
             o
         } else {
@@ -206,9 +207,18 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
                     context: json!({}),
                 })
         };
+        let processed = item_started.elapsed();
         if !write_outcome(engine, run, &item.id, &outcome).await? {
             return Ok(());
         }
+        tracing::debug!(
+            run_id = %run.id,
+            item = %item.label,
+            status = outcome.status(),
+            process_ms = u64::try_from(processed.as_millis()).unwrap_or(u64::MAX),
+            total_ms = u64::try_from(item_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "item done"
+        );
     }
     finish(engine, run).await
 }

@@ -25,6 +25,11 @@ use crate::runs::progress::Progress;
 use crate::views::runs::{ITEMS_PER_PAGE, active_widget, item_rows, summary};
 
 const COALESCE: Duration = Duration::from_millis(100);
+/// Every stream ends after this long; a live page reconnects at once (the htmx extension
+/// retries after 0.5 s) and gets a fresh snapshot. Browsers allow only six HTTP/1.1
+/// connections per host, and a page they keep in memory after navigation can keep its
+/// streams open: bounding a stream's life bounds how long such a page can starve new ones.
+const MAX_STREAM_LIFETIME: Duration = Duration::from_secs(20);
 
 /// What a run's event stream carries from one step to the next.
 struct RunStream {
@@ -44,7 +49,8 @@ type BoxedEvents = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>
 type EventStream = Sse<axum::response::sse::KeepAliveStream<BoxedEvents>>;
 
 fn sse(stream: impl Stream<Item = Event> + Send + 'static) -> EventStream {
-    let boxed: BoxedEvents = Box::pin(stream.map(Ok));
+    let bounded = stream.take_until(tokio::time::sleep(MAX_STREAM_LIFETIME));
+    let boxed: BoxedEvents = Box::pin(bounded.map(Ok));
     Sse::new(boxed).keep_alive(KeepAlive::default())
 }
 

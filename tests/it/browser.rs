@@ -89,6 +89,26 @@ impl Browser {
         v.as_str().unwrap_or_default().to_owned()
     }
 
+    /// Waits until the run page's summary shows `wanted` (pushed over SSE, no reload).
+    pub async fn wait_status(&self, wanted: &str) -> Result<(), fantoccini::error::CmdError> {
+        for _ in 0..150 {
+            let s = self
+                .client
+                .execute(
+                    "const e = document.querySelector('#run-summary'); return e ? e.dataset.status : null;",
+                    vec![],
+                )
+                .await?;
+            if s == wanted {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(fantoccini::error::CmdError::NotW3C(serde_json::json!(format!(
+            "the run never became {wanted}"
+        ))))
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
@@ -96,7 +116,7 @@ impl Browser {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_signs_in_through_the_login_page_and_sees_the_dashboard() {
     let Some(b) = Browser::start().await else {
         return;
@@ -149,7 +169,7 @@ async fn an_admin_signs_in_through_the_login_page_and_sees_the_dashboard() {
     b.close().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_ends() {
     let Some(b) = Browser::start().await else { return };
     let (app, token, sim) = crate::ops::admin_app().await;
@@ -246,4 +266,199 @@ async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_en
         "updated over SSE, not by reloading"
     );
     assert_eq!(rows, serde_json::json!(10), "every item row was swapped in live");
+}
+
+/// The main journey of issue 5, in a real browser against the simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_backs_up_previews_and_restores_through_the_pages() {
+    let Some(b) = Browser::start().await else { return };
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, t) = crate::ops::sim_tenant(&app, &token, &sim, "Journey", 1, None).await;
+    let dc = sim.objects(&t.entra_tenant_id, "deviceManagement/deviceConfigurations");
+    let original = dc[0]["passwordMinimumLength"].clone();
+    let journey = async {
+        b.client.goto(&app.url("/login")).await?;
+        b.client
+            .find(Locator::Css("input[name=email]"))
+            .await?
+            .send_keys(ADMIN_EMAIL)
+            .await?;
+        b.client
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        b.client
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("article[data-tenant]"))
+            .await?;
+
+        // Sync, then a backup watched live.
+        b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Sync inventory']"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("#pv-started a"))
+            .await?
+            .click()
+            .await?;
+        b.wait_status("succeeded").await?;
+        b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Back up now']"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("#pv-started a"))
+            .await?
+            .click()
+            .await?;
+        b.wait_status("succeeded").await?;
+
+        // Drift in the portal, then the policy's history shows the change.
+        sim.edit_object(
+            &t.entra_tenant_id,
+            "deviceManagement/deviceConfigurations",
+            dc[0]["id"].as_str().unwrap_or_default(),
+            |o| o["passwordMinimumLength"] = serde_json::json!(3),
+        );
+        b.client
+            .goto(&app.url(&format!("/t/{tid}/policies?type=device_configuration")))
+            .await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("tr[data-policy] a"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Capture snapshot']"))
+            .await?
+            .click()
+            .await?;
+        b.client.wait().for_element(Locator::Css("#pv-started a")).await?;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        b.client.refresh().await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Compare']"))
+            .await?
+            .click()
+            .await?;
+        b.client.wait().for_element(Locator::Css("table.pv-diff")).await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = journey {
+        let _ = std::fs::write(
+            "/tmp/pv-journey-failure.png",
+            b.client.screenshot().await.unwrap_or_default(),
+        );
+        b.close().await;
+        panic!("journey (backup part) failed: {e}");
+    }
+    let diff_text = b.text_of("table.pv-diff").await;
+    assert!(diff_text.contains("/passwordMinimumLength"), "{diff_text}");
+
+    let restore = async {
+        // Preview the backup, then restore live with the typed tenant name.
+        b.client.goto(&app.url(&format!("/t/{tid}/backups"))).await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("tr[data-set] a"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Preview restore']"))
+            .await?
+            .click()
+            .await?;
+        b.wait_status("succeeded").await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("#run-actions input[name=confirm]"))
+            .await?
+            .send_keys("Journey")
+            .await?;
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Restore live']"))
+            .await?
+            .click()
+            .await?;
+        b.wait_status("succeeded").await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Undo this restore']"))
+            .await?;
+        b.client.goto(&app.url(&format!("/t/{tid}/audit"))).await?;
+        b.client.wait().for_element(Locator::Css("table")).await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = restore {
+        let db = app.raw_db();
+        let mut stmt = db.prepare("SELECT kind, status, attempt, lease_expires_at, (SELECT group_concat(label || '=' || status, '; ') FROM run_items i WHERE i.run_id = r.id AND i.status IN ('running','pending')) FROM runs r").expect("q");
+        let rows: Vec<String> = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "{}|{}|{}|{:?}|{:?}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?
+                ))
+            })
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect();
+        eprintln!("RUNS:\n{}", rows.join("\n"));
+        b.close().await;
+        panic!("journey (restore part) failed: {e}");
+    }
+    let audit = b.text_of("main").await;
+    let back = sim.objects(&t.entra_tenant_id, "deviceManagement/deviceConfigurations");
+    // A policy named like markup is shown as text and never becomes an element.
+    b.client
+        .goto(&app.url(&format!("/t/{tid}/policies")))
+        .await
+        .expect("policies");
+    let shown = b.text_of("table").await;
+    let images = b
+        .client
+        .execute("return document.querySelectorAll('main img').length;", vec![])
+        .await
+        .expect("js");
+    let png = b.client.screenshot().await.unwrap_or_default();
+    let _ = std::fs::write("/tmp/pv-journey.png", png);
+    b.close().await;
+    assert!(
+        audit.contains("restore.started") && audit.contains("restore.finished"),
+        "{audit}"
+    );
+    assert_eq!(
+        back[0]["passwordMinimumLength"], original,
+        "the restore put the backed-up value back"
+    );
+    assert!(
+        shown.contains("<img src=x onerror=alert(1)>"),
+        "the name is shown as text"
+    );
+    assert_eq!(images, serde_json::json!(0));
 }
