@@ -144,3 +144,32 @@ pub fn restore_source(c: &Connection, item_id: &str) -> DbResult<Option<RestoreS
     })
     .optional()?)
 }
+
+/// A tenant's newest backup, for the dashboard.
+#[derive(Debug, Clone)]
+pub struct LastBackup {
+    pub name: String,
+    pub created_at: String,
+    /// Status of its capture run.
+    pub status: Option<String>,
+}
+
+/// Each tenant's newest backup (before-restore snapshots do not count), by tenant id.
+pub fn latest_per_tenant(c: &Connection) -> DbResult<std::collections::HashMap<String, LastBackup>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT s.tenant_id, s.name, s.created_at, r.status FROM backup_sets s LEFT JOIN runs r ON r.id = s.capture_run_id
+         WHERE s.origin != 'before_restore' AND s.created_at = (
+            SELECT max(x.created_at) FROM backup_sets x WHERE x.tenant_id = s.tenant_id AND x.origin != 'before_restore')",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            LastBackup {
+                name: r.get(1)?,
+                created_at: r.get(2)?,
+                status: r.get(3)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -402,3 +402,12 @@ pub fn fail_unfinished_items(tx: &Connection, run_id: &str, code: &str, now: &st
     .execute(params![run_id, code, now])?;
     recount(tx, run_id)
 }
+
+/// Queued or running runs per tenant.
+pub fn active_counts(c: &Connection) -> DbResult<std::collections::HashMap<String, i64>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT tenant_id, count(*) FROM runs WHERE status IN ('queued', 'running') GROUP BY tenant_id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -12,6 +12,8 @@ pub struct TenantCard {
     pub entra_tenant_id: String,
     /// The caller's role, or "superadmin" without a membership.
     pub role: String,
+    pub last_backup: Option<crate::db::backups::LastBackup>,
+    pub active_runs: i64,
 }
 
 pub fn dashboard(nav: &Nav, tenants: &[TenantCard]) -> Markup {
@@ -37,6 +39,16 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard]) -> Markup {
                             header { a href={ "/t/" (t.id) } { (t.name) } }
                             p.pv-muted { (t.cloud_label) }
                             p.pv-mono { (t.entra_tenant_id) }
+                        p {
+                            @match &t.last_backup {
+                                Some(b) => {
+                                    "Last backup: " (b.name) " · " (super::components::when(&b.created_at)) " "
+                                    @if let Some(s) = &b.status { (super::runs::status_badge(s)) }
+                                },
+                                None => span.pv-muted { "No backup yet" },
+                            }
+                        }
+                        @if t.active_runs > 0 { p { a href={ "/t/" (t.id) "/runs?status=running" } { (t.active_runs) " active run(s)" } } }
                             footer { (badge(&t.role, &t.role)) }
                         }
                     }

@@ -7,14 +7,14 @@ use axum::response::Response;
 
 use super::page::{Page, respond};
 use super::state::AppState;
-use crate::db::{memberships, tenants};
+use crate::db::{backups, memberships, runs, tenants};
 use crate::error::AppError;
 use crate::graph::cloud::Cloud;
 use crate::views::dashboard::{TenantCard, dashboard};
 
 pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
     let (user_id, all) = (page.caller.user.id.clone(), page.caller.user.superadmin);
-    let (list, roles) = state
+    let (list, roles, mut backups, active) = state
         .db
         .read(move |c| {
             let list = tenants::visible_to(c, &user_id, all)?;
@@ -22,13 +22,15 @@ pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Re
                 .into_iter()
                 .map(|m| (m.tenant_id, m.role))
                 .collect();
-            Ok((list, roles))
+            Ok((list, roles, backups::latest_per_tenant(c)?, runs::active_counts(c)?))
         })
         .await?;
     let cards: Vec<TenantCard> = list
         .into_iter()
         .map(|t| TenantCard {
             role: roles.get(&t.id).cloned().unwrap_or_else(|| "superadmin".into()),
+            last_backup: backups.remove(&t.id),
+            active_runs: active.get(&t.id).copied().unwrap_or(0),
             cloud_label: Cloud::parse(&t.cloud).map_or("unknown cloud", Cloud::label),
             id: t.id,
             name: t.name,

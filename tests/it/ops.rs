@@ -347,3 +347,59 @@ async fn a_run_that_outlives_its_deadline_fails_with_timeout() {
         "every item ended: {run}"
     );
 }
+
+#[tokio::test]
+async fn a_snapshot_of_every_type_equals_what_graph_holds() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, t) = sim_tenant(&app, &token, &sim, "Every type", 1, None).await;
+    start_and_wait(&app, &token, &tid, "/sync", None).await;
+    let (_, list) = app
+        .api(Method::GET, &token, &format!("/api/v1/tenants/{tid}/policies"), None)
+        .await;
+    let list = list.as_array().expect("policies").clone();
+    assert_eq!(list.len(), policyvault::graph::registry::TYPES.len());
+    for p in &list {
+        let pid = p["id"].as_str().expect("id");
+        let run = start_and_wait(&app, &token, &tid, &format!("/policies/{pid}/snapshot"), None).await;
+        assert_eq!(run["succeeded"], 1, "{}: {run}", p["policy_type"]);
+        let (_, versions) = app
+            .api(
+                Method::GET,
+                &token,
+                &format!("/api/v1/tenants/{tid}/policies/{pid}/versions"),
+                None,
+            )
+            .await;
+        let (_, v) = app
+            .api(
+                Method::GET,
+                &token,
+                &format!(
+                    "/api/v1/tenants/{tid}/versions/{}",
+                    versions[0]["id"].as_str().expect("vid")
+                ),
+                None,
+            )
+            .await;
+        let ty = policyvault::graph::registry::by_key(p["policy_type"].as_str().expect("type")).expect("registered");
+        let held = sim
+            .objects(&t.entra_tenant_id, ty.collection)
+            .into_iter()
+            .find(|o| o["id"] == p["graph_id"])
+            .expect("held");
+        // Everything Graph holds is in the snapshot (volatile timestamps aside), script bodies included.
+        for (k, value) in held.as_object().expect("object") {
+            if matches!(k.as_str(), "lastModifiedDateTime" | "createdDateTime") {
+                continue;
+            }
+            assert_eq!(&v["content"][k], value, "{}: {k}", ty.key);
+        }
+        if ty.assign_key.is_some() {
+            assert!(
+                v["content"]["assignments"].as_array().is_some_and(|a| !a.is_empty()),
+                "{}: assignments inline",
+                ty.key
+            );
+        }
+    }
+}
