@@ -189,7 +189,7 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
             div hx-ext="sse" sse-connect={ (base) "/events?page=" (v.page) } sse-close="done" {
                 div sse-swap="summary" { (summary(run)) }
                 table {
-                    thead { tr { th { "Item" } th { "Type" } th { "Status" } th { "Error" } } }
+                    thead { tr { th { "Item" } th { "Type" } th { "Status" } th { "Result" } } }
                     tbody #run-items sse-swap="items" { (item_rows(v.items)) }
                 }
                 // Next steps (restore live, undo, re-run) appear when the run is done.
