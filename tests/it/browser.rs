@@ -89,6 +89,31 @@ impl Browser {
         v.as_str().unwrap_or_default().to_owned()
     }
 
+    /// Signs in as the test admin through the real login page and waits for the dashboard.
+    pub async fn sign_in(&self, login_url: &str) -> Result<(), fantoccini::error::CmdError> {
+        self.client.goto(login_url).await?;
+        self.client
+            .find(Locator::Css("input[name=email]"))
+            .await?
+            .send_keys(ADMIN_EMAIL)
+            .await?;
+        self.client
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        self.client
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        self.client
+            .wait()
+            .for_element(Locator::Css("article[data-tenant]"))
+            .await?;
+        Ok(())
+    }
+
     /// Waits until the run page's summary shows `wanted` (pushed over SSE, no reload).
     pub async fn wait_status(&self, wanted: &str) -> Result<(), fantoccini::error::CmdError> {
         for _ in 0..150 {
@@ -180,11 +205,7 @@ async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_en
     });
 
     let result = async {
-        b.client.goto(&app.url("/login")).await?;
-        b.client.find(Locator::Css("input[name=email]")).await?.send_keys(ADMIN_EMAIL).await?;
-        b.client.find(Locator::Css("input[name=password]")).await?.send_keys(PASSWORD).await?;
-        b.client.find(Locator::Css("button[type=submit]")).await?.click().await?;
-        b.client.wait().for_element(Locator::Css("article[data-tenant]")).await?;
+        b.sign_in(&app.url("/login")).await?;
         b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
         // A real double click on the start button.
         let button = b.client.wait().for_element(Locator::XPath("//button[normalize-space()='Sync inventory']")).await?;
@@ -277,26 +298,7 @@ async fn an_admin_backs_up_previews_and_restores_through_the_pages() {
     let dc = sim.objects(&t.entra_tenant_id, "deviceManagement/deviceConfigurations");
     let original = dc[0]["passwordMinimumLength"].clone();
     let journey = async {
-        b.client.goto(&app.url("/login")).await?;
-        b.client
-            .find(Locator::Css("input[name=email]"))
-            .await?
-            .send_keys(ADMIN_EMAIL)
-            .await?;
-        b.client
-            .find(Locator::Css("input[name=password]"))
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        b.client
-            .find(Locator::Css("button[type=submit]"))
-            .await?
-            .click()
-            .await?;
-        b.client
-            .wait()
-            .for_element(Locator::Css("article[data-tenant]"))
-            .await?;
+        b.sign_in(&app.url("/login")).await?;
 
         // Sync, then a backup watched live.
         b.client.goto(&app.url(&format!("/t/{tid}"))).await?;

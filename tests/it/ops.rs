@@ -6,7 +6,7 @@ use policyvault::sim::state::Faults;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, TestApp, spawn_app};
+use crate::helpers::{ADMIN_EMAIL, TestApp};
 use crate::runs::wait_for_run;
 
 /// A tenant in the app that points at a simulated tenant.
@@ -30,7 +30,12 @@ pub async fn sim_tenant(
 }
 
 pub async fn admin_app() -> (TestApp, String, SimHandle) {
-    let app = spawn_app().await;
+    admin_app_with(policyvault::config::ServeArgs::for_tests()).await
+}
+
+/// A server with these settings, its first admin's API token, and a simulator.
+pub async fn admin_app_with(settings: policyvault::config::ServeArgs) -> (TestApp, String, SimHandle) {
+    let app = crate::helpers::spawn_app_with(settings).await;
     app.setup_admin().await;
     let token = app.token_for(ADMIN_EMAIL).await;
     (app, token, crate::graph::sim().await)
@@ -150,14 +155,11 @@ async fn one_type_down_makes_the_sync_partial_with_graph_unavailable_items() {
 #[tokio::test]
 async fn throttling_at_30_percent_still_succeeds() {
     // Eight attempts per request: a request fails only after eight 429s in a row (0.3^8).
-    let app = crate::helpers::spawn_app_with(policyvault::config::ServeArgs {
+    let (app, token, sim) = admin_app_with(policyvault::config::ServeArgs {
         graph_max_attempts: 8,
         ..policyvault::config::ServeArgs::for_tests()
     })
     .await;
-    app.setup_admin().await;
-    let token = app.token_for(ADMIN_EMAIL).await;
-    let sim = crate::graph::sim().await;
     let (tid, t) = sim_tenant(&app, &token, &sim, "Throttled", 3, None).await;
     sim.set_faults(Faults {
         throttle_rate: 0.3,
@@ -321,14 +323,11 @@ async fn fifty_concurrent_identical_starts_make_one_run_and_a_new_one_after_it_e
 
 #[tokio::test]
 async fn a_run_that_outlives_its_deadline_fails_with_timeout() {
-    let app = crate::helpers::spawn_app_with(policyvault::config::ServeArgs {
+    let (app, token, sim) = admin_app_with(policyvault::config::ServeArgs {
         run_deadline_secs: Some(1),
         ..policyvault::config::ServeArgs::for_tests()
     })
     .await;
-    app.setup_admin().await;
-    let token = app.token_for(ADMIN_EMAIL).await;
-    let sim = crate::graph::sim().await;
     let (tid, _) = sim_tenant(&app, &token, &sim, "Hangs", 1, None).await;
     // Each Graph call takes 700 ms: ten items cannot finish within one second.
     sim.set_faults(Faults {

@@ -337,24 +337,7 @@ async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
         .api(Method::POST, &token, &format!("/api/v1/tenants/{tid}/sync"), None)
         .await;
     let run_id = started["run"]["id"].as_str().expect("id").to_owned();
-    let c = crate::helpers::browser();
-    let page = c
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("login")
-        .text()
-        .await
-        .expect("body");
-    c.post(app.url("/login"))
-        .form(&[
-            ("_csrf", crate::helpers::csrf_of(&page).as_str()),
-            ("email", ADMIN_EMAIL),
-            ("password", crate::helpers::PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("sign in");
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
     let res = c
         .get(app.url(&format!("/t/{tid}/runs/{run_id}/events")))
         .send()
