@@ -114,6 +114,26 @@ impl Browser {
         Ok(())
     }
 
+    /// On a tenant page, clicks a start button, follows its "View run" link and waits until
+    /// the run succeeded (seen live on the run page).
+    pub async fn start_and_watch(&self, tenant_url: &str, label: &str) -> Result<(), fantoccini::error::CmdError> {
+        self.client.goto(tenant_url).await?;
+        let xpath = format!("//button[normalize-space()='{label}']");
+        self.client
+            .wait()
+            .for_element(Locator::XPath(&xpath))
+            .await?
+            .click()
+            .await?;
+        self.client
+            .wait()
+            .for_element(Locator::Css("#pv-started a"))
+            .await?
+            .click()
+            .await?;
+        self.wait_status("succeeded").await
+    }
+
     /// Waits until the run page's summary shows `wanted` (pushed over SSE, no reload).
     pub async fn wait_status(&self, wanted: &str) -> Result<(), fantoccini::error::CmdError> {
         for _ in 0..150 {
@@ -301,34 +321,9 @@ async fn an_admin_backs_up_previews_and_restores_through_the_pages() {
         b.sign_in(&app.url("/login")).await?;
 
         // Sync, then a backup watched live.
-        b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
-        b.client
-            .wait()
-            .for_element(Locator::XPath("//button[normalize-space()='Sync inventory']"))
-            .await?
-            .click()
+        b.start_and_watch(&app.url(&format!("/t/{tid}")), "Sync inventory")
             .await?;
-        b.client
-            .wait()
-            .for_element(Locator::Css("#pv-started a"))
-            .await?
-            .click()
-            .await?;
-        b.wait_status("succeeded").await?;
-        b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
-        b.client
-            .wait()
-            .for_element(Locator::XPath("//button[normalize-space()='Back up now']"))
-            .await?
-            .click()
-            .await?;
-        b.client
-            .wait()
-            .for_element(Locator::Css("#pv-started a"))
-            .await?
-            .click()
-            .await?;
-        b.wait_status("succeeded").await?;
+        b.start_and_watch(&app.url(&format!("/t/{tid}")), "Back up now").await?;
 
         // Drift in the portal, then the policy's history shows the change.
         sim.edit_object(
