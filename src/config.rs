@@ -131,6 +131,11 @@ pub struct ServeArgs {
     /// A session is ended this long after login, however active.
     #[arg(long, env = "PV_SESSION_MAX_HOURS", default_value_t = 7 * 24)]
     pub session_max_hours: u32,
+
+    /// Scheduled backups may fire at most this often (seconds between two triggers), so a
+    /// typo such as `* * * * *` cannot spend a tenant's Graph quota every minute.
+    #[arg(long, env = "PV_SCHEDULE_MIN_INTERVAL_SECS", default_value_t = 900)]
+    pub schedule_min_interval_secs: u64,
 }
 
 /// Accepts the spellings people use in environment files.
@@ -157,6 +162,7 @@ impl ServeArgs {
             graph_max_attempts: 3,
             run_deadline_secs: None,
             graph_backoff_ms: 10,
+            schedule_min_interval_secs: 1,
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod error;
 pub mod graph;
 pub mod ops;
 pub mod runs;
+pub mod schedules;
 pub mod secrets;
 pub mod sim;
 pub mod startup;

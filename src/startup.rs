@@ -17,6 +17,7 @@ use crate::config::ServeArgs;
 use crate::db::{Db, sessions};
 use crate::runs::worker::{self, PoolConfig};
 use crate::runs::{Engine, lease};
+use crate::schedules::Scheduler;
 use crate::secrets::MasterKey;
 use crate::web::{self, state::AppState};
 
@@ -58,8 +59,10 @@ impl App {
             graph: graph_for(&settings),
         };
         let engine = Engine::new(db.clone(), crate::ops::handlers(&deps));
+        let scheduler = Scheduler::new(engine.clone(), settings.schedule_min_interval_secs).await?;
         let state = AppState {
             engine,
+            scheduler,
             db,
             settings: Arc::new(settings),
             key,
@@ -96,6 +99,13 @@ impl App {
             ..PoolConfig::default()
         };
         let workers = worker::spawn(state.engine.clone(), pool, shutdown.clone());
+        let scheduler = state.scheduler.clone();
+        let stop_scheduler = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = scheduler.run(stop_scheduler).await {
+                tracing::error!(error = %e, "the backup scheduler stopped; scheduled backups will not run until restart");
+            }
+        });
         let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         let served = axum::serve(listener, app)

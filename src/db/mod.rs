@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod notifications;
 pub mod policies;
 pub mod runs;
+pub mod schedules;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

@@ -10,4 +10,5 @@ pub mod inventory;
 pub mod layout;
 pub mod restore;
 pub mod runs;
+pub mod schedules;
 pub mod tenant;

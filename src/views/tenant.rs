@@ -16,6 +16,7 @@ pub enum Tab {
     Policies,
     Backups,
     Runs,
+    Schedules,
     Members,
     Audit,
     Settings,
@@ -31,6 +32,7 @@ pub fn tabs(t: &Tenant, active: Tab, is_owner: bool) -> Markup {
             (link(Tab::Policies, format!("/t/{}/policies", t.id), "Policies"))
             (link(Tab::Backups, format!("/t/{}/backups", t.id), "Backups"))
             (link(Tab::Runs, format!("/t/{}/runs", t.id), "Runs"))
+            (link(Tab::Schedules, format!("/t/{}/schedules", t.id), "Schedules"))
             @if is_owner {
                 (link(Tab::Members, format!("/t/{}/members", t.id), "Members"))
                 (link(Tab::Audit, format!("/t/{}/audit", t.id), "Audit log"))

@@ -19,6 +19,7 @@ pub mod profile;
 pub mod restore;
 pub mod routes;
 pub mod runs;
+pub mod schedules;
 pub mod security_headers;
 pub mod sse;
 pub mod state;
@@ -58,6 +59,18 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/t/{tenant}/runs/{rid}/actions", restore::view_run_actions_get)
         .post("/t/{tenant}/drift", restore::view_drift_post)
         .get("/t/{tenant}/backups", inventory::view_backups_get)
+        .get("/t/{tenant}/schedules", schedules::view_schedules_get)
+        .post("/t/{tenant}/schedules", schedules::view_schedules_post)
+        .get("/t/{tenant}/schedules/check", schedules::view_schedule_check_get)
+        .post("/t/{tenant}/schedules/{sid}/pause", schedules::view_schedule_pause_post)
+        .post(
+            "/t/{tenant}/schedules/{sid}/resume",
+            schedules::view_schedule_resume_post,
+        )
+        .post(
+            "/t/{tenant}/schedules/{sid}/delete",
+            schedules::view_schedule_delete_post,
+        )
         .get("/t/{tenant}/runs", runs::view_runs_get)
         .get("/t/{tenant}/runs/{rid}", runs::view_run_get)
         .get("/t/{tenant}/runs/{rid}/events", sse::run_events)

@@ -6,6 +6,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeArgs;
 use crate::db::Db;
 use crate::runs::Engine;
+use crate::schedules::Scheduler;
 use crate::secrets::MasterKey;
 
 #[derive(Clone)]
@@ -19,4 +20,6 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Starts runs and carries their progress to SSE streams.
     pub engine: Engine,
+    /// Keeps the cron jobs in step with the `schedules` table.
+    pub scheduler: Arc<Scheduler>,
 }

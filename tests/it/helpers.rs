@@ -78,6 +78,20 @@ pub fn csrf_of(html: &str) -> String {
 }
 
 impl TestApp {
+    /// Stops this server and starts a new one on the same data directory (a new port), as
+    /// an upgrade or a reboot would. `prepare` runs on the database while no server is up.
+    pub async fn restart(mut self, settings: ServeArgs, prepare: impl FnOnce(&rusqlite::Connection)) -> TestApp {
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
+        let stopped = self.shutdown.clone();
+        drop(self);
+        stopped.cancelled().await;
+        // The old server's tasks see the cancellation at their next await.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        prepare(&rusqlite::Connection::open(data_dir.path().join(policyvault::startup::DB_FILE)).expect("db"));
+        let app = App::build(data_dir.path(), settings).await.expect("app builds again");
+        serve(app, data_dir)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

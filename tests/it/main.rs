@@ -18,6 +18,7 @@ mod ops;
 mod restore;
 mod route_walk;
 mod runs;
+mod schedules;
 mod secrets;
 mod sessions;
 mod setup;

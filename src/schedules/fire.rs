@@ -1,0 +1,85 @@
+//! One trigger of a schedule: sync the inventory (so policies created since the last sync
+//! are included), back up, then apply the schedule's retention. Runs in the background;
+//! every step is an ordinary run, visible on the runs page with "scheduler" as initiator.
+
+use std::time::Duration;
+
+use crate::clock;
+use crate::db::runs::{self, Run};
+use crate::db::schedules;
+use crate::ops::starts;
+use crate::runs::Engine;
+
+/// How long a trigger waits for its sync and its capture before leaving them to the workers.
+const WAIT_AT_MOST: Duration = Duration::from_secs(6 * 3600);
+const POLL_EVERY: Duration = Duration::from_millis(250);
+
+pub async fn fire(engine: &Engine, schedule_id: &str) {
+    let id = schedule_id.to_owned();
+    let at = clock::now();
+    let schedule = match engine
+        .db
+        .write(move |tx| {
+            let s = schedules::get(tx, &id)?.filter(|s| s.enabled);
+            if s.is_some() {
+                schedules::mark_fired(tx, &id, &at)?;
+            }
+            Ok(s)
+        })
+        .await
+    {
+        Ok(Some(s)) => s,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(schedule = %schedule_id, error = %e, "a scheduled backup could not start");
+            return;
+        }
+    };
+    match starts::sync_scheduled(engine, &schedule.tenant_id).await {
+        Ok(sync) => {
+            // A failed sync still leaves the last known inventory to back up.
+            let _ = wait_for(engine, &sync.run.id).await;
+        }
+        Err(e) => tracing::warn!(schedule = %schedule.id, error = %e, "the scheduled inventory sync could not start"),
+    }
+    let capture = match starts::backup_scheduled(engine, &schedule).await {
+        Ok((_, started)) => started.run,
+        Err(e) => {
+            tracing::error!(schedule = %schedule.id, error = %e, "a scheduled backup could not start");
+            return;
+        }
+    };
+    if wait_for(engine, &capture.id).await.is_some() {
+        prune(engine, &schedule.id, schedule.keep_last).await;
+    }
+}
+
+/// Applies the retention of a schedule now.
+pub async fn prune(engine: &Engine, schedule_id: &str, keep_last: u32) {
+    let id = schedule_id.to_owned();
+    let pruned = engine.db.write(move |tx| schedules::prune(tx, &id, keep_last)).await;
+    match pruned {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(schedule = %schedule_id, deleted = n, "retention removed old scheduled backup sets"),
+        Err(e) => warn_retention(schedule_id, &e),
+    }
+}
+
+fn warn_retention(schedule_id: &str, e: &crate::db::DbError) {
+    tracing::warn!(schedule = %schedule_id, error = %e, "retention could not run; it runs again after the next backup");
+}
+
+/// The run once it is finished; `None` when it was not done in time or vanished.
+async fn wait_for(engine: &Engine, run_id: &str) -> Option<Run> {
+    let deadline = tokio::time::Instant::now() + WAIT_AT_MOST;
+    while tokio::time::Instant::now() < deadline {
+        let id = run_id.to_owned();
+        match engine.db.read(move |c| runs::get(c, &id)).await {
+            Ok(Some(run)) if run.is_terminal() => return Some(run),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return None,
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+    None
+}
