@@ -79,18 +79,27 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], chosen_type: &str, searc
     )
 }
 
-pub fn backups(nav: &Nav, t: &Tenant, sets: &[BackupSet], is_owner: bool) -> Markup {
+pub struct BackupsView<'a> {
+    pub sets: &'a [BackupSet],
+    /// Current (not deleted) policies, for the picker.
+    pub policies: &'a [Policy],
+    pub is_owner: bool,
+    pub can_operate: bool,
+}
+
+pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
     page(
         nav,
         &format!("{} · Backups", t.name),
         html! {
             h1 { (t.name) }
             p.pv-sub { "Backup sets are immutable: each item points at one captured version." }
-            (tabs(t, Tab::Backups, is_owner))
+            (tabs(t, Tab::Backups, v.is_owner))
+            @if v.can_operate { (new_backup(nav, t, v.policies)) }
             table {
                 thead { tr { th { "Name" } th { "Origin" } th { "Items" } th { "Created" } th { "Capture" } } }
                 tbody {
-                    @for s in sets {
+                    @for s in v.sets {
                         tr data-set=(s.id) {
                             td { a href={ "/t/" (t.id) "/backups/" (s.id) } { (s.name) } }
                             td { (badge("viewer", &s.origin)) }
@@ -99,9 +108,46 @@ pub fn backups(nav: &Nav, t: &Tenant, sets: &[BackupSet], is_owner: bool) -> Mar
                             td { @if let Some(r) = &s.capture_run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                         }
                     }
-                    @if sets.is_empty() { tr { td colspan="5" { "No backups yet." } } }
+                    @if v.sets.is_empty() { tr { td colspan="5" { "No backups yet." } } }
                 }
             }
         },
     )
+}
+
+/// Name, and an optional pick of policies grouped by type; nothing ticked = everything.
+fn new_backup(nav: &Nav, t: &Tenant, list: &[Policy]) -> Markup {
+    html! {
+        article #new-backup {
+            header { "New backup" }
+            @if list.is_empty() {
+                p.pv-muted { "Nothing to back up yet: run “Sync inventory” on the overview first." }
+            } @else {
+                form hx-post={ "/t/" (t.id) "/backups" } hx-target="#pv-started" hx-swap="innerHTML" hx-disabled-elt="find button[type=submit]" {
+                    (csrf_field(&nav.csrf))
+                    div.pv-actions {
+                        input type="text" name="name" aria-label="Backup name" value="Manual backup" required maxlength="200";
+                        button type="submit" { "Back up" }
+                    }
+                    details.pv-picker {
+                        summary { "Choose policies " small.pv-muted { "(none ticked = all " (list.len()) " current policies)" } }
+                        div.pv-picker-list {
+                            @for ty in registry::TYPES {
+                                @let of_type: Vec<&Policy> = list.iter().filter(|p| p.policy_type == ty.key).collect();
+                                @if !of_type.is_empty() {
+                                    fieldset {
+                                        legend { (ty.label) " " small.pv-muted { "(" (of_type.len()) ")" } }
+                                        @for p in of_type {
+                                            label { input type="checkbox" name="policy_ids" value=(p.id); (p.display_name) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                div #pv-started {}
+            }
+        }
+    }
 }

@@ -45,18 +45,25 @@ pub async fn view_sync_post(
     Ok(answer(&headers, &access, &starts::sync(&state.engine, &access).await?))
 }
 
-#[derive(Deserialize)]
-pub struct BackupForm {
-    name: String,
-}
-
+/// The backup form: a name, and the policies ticked in the picker (`policy_ids`, repeated);
+/// none ticked backs up every current policy.
 pub async fn view_backup_post(
     State(state): State<AppState>,
     access: TenantAccess,
     headers: HeaderMap,
-    Form(f): Form<BackupForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (_, started) = starts::backup(&state.engine, &access, &f.name, None).await?;
+    let mut name = String::new();
+    let mut picked = Vec::new();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "name" => name = v,
+            "policy_ids" => picked.push(v),
+            _ => {}
+        }
+    }
+    let chosen = (!picked.is_empty()).then_some(picked);
+    let (_, started) = starts::backup(&state.engine, &access, &name, chosen).await?;
     Ok(answer(&headers, &access, &started))
 }
 
@@ -105,9 +112,15 @@ pub async fn view_backups_get(
 ) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let tid = access.tenant.id.clone();
-    let sets = state.db.read(move |c| backups::list(c, &tid)).await?;
-    Ok(respond(
-        &page.nav,
-        view::backups(&page.nav, &access.tenant, &sets, access.role >= Role::Owner),
-    ))
+    let (sets, current) = state
+        .db
+        .read(move |c| Ok((backups::list(c, &tid)?, policies::list(c, &tid, None, false)?)))
+        .await?;
+    let v = view::BackupsView {
+        sets: &sets,
+        policies: &current,
+        is_owner: access.role >= Role::Owner,
+        can_operate: access.role >= Role::Operator,
+    };
+    Ok(respond(&page.nav, view::backups(&page.nav, &access.tenant, &v)))
 }

@@ -300,6 +300,64 @@ async fn a_backup_of_the_whole_tenant_captures_every_policy_and_a_double_click_m
 }
 
 #[tokio::test]
+async fn the_backup_form_backs_up_the_picked_policies_or_everything_when_none_is_picked() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, _) = sim_tenant(&app, &token, &sim, "Picker", 2, None).await;
+    start_and_wait(&app, &token, &tid, "/sync", None).await;
+    let (c, csrf) = app.signed_in(ADMIN_EMAIL).await;
+    let page = c
+        .get(app.url(&format!("/t/{tid}/backups")))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    let ids: Vec<String> = page
+        .split("name=\"policy_ids\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+        .collect();
+    assert_eq!(ids.len(), 20, "the picker lists every current policy");
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (c, url, csrf) = (c.clone(), app.url(&format!("/t/{tid}/backups")), csrf.clone());
+        async move {
+            let mut form = vec![("_csrf", csrf)];
+            form.extend(fields);
+            c.post(url).form(&form).send().await.expect("post")
+        }
+    };
+    let set_size = |res: reqwest::Response| {
+        let run_id = res.headers()["location"]
+            .to_str()
+            .expect("location")
+            .rsplit('/')
+            .next()
+            .expect("id")
+            .to_owned();
+        let (app, token, tid) = (&app, &token, &tid);
+        async move {
+            let run = wait_for_run(app, token, tid, &run_id).await;
+            run["total"].as_i64()
+        }
+    };
+    let res = post(vec![
+        ("name", "Two picked".into()),
+        ("policy_ids", ids[0].clone()),
+        ("policy_ids", ids[5].clone()),
+    ])
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(set_size(res).await, Some(2));
+    let res = post(vec![("name", "Everything".into())]).await;
+    assert_eq!(set_size(res).await, Some(20));
+    let res = post(vec![("name", "Stale".into()), ("policy_ids", "not-a-policy".into())]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = post(vec![("name", "  ".into()), ("policy_ids", ids[0].clone())]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
 async fn fifty_concurrent_identical_starts_make_one_run_and_a_new_one_after_it_ends() {
     let (app, token, sim) = admin_app().await;
     let (tid, _) = sim_tenant(&app, &token, &sim, "Race", 1, None).await;
