@@ -194,6 +194,12 @@ async fn seed_demo_tenants(app: &App, sim: &crate::sim::SimHandle, admin: &users
                 let id = sync.run.id.clone();
                 match engine.db.read(move |c| crate::db::runs::get(c, &id)).await {
                     Ok(Some(r)) if r.is_terminal() => {
+                        // A demo started again on the same data dir keeps its first backup.
+                        let tid = access.tenant.id.clone();
+                        let has_backup = engine.db.read(move |c| crate::db::backups::list(c, &tid)).await;
+                        if has_backup.is_ok_and(|sets| !sets.is_empty()) {
+                            return;
+                        }
                         if let Err(e) = crate::ops::starts::backup(&engine, &access, "First backup (demo)", None).await
                         {
                             tracing::warn!(error = %e, "demo: could not start the first backup");

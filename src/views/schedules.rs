@@ -62,9 +62,11 @@ fn row(nav: &Nav, t: &Tenant, r: &ScheduleRow, is_owner: bool) -> Markup {
                 code { (s.cron) }
                 @if let Some(e) = &expr { br; small.pv-muted { (e.describe()) } }
             }
-            td {
+            td.pv-nowrap {
                 @if !s.enabled { span.pv-muted { "paused" } }
-                @else if let Some(e) = &expr { (next_runs(e)) }
+                @else if let Some(e) = &expr {
+                    @for (i, at) in next_runs(e).iter().enumerate() { @if i > 0 { br; } (at) }
+                }
             }
             td { (types_label(&s.policy_types)) }
             td { "last " (s.keep_last) br; small.pv-muted { (r.sets_kept) " kept now" } }
@@ -86,23 +88,19 @@ fn row(nav: &Nav, t: &Tenant, r: &ScheduleRow, is_owner: bool) -> Markup {
     }
 }
 
-/// The next three times, or why there are none.
-pub fn next_runs(e: &CronExpr) -> Markup {
-    let next = e.next_after(chrono::Utc::now(), 3);
-    html! {
-        @if next.is_empty() { span.pv-muted { "never" } }
-        @for (i, at) in next.iter().enumerate() {
-            @if i > 0 { br; }
-            (when(&clock::format_time(*at)))
-        }
-    }
+/// The next three times it fires, formatted; empty when it never does.
+pub fn next_runs(e: &CronExpr) -> Vec<String> {
+    e.next_after(chrono::Utc::now(), 3)
+        .into_iter()
+        .map(|at| when(&clock::format_time(at)))
+        .collect()
 }
 
 /// What the cron field's live check shows under it.
 pub fn cron_check(result: &Result<CronExpr, String>) -> Markup {
     html! {
         @match result {
-            Ok(e) => small.pv-ok { (e.describe()) ". Next: " (next_runs(e)) },
+            Ok(e) => small.pv-ok { (e.describe().trim_end_matches('.')) ". Next: " (next_runs(e).join(" · ")) },
             Err(m) => small.pv-field-error { (m) },
         }
     }
@@ -142,7 +140,7 @@ fn form(nav: &Nav, t: &Tenant, f: &ScheduleInput, error: Option<&str>) -> Markup
                         input.pv-mono type="text" name="cron" value=(cron) required maxlength="120"
                             hx-get={ "/t/" (t.id) "/schedules/check" } hx-trigger="input changed delay:300ms, load"
                             hx-target="#pv-cron-check" aria-describedby="pv-cron-check";
-                        span #pv-cron-check {}
+                        div #pv-cron-check aria-live="polite" {}
                         small.pv-muted { "5 fields (minute hour day month weekday), e.g. " code { "0 2 * * *" } " = every day at 02:00." }
                     }
                     label {
