@@ -88,6 +88,12 @@ async fn create(engine: &Engine, plan: Plan) -> Result<(BackupSet, Started), App
     let (set, started) = engine.db.write(move |tx| create_in(tx, &plan)).await??;
     if !started.reused {
         engine.wake.notify_waiters();
+        // Pages showing active runs learn about it at once, as for every other start.
+        engine.hub.publish(crate::runs::progress::Progress {
+            tenant_id: started.run.tenant_id.clone(),
+            run_id: started.run.id.clone(),
+            status: started.run.status.clone(),
+        });
     }
     Ok((set, started))
 }
