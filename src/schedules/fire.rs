@@ -70,7 +70,7 @@ fn warn_retention(schedule_id: &str, e: &crate::db::DbError) {
 }
 
 /// The run once it is finished; `None` when it was not done in time or vanished.
-async fn wait_for(engine: &Engine, run_id: &str) -> Option<Run> {
+pub async fn wait_for(engine: &Engine, run_id: &str) -> Option<Run> {
     let deadline = tokio::time::Instant::now() + WAIT_AT_MOST;
     while tokio::time::Instant::now() < deadline {
         let id = run_id.to_owned();

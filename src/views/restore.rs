@@ -186,3 +186,17 @@ pub fn after_restore(nav: &Nav, t: &Tenant, run: &Run) -> Markup {
         }
     }
 }
+
+/// A finished preview in which every item matches the live tenant.
+pub fn nothing_to_restore() -> Markup {
+    html! {
+        div.pv-flash.ok role="status" { "Nothing to restore: every item of this preview matches the live tenant." }
+    }
+}
+
+/// A preview with changes, seen by someone who may not run a live restore.
+pub fn owner_needed() -> Markup {
+    html! {
+        div.pv-flash.info role="status" { "A live restore of these changes needs the owner role in this tenant." }
+    }
+}

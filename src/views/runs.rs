@@ -28,7 +28,7 @@ pub fn kind_label(kind: &str) -> String {
         "tenant.verify" => "Verify tenant".into(),
         "inventory.sync" => "Sync inventory".into(),
         "policy.capture_snapshot" => "Capture snapshot".into(),
-        "backup_set.capture" => "Back up".into(),
+        "backup_set.capture" => "Backup".into(),
         "restore.preview" => "Preview restore".into(),
         "restore.execute" => "Restore".into(),
         "restore.rerun" => "Re-run restore".into(),
@@ -92,6 +92,16 @@ fn item_diff(i: &RunItem) -> Option<Vec<crate::graph::canonical::DiffEntry>> {
     (!entries.is_empty()).then_some(entries)
 }
 
+/// For captures (backups, snapshots): whether a new version was stored.
+fn capture_outcome(i: &RunItem) -> Option<&'static str> {
+    let r = i.result.as_ref()?;
+    match r.get("unchanged").and_then(serde_json::Value::as_bool) {
+        Some(true) => Some("unchanged since the last capture"),
+        Some(false) => Some("new version stored"),
+        None => None,
+    }
+}
+
 pub fn item_rows(items: &[RunItem]) -> Markup {
     html! {
         @for i in items {
@@ -101,6 +111,7 @@ pub fn item_rows(items: &[RunItem]) -> Markup {
                 td { (status_badge(&i.status)) }
                 td {
                     @if let Some(action) = i.result.as_ref().and_then(|r| r["action"].as_str()) { (badge("viewer", action)) " " }
+                    @if let Some(label) = capture_outcome(i) { span.pv-muted { (label) } " " }
                     @if let Some(code) = &i.error_code { code { (code) } }
                     @if let Some(entries) = item_diff(i) {
                         details.pv-item-diff { summary { (entries.len()) " field(s)" } (super::restore::diff_table(&entries)) }

@@ -208,6 +208,8 @@ pub async fn view_run_actions_get(
         k if k == crate::ops::restore::PREVIEW && run.is_terminal() && owner && run.succeeded > 0 => {
             view::restore_form(&page.nav, &access.tenant, &run)
         }
+        k if k == crate::ops::restore::PREVIEW && run.is_terminal() && run.succeeded > 0 => view::owner_needed(),
+        k if k == crate::ops::restore::PREVIEW && run.is_terminal() && run.failed == 0 => view::nothing_to_restore(),
         k if (k == crate::ops::restore::EXECUTE || k == crate::ops::restore::RERUN) && run.is_terminal() && owner => {
             view::after_restore(&page.nav, &access.tenant, &run)
         }

@@ -175,9 +175,56 @@ async fn demo_prints_a_url_and_a_login_that_work() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    assert_eq!(backed_up, 2, "each demo tenant has a finished backup");
+    // After its first backup, Contoso drifted "in the portal": "Check drift" finds it.
+    let db = rusqlite::Connection::open(dir.path().join(policyvault::startup::DB_FILE)).expect("db");
+    let tid: String = db
+        .query_row("SELECT id FROM tenants WHERE name = 'Contoso Pharma'", [], |r| r.get(0))
+        .expect("tenant");
+    let home = c.get(&url).send().await.expect("home").text().await.expect("body");
+    let csrf = crate::helpers::csrf_of(&home);
+    let mut actions = Vec::new();
+    for _ in 0..10 {
+        let res = c
+            .post(format!("{url}t/{tid}/drift"))
+            .form(&[("_csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect("drift");
+        assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+        let run_id = res.headers()["location"]
+            .to_str()
+            .expect("location")
+            .rsplit('/')
+            .next()
+            .expect("id")
+            .to_owned();
+        for _ in 0..200 {
+            let done: String = db
+                .query_row("SELECT status FROM runs WHERE id = ?1", [&run_id], |r| r.get(0))
+                .expect("run");
+            if matches!(done.as_str(), "succeeded" | "partial" | "failed") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let mut stmt = db
+            .prepare("SELECT json_extract(result, '$.action') FROM run_items WHERE run_id = ?1 AND status = 'succeeded' ORDER BY 1")
+            .expect("sql");
+        actions = stmt
+            .query_map([&run_id], |r| r.get::<_, String>(0))
+            .expect("rows")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("actions");
+        if !actions.is_empty() {
+            break;
+        }
+        // The drift lands just after the backup finishes; look again.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(backed_up, 2, "each demo tenant has a finished backup");
+    assert_eq!(actions, ["create", "update", "update"], "two edited, one deleted");
 }
 
 /// `sim-graph` serves the simulator with two seeded tenants and a control endpoint.
