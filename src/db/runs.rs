@@ -247,9 +247,23 @@ pub fn active_for_tenants(c: &Connection, tenant_ids: &[String]) -> DbResult<Vec
 }
 
 pub fn items(c: &Connection, run_id: &str, limit: u32, offset: u32) -> DbResult<Vec<RunItem>> {
-    let sql = format!("SELECT {ITEM_COLUMNS} FROM run_items WHERE run_id = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3");
+    items_with_status(c, run_id, None, limit, offset)
+}
+
+/// A page of a run's items, only those in `status` when given.
+pub fn items_with_status(
+    c: &Connection,
+    run_id: &str,
+    status: Option<&str>,
+    limit: u32,
+    offset: u32,
+) -> DbResult<Vec<RunItem>> {
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM run_items WHERE run_id = ?1 AND (?2 IS NULL OR status = ?2)
+         ORDER BY seq LIMIT ?3 OFFSET ?4"
+    );
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![run_id, limit, offset], item_from_row)?;
+    let rows = stmt.query_map(params![run_id, status, limit, offset], item_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

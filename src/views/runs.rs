@@ -180,6 +180,41 @@ pub struct DetailView<'a> {
     pub items: &'a [RunItem],
     pub page: u32,
     pub pages: u32,
+    /// Only items of this status (`?show=`), or all.
+    pub show: Option<&'a str>,
+}
+
+/// Item statuses a run page can be narrowed to.
+pub const SHOWABLE: [&str; 3] = ["succeeded", "failed", "skipped"];
+
+/// What an item status means in this run: a preview's "succeeded" items are its changes.
+fn show_label(run: &Run, status: &str) -> &'static str {
+    match (run.dry_run, status) {
+        (true, "succeeded") => "Changes",
+        (true, "skipped") => "Unchanged",
+        (_, "succeeded") => "Succeeded",
+        (_, "failed") => "Failed",
+        _ => "Skipped",
+    }
+}
+
+/// "All · Changes · Failed · Unchanged", with counts; the current one is not a link.
+fn item_filter(base: &str, run: &Run, show: Option<&str>) -> Markup {
+    let count = |s: &str| match s {
+        "succeeded" => run.succeeded,
+        "failed" => run.failed,
+        _ => run.skipped,
+    };
+    html! {
+        nav.pv-filter aria-label="Show items" {
+            @if show.is_none() { strong { "All " (run.total) } } @else { a href=(base) { "All " (run.total) } }
+            @for s in SHOWABLE {
+                " · "
+                @if show == Some(s) { strong { (show_label(run, s)) " " (count(s)) } }
+                @else { a href={ (base) "?show=" (s) } { (show_label(run, s)) " " (count(s)) } }
+            }
+        }
+    }
 }
 
 pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
@@ -197,8 +232,9 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
                 @if run.dry_run { " · " (badge("viewer", "dry run")) }
             }
             // The SSE extension reconnects on its own; the server sends the current state first.
-            div hx-ext="sse" sse-connect={ (base) "/events?page=" (v.page) } sse-close="done" {
+            div hx-ext="sse" sse-connect={ (base) "/events?page=" (v.page) "&show=" (v.show.unwrap_or("")) } sse-close="done" {
                 div sse-swap="summary" { (summary(run)) }
+                (item_filter(&base, run, v.show))
                 table {
                     thead { tr { th { "Item" } th { "Type" } th { "Status" } th { "Result" } } }
                     tbody #run-items sse-swap="items" { (item_rows(v.items)) }
@@ -209,8 +245,8 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
             @if v.pages > 1 {
                 nav.pv-actions {
                     span.pv-muted { "Page " (v.page) " of " (v.pages) }
-                    @if v.page > 1 { a href={ (base) "?page=" (v.page - 1) } { "← Previous" } }
-                    @if v.page < v.pages { a href={ (base) "?page=" (v.page + 1) } { "Next →" } }
+                    @if v.page > 1 { a href={ (base) "?show=" (v.show.unwrap_or("")) "&page=" (v.page - 1) } { "← Previous" } }
+                    @if v.page < v.pages { a href={ (base) "?show=" (v.show.unwrap_or("")) "&page=" (v.page + 1) } { "Next →" } }
                 }
             }
         },

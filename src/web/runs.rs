@@ -57,6 +57,12 @@ pub async fn view_runs_get(
 #[derive(Debug, Deserialize)]
 pub struct DetailParams {
     page: Option<u32>,
+    show: Option<String>,
+}
+
+/// `?show=` as a status the page can filter by; anything else shows all items.
+pub fn showable(show: Option<&str>) -> Option<&'static str> {
+    view::SHOWABLE.into_iter().find(|s| Some(*s) == show)
 }
 
 pub async fn view_run_get(
@@ -68,21 +74,26 @@ pub async fn view_run_get(
 ) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let run = load_run(&state.db, &access, &rid).await?;
-    let pages = u32::try_from(run.total)
-        .unwrap_or(u32::MAX)
-        .div_ceil(ITEMS_PER_PAGE)
-        .max(1);
+    let show = showable(p.show.as_deref());
+    let shown = match show {
+        Some("succeeded") => run.succeeded,
+        Some("failed") => run.failed,
+        Some(_) => run.skipped,
+        None => run.total,
+    };
+    let pages = u32::try_from(shown).unwrap_or(u32::MAX).div_ceil(ITEMS_PER_PAGE).max(1);
     let number = p.page.unwrap_or(1).clamp(1, pages);
     let id = run.id.clone();
     let items = state
         .db
-        .read(move |c| runs::items(c, &id, ITEMS_PER_PAGE, (number - 1) * ITEMS_PER_PAGE))
+        .read(move |c| runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, (number - 1) * ITEMS_PER_PAGE))
         .await?;
     let v = DetailView {
         run: &run,
         items: &items,
         page: number,
         pages,
+        show,
     };
     Ok(respond(&page.nav, view::detail(&page.nav, &access.tenant, &v)))
 }

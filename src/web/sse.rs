@@ -38,11 +38,13 @@ struct RunStream {
     offset: u32,
     rx: tokio::sync::broadcast::Receiver<Progress>,
     first: bool,
+    show: Option<&'static str>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     page: Option<u32>,
+    show: Option<String>,
 }
 
 type BoxedEvents = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>;
@@ -89,6 +91,7 @@ pub async fn run_events(
     let start = RunStream {
         db: state.db.clone(),
         run_id: run.id,
+        show: super::runs::showable(q.show.as_deref()),
         offset,
         rx,
         first: true,
@@ -99,11 +102,16 @@ pub async fn run_events(
             let id = s.run_id.clone();
             next_change(&mut s.rx, &move |p: &Progress| p.run_id == id).await?;
         }
-        let (id, offset) = (s.run_id.clone(), s.offset);
+        let (id, offset, show) = (s.run_id.clone(), s.offset, s.show);
         let (run, items) =
-            s.db.read(move |c| Ok((runs::get(c, &id)?, runs::items(c, &id, ITEMS_PER_PAGE, offset)?)))
-                .await
-                .ok()?;
+            s.db.read(move |c| {
+                Ok((
+                    runs::get(c, &id)?,
+                    runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, offset)?,
+                ))
+            })
+            .await
+            .ok()?;
         let run = run?;
         let mut events = vec![
             Event::default().event("summary").data(summary(&run).into_string()),
