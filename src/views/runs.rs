@@ -199,7 +199,7 @@ fn show_label(run: &Run, status: &str) -> &'static str {
 }
 
 /// "All · Changes · Failed · Unchanged", with counts; the current one is not a link.
-fn item_filter(base: &str, run: &Run, show: Option<&str>) -> Markup {
+pub fn item_filter(base: &str, run: &Run, show: Option<&str>) -> Markup {
     let count = |s: &str| match s {
         "succeeded" => run.succeeded,
         "failed" => run.failed,
@@ -234,7 +234,7 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
             // The SSE extension reconnects on its own; the server sends the current state first.
             div hx-ext="sse" sse-connect={ (base) "/events?page=" (v.page) "&show=" (v.show.unwrap_or("")) } sse-close="done" {
                 div sse-swap="summary" { (summary(run)) }
-                (item_filter(&base, run, v.show))
+                div sse-swap="filter" { (item_filter(&base, run, v.show)) }
                 table {
                     thead { tr { th { "Item" } th { "Type" } th { "Status" } th { "Result" } } }
                     tbody #run-items sse-swap="items" { (item_rows(v.items)) }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::api::backup_sets::load_set;
 use super::api::policies::load_policy;
 use super::extract::Form;
+use super::flash::{self, Kind};
 use super::page::{Page, respond};
 use super::state::AppState;
 use crate::auth::role::Role;
@@ -163,10 +164,22 @@ pub async fn view_restore_post(
         include_assignments: params["include_assignments"].as_bool(),
         confirm: Some(f.confirm),
     };
-    Ok(to_run(
-        &access,
-        &starts::restore(&state.engine, &access, &set, req).await?,
-    ))
+    let started = starts::restore(&state.engine, &access, &set, req).await;
+    confirmed(&access, &preview.id, started)
+}
+
+/// A live start from a run page: on success its new run; a wrong confirmation goes back to
+/// the page it came from with the message, so nothing on screen is lost.
+fn confirmed(access: &TenantAccess, from_run: &str, started: Result<Started, AppError>) -> Result<Response, AppError> {
+    match started {
+        Ok(s) => Ok(to_run(access, &s)),
+        Err(AppError::Invalid(m) | AppError::Conflict(m)) => Ok(flash::redirect(
+            &format!("/t/{}/runs/{from_run}", access.tenant.id),
+            Kind::Error,
+            m,
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn view_undo_post(
@@ -176,10 +189,8 @@ pub async fn view_undo_post(
     Form(f): Form<Confirm>,
 ) -> Result<Response, AppError> {
     let run = load_run(&state.db, &access, &rid).await?;
-    Ok(to_run(
-        &access,
-        &starts::undo(&state.engine, &access, &run, Some(&f.confirm)).await?,
-    ))
+    let started = starts::undo(&state.engine, &access, &run, Some(&f.confirm)).await;
+    confirmed(&access, &run.id, started)
 }
 
 pub async fn view_rerun_post(
@@ -189,10 +200,8 @@ pub async fn view_rerun_post(
     Form(f): Form<Confirm>,
 ) -> Result<Response, AppError> {
     let run = load_run(&state.db, &access, &rid).await?;
-    Ok(to_run(
-        &access,
-        &starts::rerun(&state.engine, &access, &run, true, Some(&f.confirm)).await?,
-    ))
+    let started = starts::rerun(&state.engine, &access, &run, true, Some(&f.confirm)).await;
+    confirmed(&access, &run.id, started)
 }
 
 /// What can be done next with a finished run (loaded again when its stream says `done`).

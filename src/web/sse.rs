@@ -22,7 +22,7 @@ use crate::db::tenants;
 use crate::error::AppError;
 use crate::runs::access::load_run;
 use crate::runs::progress::Progress;
-use crate::views::runs::{ITEMS_PER_PAGE, active_widget, item_rows, summary};
+use crate::views::runs::{ITEMS_PER_PAGE, active_widget, item_filter, item_rows, summary};
 
 const COALESCE: Duration = Duration::from_millis(100);
 /// Every stream ends after this long; a live page reconnects at once (the htmx extension
@@ -116,6 +116,9 @@ pub async fn run_events(
         let mut events = vec![
             Event::default().event("summary").data(summary(&run).into_string()),
             Event::default().event("items").data(item_rows(&items).into_string()),
+            Event::default()
+                .event("filter")
+                .data(item_filter(&format!("/t/{}/runs/{}", run.tenant_id, run.id), &run, show).into_string()),
         ];
         let next = if run.is_terminal() {
             events.push(Event::default().event("done").data(run.status));

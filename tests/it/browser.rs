@@ -387,6 +387,21 @@ async fn an_admin_backs_up_previews_and_restores_through_the_pages() {
             .click()
             .await?;
         b.wait_status("succeeded").await?;
+        // A wrong name brings the preview back with the reason, not an error page.
+        b.client
+            .wait()
+            .for_element(Locator::Css("#run-actions input[name=confirm]"))
+            .await?
+            .send_keys("journey")
+            .await?;
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Restore live']"))
+            .await?
+            .click()
+            .await?;
+        b.client.wait().for_element(Locator::Css(".pv-flash.error")).await?;
+        let flash = b.text_of(".pv-flash.error").await;
+        assert!(flash.contains("confirm by typing the tenant's name"), "{flash}");
         b.client
             .wait()
             .for_element(Locator::Css("#run-actions input[name=confirm]"))
