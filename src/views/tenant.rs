@@ -253,7 +253,10 @@ pub fn audit(nav: &Nav, t: &Tenant, events: &[AuditRow], chain_ok: Option<bool>)
                         tr {
                             td { (when(&e.at)) }
                             td { (e.actor) }
-                            td { code { (e.action) } }
+                            td {
+                                code { (e.action) }
+                                @if let Some(run) = &e.run_id { br; a href={ "/t/" (t.id) "/runs/" (run) } { "View run" } }
+                            }
                             td { (details(&e.details)) }
                         }
                     }

@@ -461,7 +461,7 @@ async fn an_admin_backs_up_previews_and_restores_through_the_pages() {
     let _ = std::fs::write("/tmp/pv-journey.png", png);
     b.close().await;
     assert!(
-        audit.contains("restore.started") && audit.contains("restore.finished"),
+        audit.contains("restore.started") && audit.contains("restore.finished") && audit.contains("View run"),
         "{audit}"
     );
     assert_eq!(
