@@ -349,3 +349,96 @@ async fn the_schedule_form_refuses_bad_input_keeps_what_was_typed_and_is_for_own
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn the_schedule_api_creates_pauses_and_deletes_for_owners_and_lists_for_viewers() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, _) = sim_tenant(&app, &token, &sim, "Api", 1, None).await;
+    let base = format!("/api/v1/tenants/{tid}/schedules");
+    let (status, created) = app
+        .api(
+            Method::POST,
+            &token,
+            &base,
+            Some(json!({"cron": "0 2 * * *", "keep_last": 30, "policy_types": ["settings_catalog"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["cron"], "0 0 2 * * *");
+    assert_eq!(created["keep_last"], 30);
+    assert_eq!(created["policy_types"], json!(["settings_catalog"]));
+    let next = created["next_runs"].as_array().expect("next runs");
+    assert_eq!(next.len(), 3);
+    assert!(
+        next.iter().all(|t| t.as_str().is_some_and(|t| t.contains("T02:00:00"))),
+        "{next:?}"
+    );
+    let sid = created["id"].as_str().expect("id").to_owned();
+
+    for (body, code) in [
+        (
+            json!({"cron": "0 2 * *", "keep_last": 3}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"cron": "0 2 * * *", "keep_last": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"cron": "0 2 * * *", "keep_last": 3, "policy_types": ["nope"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"cron": "0 2 * * *", "keep_last": 3, "retention": 5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (status, err) = app.api(Method::POST, &token, &base, Some(body.clone())).await;
+        assert_eq!(status, code, "{body}: {err}");
+        assert!(err["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{err}");
+    }
+
+    app.create_user("viewer@msp.test", false).await;
+    app.api(
+        Method::POST,
+        &token,
+        &format!("/api/v1/tenants/{tid}/members"),
+        Some(json!({"email": "viewer@msp.test", "role": "operator"})),
+    )
+    .await;
+    let operator = app.token_for("viewer@msp.test").await;
+    let (status, list) = app.api(Method::GET, &operator, &base, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let (status, _) = app
+        .api(
+            Method::POST,
+            &operator,
+            &base,
+            Some(json!({"cron": "0 3 * * *", "keep_last": 3})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.api(Method::DELETE, &operator, &format!("{base}/{sid}"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, paused) = app
+        .api(Method::POST, &token, &format!("{base}/{sid}/pause"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            paused["enabled"].as_bool(),
+            paused["next_runs"].as_array().map(Vec::len)
+        ),
+        (Some(false), Some(0))
+    );
+    let (status, resumed) = app
+        .api(Method::POST, &token, &format!("{base}/{sid}/resume"), None)
+        .await;
+    assert_eq!((status, resumed["enabled"].as_bool()), (StatusCode::OK, Some(true)));
+    let (status, _) = app.api(Method::DELETE, &token, &format!("{base}/{sid}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.api(Method::DELETE, &token, &format!("{base}/{sid}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

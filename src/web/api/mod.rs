@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod operations;
 pub mod policies;
 pub mod runs;
+pub mod schedules;
 pub mod tenants;
 
 use crate::error::AppError;

@@ -1,0 +1,94 @@
+//! `/api/v1/tenants/{tid}/schedules`: an addition to the contract in `shared/API.md`, so an
+//! MSP can give all its tenants the same backup schedule from a script. Viewers list;
+//! owners create, pause, resume and delete (the same service the page uses).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::tenant_guard::TenantAccess;
+use crate::db::schedules::{self, Schedule};
+use crate::error::AppError;
+use crate::schedules::cron::CronExpr;
+use crate::schedules::manage::{self, ScheduleInput};
+use crate::web::extract;
+use crate::web::state::AppState;
+
+/// A schedule with its next three triggers (RFC 3339, UTC).
+#[derive(Serialize)]
+pub struct ScheduleOut {
+    #[serde(flatten)]
+    schedule: Schedule,
+    next_runs: Vec<String>,
+}
+
+fn out(schedule: Schedule) -> ScheduleOut {
+    let next_runs = match CronExpr::parse(&schedule.cron, 0) {
+        Ok(e) if schedule.enabled => e
+            .next_after(chrono::Utc::now(), 3)
+            .into_iter()
+            .map(crate::clock::format_time)
+            .collect(),
+        _ => Vec::new(),
+    };
+    ScheduleOut { schedule, next_runs }
+}
+
+pub async fn list(State(state): State<AppState>, access: TenantAccess) -> Result<Json<Vec<ScheduleOut>>, AppError> {
+    let tid = access.tenant.id.clone();
+    let list = state.db.read(move |c| schedules::list(c, &tid)).await?;
+    Ok(Json(list.into_iter().map(out).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    cron: String,
+    keep_last: u32,
+    #[serde(default)]
+    policy_types: Vec<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    extract::Json(body): extract::Json<ScheduleBody>,
+) -> Result<(StatusCode, Json<ScheduleOut>), AppError> {
+    let input = ScheduleInput {
+        cron: body.cron,
+        keep_last: body.keep_last.to_string(),
+        policy_types: body.policy_types,
+    };
+    let s = manage::create(&state.scheduler, &access, &input).await?;
+    Ok((StatusCode::CREATED, Json(out(s))))
+}
+
+pub async fn pause(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, sid)): Path<(String, String)>,
+) -> Result<Json<ScheduleOut>, AppError> {
+    Ok(Json(out(
+        manage::set_enabled(&state.scheduler, &access, &sid, false).await?
+    )))
+}
+
+pub async fn resume(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, sid)): Path<(String, String)>,
+) -> Result<Json<ScheduleOut>, AppError> {
+    Ok(Json(out(
+        manage::set_enabled(&state.scheduler, &access, &sid, true).await?
+    )))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, sid)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    manage::delete(&state.scheduler, &access, &sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
