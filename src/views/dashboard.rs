@@ -13,6 +13,8 @@ pub struct TenantCard {
     /// The caller's role, or "superadmin" without a membership.
     pub role: String,
     pub last_backup: Option<crate::db::backups::LastBackup>,
+    /// The earliest next trigger of the tenant's enabled schedules (RFC 3339).
+    pub next_scheduled: Option<String>,
     pub active_runs: i64,
 }
 
@@ -46,6 +48,12 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard]) -> Markup {
                                     @if let Some(s) = &b.status { (super::runs::status_badge(s)) }
                                 },
                                 None => span.pv-muted { "No backup yet" },
+                            }
+                        }
+                        p {
+                            @match &t.next_scheduled {
+                                Some(at) => { "Next scheduled backup: " (super::components::when(at)) },
+                                None => a.pv-warn href={ "/t/" (t.id) "/schedules" } { "No backup schedule" },
                             }
                         }
                         @if t.active_runs > 0 { p { a href={ "/t/" (t.id) "/runs?status=running" } { (t.active_runs) " active run(s)" } } }

@@ -7,14 +7,17 @@ use axum::response::Response;
 
 use super::page::{Page, respond};
 use super::state::AppState;
-use crate::db::{backups, memberships, runs, tenants};
+use crate::clock;
+use crate::db::schedules::Schedule;
+use crate::db::{backups, memberships, runs, schedules, tenants};
 use crate::error::AppError;
 use crate::graph::cloud::Cloud;
+use crate::schedules::cron::CronExpr;
 use crate::views::dashboard::{TenantCard, dashboard};
 
 pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
     let (user_id, all) = (page.caller.user.id.clone(), page.caller.user.superadmin);
-    let (list, roles, mut backups, active) = state
+    let (list, roles, mut backups, active, scheduled) = state
         .db
         .read(move |c| {
             let list = tenants::visible_to(c, &user_id, all)?;
@@ -22,14 +25,22 @@ pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Re
                 .into_iter()
                 .map(|m| (m.tenant_id, m.role))
                 .collect();
-            Ok((list, roles, backups::latest_per_tenant(c)?, runs::active_counts(c)?))
+            Ok((
+                list,
+                roles,
+                backups::latest_per_tenant(c)?,
+                runs::active_counts(c)?,
+                schedules::list_enabled(c)?,
+            ))
         })
         .await?;
+    let next = next_per_tenant(&scheduled);
     let cards: Vec<TenantCard> = list
         .into_iter()
         .map(|t| TenantCard {
             role: roles.get(&t.id).cloned().unwrap_or_else(|| "superadmin".into()),
             last_backup: backups.remove(&t.id),
+            next_scheduled: next.get(&t.id).map(|at| clock::format_time(*at)),
             active_runs: active.get(&t.id).copied().unwrap_or(0),
             cloud_label: Cloud::parse(&t.cloud).map_or("unknown cloud", Cloud::label),
             id: t.id,
@@ -38,4 +49,18 @@ pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Re
         })
         .collect();
     Ok(respond(&page.nav, dashboard(&page.nav, &cards)))
+}
+
+/// Each tenant's earliest next scheduled backup.
+fn next_per_tenant(list: &[Schedule]) -> HashMap<String, chrono::DateTime<chrono::Utc>> {
+    let now = chrono::Utc::now();
+    let mut next: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    for s in list {
+        if let Some(at) = CronExpr::parse(&s.cron, 0).ok().and_then(|e| e.first_after(now)) {
+            next.entry(s.tenant_id.clone())
+                .and_modify(|t| *t = (*t).min(at))
+                .or_insert(at);
+        }
+    }
+    next
 }

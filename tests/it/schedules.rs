@@ -355,6 +355,20 @@ async fn the_schedule_api_creates_pauses_and_deletes_for_owners_and_lists_for_vi
     let (app, token, sim) = admin_app().await;
     let (tid, _) = sim_tenant(&app, &token, &sim, "Api", 1, None).await;
     let base = format!("/api/v1/tenants/{tid}/schedules");
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
+    let dashboard = || async {
+        c.get(app.url("/"))
+            .send()
+            .await
+            .expect("dashboard")
+            .text()
+            .await
+            .expect("body")
+    };
+    assert!(
+        dashboard().await.contains("No backup schedule"),
+        "the dashboard flags an unscheduled tenant"
+    );
     let (status, created) = app
         .api(
             Method::POST,
@@ -374,6 +388,11 @@ async fn the_schedule_api_creates_pauses_and_deletes_for_owners_and_lists_for_vi
         "{next:?}"
     );
     let sid = created["id"].as_str().expect("id").to_owned();
+    let home = dashboard().await;
+    assert!(
+        home.contains("Next scheduled backup:") && home.contains("02:00 UTC"),
+        "{home}"
+    );
 
     for (body, code) in [
         (
