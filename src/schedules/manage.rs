@@ -80,56 +80,55 @@ pub async fn set_enabled(
     schedule_id: &str,
     enabled: bool,
 ) -> Result<Schedule, AppError> {
-    access.require(Role::Owner)?;
-    let (id, tid, actor) = (
-        schedule_id.to_owned(),
-        access.tenant.id.clone(),
-        access.caller.user.email.clone(),
-    );
-    let schedule = scheduler
-        .engine
-        .db
-        .write(move |tx| {
-            let Some(mut s) = schedules::get(tx, &id)?.filter(|s| s.tenant_id == tid) else {
-                return Ok(None);
-            };
-            schedules::set_enabled(tx, &id, enabled)?;
-            s.enabled = enabled;
-            let action = if enabled { "schedule.resumed" } else { "schedule.paused" };
-            audit::record(tx, &event(&s, &actor, action))?;
-            Ok(Some(s))
-        })
-        .await?
-        .ok_or_else(not_found)?;
+    let action = if enabled { "schedule.resumed" } else { "schedule.paused" };
+    let schedule = change(scheduler, access, schedule_id, action, move |tx, s| {
+        schedules::set_enabled(tx, &s.id, enabled)?;
+        s.enabled = enabled;
+        Ok(())
+    })
+    .await?;
     register(scheduler, &schedule).await?;
     Ok(schedule)
 }
 
 /// Deletes a schedule; the backup sets it made stay (they become ordinary sets to delete by hand).
 pub async fn delete(scheduler: &Scheduler, access: &TenantAccess, schedule_id: &str) -> Result<(), AppError> {
+    change(scheduler, access, schedule_id, "schedule.deleted", |tx, s| {
+        schedules::delete(tx, &s.id).map(drop)
+    })
+    .await?;
+    scheduler.unregister(schedule_id).await;
+    Ok(())
+}
+
+/// Owner only: applies `apply` to a schedule of this tenant and records `action` in the
+/// audit log, in one transaction. A schedule of another tenant is "not found".
+async fn change(
+    scheduler: &Scheduler,
+    access: &TenantAccess,
+    schedule_id: &str,
+    action: &'static str,
+    apply: impl FnOnce(&rusqlite::Transaction, &mut Schedule) -> crate::db::DbResult<()> + Send + 'static,
+) -> Result<Schedule, AppError> {
     access.require(Role::Owner)?;
     let (id, tid, actor) = (
         schedule_id.to_owned(),
         access.tenant.id.clone(),
         access.caller.user.email.clone(),
     );
-    let deleted = scheduler
+    scheduler
         .engine
         .db
         .write(move |tx| {
-            let Some(s) = schedules::get(tx, &id)?.filter(|s| s.tenant_id == tid) else {
-                return Ok(false);
+            let Some(mut s) = schedules::get(tx, &id)?.filter(|s| s.tenant_id == tid) else {
+                return Ok(None);
             };
-            schedules::delete(tx, &id)?;
-            audit::record(tx, &event(&s, &actor, "schedule.deleted"))?;
-            Ok(true)
+            apply(tx, &mut s)?;
+            audit::record(tx, &event(&s, &actor, action))?;
+            Ok(Some(s))
         })
-        .await?;
-    if !deleted {
-        return Err(not_found());
-    }
-    scheduler.unregister(schedule_id).await;
-    Ok(())
+        .await?
+        .ok_or_else(not_found)
 }
 
 async fn register(scheduler: &Scheduler, s: &Schedule) -> Result<(), AppError> {

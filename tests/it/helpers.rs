@@ -92,6 +92,17 @@ impl TestApp {
         serve(app, data_dir)
     }
 
+    /// The body of a page fetched with a signed-in client.
+    pub async fn page(&self, c: &Client, path: &str) -> String {
+        c.get(self.url(path))
+            .send()
+            .await
+            .expect("get page")
+            .text()
+            .await
+            .expect("page body")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

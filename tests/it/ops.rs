@@ -305,14 +305,7 @@ async fn the_backup_form_backs_up_the_picked_policies_or_everything_when_none_is
     let (tid, _) = sim_tenant(&app, &token, &sim, "Picker", 2, None).await;
     start_and_wait(&app, &token, &tid, "/sync", None).await;
     let (c, csrf) = app.signed_in(ADMIN_EMAIL).await;
-    let page = c
-        .get(app.url(&format!("/t/{tid}/backups")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body");
+    let page = app.page(&c, &format!("/t/{tid}/backups")).await;
     let ids: Vec<String> = page
         .split("name=\"policy_ids\" value=\"")
         .skip(1)

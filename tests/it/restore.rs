@@ -145,17 +145,12 @@ async fn preview_writes_nothing_restore_brings_everything_back_and_undo_returns_
     assert_eq!(sim.journal().len(), writes_before, "a preview writes nothing");
     // The run page narrows to the four changes, out of every item of the set.
     let (c, _) = app.signed_in(crate::helpers::ADMIN_EMAIL).await;
-    let page = c
-        .get(app.url(&format!(
-            "/t/{tid}/runs/{}?show=succeeded",
-            preview["id"].as_str().expect("id")
-        )))
-        .send()
-        .await
-        .expect("run page")
-        .text()
-        .await
-        .expect("body");
+    let page = app
+        .page(
+            &c,
+            &format!("/t/{tid}/runs/{}?show=succeeded", preview["id"].as_str().expect("id")),
+        )
+        .await;
     assert_eq!(page.matches("data-item=").count(), 4, "only the changes are listed");
     assert!(page.contains("<strong>Changes 4</strong>"), "{page}");
 

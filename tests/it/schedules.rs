@@ -138,14 +138,7 @@ async fn a_schedule_fires_on_time_never_overlaps_itself_keeps_the_last_n_and_sto
             .all(|r| r["initiated_by"].is_null()),
         "{runs}"
     );
-    let page = c
-        .get(app.url(&format!("/t/{tid}/schedules")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body");
+    let page = app.page(&c, &format!("/t/{tid}/schedules")).await;
     assert!(page.contains("paused") && page.contains("2 kept now"), "{page}");
 }
 
@@ -293,14 +286,7 @@ async fn the_schedule_form_refuses_bad_input_keeps_what_was_typed_and_is_for_own
     )
     .await;
     let (op, op_csrf) = app.signed_in("op@msp.test").await;
-    let page = op
-        .get(app.url(&format!("/t/{tid}/schedules")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body");
+    let page = app.page(&op, &format!("/t/{tid}/schedules")).await;
     assert!(
         page.contains("0 15 1 * * Sun") && !page.contains("New schedule"),
         "{page}"
@@ -356,15 +342,7 @@ async fn the_schedule_api_creates_pauses_and_deletes_for_owners_and_lists_for_vi
     let (tid, _) = sim_tenant(&app, &token, &sim, "Api", 1, None).await;
     let base = format!("/api/v1/tenants/{tid}/schedules");
     let (c, _) = app.signed_in(ADMIN_EMAIL).await;
-    let dashboard = || async {
-        c.get(app.url("/"))
-            .send()
-            .await
-            .expect("dashboard")
-            .text()
-            .await
-            .expect("body")
-    };
+    let dashboard = || async { app.page(&c, "/").await };
     assert!(
         dashboard().await.contains("No backup schedule"),
         "the dashboard flags an unscheduled tenant"
