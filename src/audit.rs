@@ -75,24 +75,23 @@ pub enum ChainStatus {
 
 /// Walks the whole chain.
 pub fn verify(c: &Connection) -> DbResult<ChainStatus> {
-    let all = rows::all_in_order(c)?;
     let mut expected_prev = GENESIS.to_owned();
-    for row in &all {
-        if row.prev_hash != expected_prev {
-            return Ok(ChainStatus::Broken {
-                at_id: row.id.clone(),
-                seq: row.seq,
-                reason: "previous hash does not match (a row was removed or reordered)",
-            });
-        }
-        if hash_of(row) != row.hash {
-            return Ok(ChainStatus::Broken {
-                at_id: row.id.clone(),
-                seq: row.seq,
-                reason: "content does not match its hash (the row was edited)",
-            });
-        }
-        expected_prev.clone_from(&row.hash);
-    }
-    Ok(ChainStatus::Intact { events: all.len() })
+    let mut events = 0;
+    let broken = rows::each_in_order(c, |row| {
+        let reason = if row.prev_hash != expected_prev {
+            "previous hash does not match (a row was removed or reordered)"
+        } else if hash_of(&row) != row.hash {
+            "content does not match its hash (the row was edited)"
+        } else {
+            events += 1;
+            expected_prev = row.hash;
+            return None;
+        };
+        Some(ChainStatus::Broken {
+            at_id: row.id,
+            seq: row.seq,
+            reason,
+        })
+    })?;
+    Ok(broken.unwrap_or(ChainStatus::Intact { events }))
 }

@@ -72,12 +72,17 @@ pub fn insert(c: &Connection, row: &AuditRow) -> DbResult<()> {
     Ok(())
 }
 
-/// Every row in chain order, for verification.
-pub fn all_in_order(c: &Connection) -> DbResult<Vec<AuditRow>> {
+/// Visits every row in chain order, one at a time, so verifying a long log needs no more
+/// memory than a short one. `visit` returns `Some` to stop early with that value.
+pub fn each_in_order<T>(c: &Connection, mut visit: impl FnMut(AuditRow) -> Option<T>) -> DbResult<Option<T>> {
     let sql = format!("SELECT {COLUMNS} FROM audit_events ORDER BY seq");
     let mut stmt = c.prepare(&sql)?;
-    let rows = stmt.query_map([], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    for row in stmt.query_map([], from_row)? {
+        if let Some(found) = visit(row?) {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// A tenant's events, newest first.
