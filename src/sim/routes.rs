@@ -117,6 +117,11 @@ fn admit(s: &mut State, tenant: &str, collection: &str, write: bool) -> Result<(
         && (t.recent.len() >= LIMIT_ANY || (write && t.recent.iter().filter(|(_, w)| *w).count() >= LIMIT_WRITES));
     // Usage keeps counting while throttled, as Intune's does.
     t.recent.push_back((now, write));
+    t.peak_window = t.peak_window.max(t.recent.len());
+    if write {
+        let writes = t.recent.iter().filter(|(_, w)| *w).count();
+        t.peak_writes_window = t.peak_writes_window.max(writes);
+    }
     if throttle || over {
         t.throttled += 1;
         let retry = if over { 2.0 } else { faults.retry_after_secs.max(0.0) };
