@@ -64,14 +64,14 @@ pub async fn run(per_type: usize, latency: u64) -> anyhow::Result<()> {
 
     let (trips0, reads0) = (sim.round_trips(), sim.counters(&t.entra_tenant_id).0);
     let started = Instant::now();
-    for window in all.chunks(10) {
+    for window in all.chunks(20) {
         let wanted: Vec<_> = window.iter().map(|(ty, id)| (*ty, id.clone())).collect();
         for r in policy::capture_many(&reader, &wanted).await {
             r?;
         }
     }
     rows.push((
-        "capture, batched (10 policies per $batch)",
+        "capture, batched (20 policies per $batch)",
         started.elapsed(),
         sim.round_trips() - trips0,
         sim.counters(&t.entra_tenant_id).0 - reads0,

@@ -372,8 +372,15 @@ fn get_one(s: &State, tenant: &str, ty: &PolicyType, id: &str, q: &ListQuery) ->
         .as_deref()
         .map(|e| e.split(',').map(str::trim).collect())
         .unwrap_or_default();
-    match s.tenants[tenant].objects.get(ty.collection).and_then(|m| m.get(id)) {
-        Some(o) => Json(for_get(ty, o, &expand)).into_response(),
+    let t = &s.tenants[tenant];
+    match t.objects.get(ty.collection).and_then(|m| m.get(id)) {
+        Some(o) => {
+            let mut out = for_get(ty, o, &expand);
+            if ty.assign_key.is_some() && expand.contains(&"assignments") {
+                out["assignments"] = json!(t.assignments.get(id).cloned().unwrap_or_default());
+            }
+            Json(out).into_response()
+        }
         None => graph_error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found"),
     }
 }
