@@ -1,23 +1,44 @@
 //! Benchmarks: real server, real simulator, loopback only. They print figures (markdown),
 //! never assert timings. Run release builds: `cargo run --release --bin bench -- <scenario>`.
 //!
-//! Scenarios so far: `capture` (issue 3: batched vs unbatched capture of many policies) and
-//! `start-latency` (issue 4/6: concurrent starts while Graph is slow).
+//! Scenarios (issue 6), one module each under `scenarios/`:
+//! `start-latency`, `backup-one-tenant`, `restore-one-tenant`, `backup-many-tenants`,
+//! `sse-fanout`, `big-run-page`, `idle`, and `all [--quick]` for every one of them in turn.
+//! `capture` (issue 3: batched vs unbatched capture through the Graph client) is not part of
+//! `all`: its unbatched half alone takes minutes, and `backup-one-tenant` measures the product
+//! path.
+//!
+//! Scenarios that drive the product start the release `policyvault` binary as a child
+//! process (`server.rs`), so memory figures are the server's alone; the simulator and the
+//! clients run in this process.
+
+mod scenarios;
+mod server;
 
 use std::time::{Duration, Instant};
 
-use policyvault::graph::registry::TYPES;
-use policyvault::graph::{Graph, TenantConnection, policy};
-use policyvault::sim::SimHandle;
-use policyvault::sim::state::Faults;
+use scenarios::{backup, capture, idle, page, restore, sse, start_latency};
 
+fn args() -> Vec<String> {
+    std::env::args().collect()
+}
+
+/// The number after `name`, or `default`.
 fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
+    let args = args();
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn arg_usize(name: &str, default: usize) -> usize {
+    usize::try_from(arg(name, default as u64)).unwrap_or(default)
+}
+
+fn flag(name: &str) -> bool {
+    args().iter().any(|a| a == name)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -37,268 +58,76 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+const USAGE: &str = "usage: bench <scenario> [options]
+  start-latency        [--clients N] [--seconds S] [--latency-ms MS]
+  backup-one-tenant    [--policies N] [--latency-ms MS]
+  restore-one-tenant   [--policies N] [--latency-ms MS]
+  backup-many-tenants  [--tenants N] [--per-tenant N] [--latency-ms MS] [--workers N]
+  sse-fanout           [--subscribers N] [--policies N] [--latency-ms MS]
+  big-run-page         [--items N] [--requests N]
+  idle
+  all                  [--quick]
+  capture              [--policies-per-type N] [--latency-ms MS]";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let scenario = std::env::args().nth(1).unwrap_or_default();
     match scenario.as_str() {
-        "capture" => capture().await,
+        "capture" => capture::run(arg_usize("--policies-per-type", 100), arg("--latency-ms", 100)).await,
         "start-latency" => {
             start_latency::run(arg("--clients", 32), arg("--seconds", 10), arg("--latency-ms", 200)).await
         }
+        "backup-one-tenant" => backup::one_tenant(arg_usize("--policies", 1000), arg("--latency-ms", 100)).await,
+        "restore-one-tenant" => restore::run(arg_usize("--policies", 300), arg("--latency-ms", 100)).await,
+        "backup-many-tenants" => {
+            backup::many_tenants(
+                arg_usize("--tenants", 100),
+                arg_usize("--per-tenant", 200),
+                arg("--latency-ms", 100),
+                arg_usize("--workers", 4),
+            )
+            .await
+        }
+        "sse-fanout" => {
+            sse::run(
+                arg_usize("--subscribers", 500),
+                arg_usize("--policies", 100),
+                arg("--latency-ms", 150),
+            )
+            .await
+        }
+        "big-run-page" => page::run(arg_usize("--items", 10_000), arg_usize("--requests", 200)).await,
+        "idle" => idle::run().await,
+        "all" => all(flag("--quick")).await,
         _ => {
-            eprintln!(
-                "usage: bench capture [--policies-per-type N] [--latency-ms MS] | bench start-latency [--clients N] [--seconds S] [--latency-ms MS]"
-            );
+            eprintln!("{USAGE}");
             std::process::exit(2);
         }
     }
 }
 
-/// Lists and captures every policy of a tenant, once one request at a time and once batched.
-async fn capture() -> anyhow::Result<()> {
-    let per_type = usize::try_from(arg("--policies-per-type", 100))?;
-    let latency = arg("--latency-ms", 100);
-    let sim = SimHandle::start(
-        "127.0.0.1:0".parse()?,
-        1,
-        Faults {
-            page_size: 100,
-            ..Faults::default()
-        },
-    )
-    .await?;
-    let t = sim.add_tenant("Bench", per_type);
-    let conn = || TenantConnection {
-        login_base_url: sim.base_url(),
-        graph_base_url: sim.base_url(),
-        entra_tenant_id: t.entra_tenant_id.clone(),
-        client_id: t.client_id.clone(),
-        client_secret: t.client_secret.clone().into(),
-    };
-    let reader = Graph::default().reader(conn());
-    sim.set_faults(Faults {
-        latency_ms: latency,
-        page_size: 100,
-        ..Faults::default()
-    });
-
-    let mut rows = Vec::new();
-    let (trips0, reads0) = (sim.round_trips(), sim.counters(&t.entra_tenant_id).0);
+/// Every scenario in turn, at full size or (`--quick`) small enough for a few minutes.
+async fn all(quick: bool) -> anyhow::Result<()> {
     let started = Instant::now();
-    let mut all = Vec::new();
-    for ty in TYPES {
-        for o in reader.list(ty.collection).await? {
-            all.push((ty, o["id"].as_str().unwrap_or_default().to_owned()));
-        }
-    }
-    rows.push((
-        "inventory listing (sync)",
-        started.elapsed(),
-        sim.round_trips() - trips0,
-        sim.counters(&t.entra_tenant_id).0 - reads0,
-    ));
-
-    let (trips0, reads0) = (sim.round_trips(), sim.counters(&t.entra_tenant_id).0);
-    let started = Instant::now();
-    for (ty, id) in &all {
-        policy::capture(&reader, ty, id).await?;
-    }
-    rows.push((
-        "capture, one request at a time",
-        started.elapsed(),
-        sim.round_trips() - trips0,
-        sim.counters(&t.entra_tenant_id).0 - reads0,
-    ));
-
-    let (trips0, reads0) = (sim.round_trips(), sim.counters(&t.entra_tenant_id).0);
-    let started = Instant::now();
-    for window in all.chunks(10) {
-        let wanted: Vec<_> = window.iter().map(|(ty, id)| (*ty, id.clone())).collect();
-        for r in policy::capture_many(&reader, &wanted).await {
-            r?;
-        }
-    }
-    rows.push((
-        "capture, batched (10 policies per $batch)",
-        started.elapsed(),
-        sim.round_trips() - trips0,
-        sim.counters(&t.entra_tenant_id).0 - reads0,
-    ));
-
+    let q = |quick_value: usize, full: usize| if quick { quick_value } else { full };
+    println!("\n## start-latency");
+    start_latency::run(if quick { 16 } else { 64 }, if quick { 3 } else { 20 }, 200).await?;
+    println!("\n## backup-one-tenant");
+    backup::one_tenant(q(200, 1000), 100).await?;
+    println!("\n## restore-one-tenant");
+    restore::run(q(30, 300), 100).await?;
+    println!("\n## backup-many-tenants");
+    backup::many_tenants(q(10, 100), q(50, 200), 100, 4).await?;
+    println!("\n## sse-fanout");
+    sse::run(q(100, 500), 100, 150).await?;
+    println!("\n## big-run-page");
+    page::run(10_000, q(50, 200)).await?;
+    println!("\n## idle");
+    idle::run().await?;
     println!(
-        "\n{} policies, {latency} ms simulated latency per HTTP request\n",
-        all.len()
+        "\nall scenarios{}: {:.0} s",
+        if quick { " (--quick)" } else { "" },
+        started.elapsed().as_secs_f64()
     );
-    println!("| what | wall time | HTTP round trips | Graph requests (as Intune counts them) | requests per policy |");
-    println!("|---|---|---|---|---|");
-    for (what, took, trips, reads) in rows {
-        #[allow(clippy::cast_precision_loss)]
-        let per = reads as f64 / all.len() as f64;
-        println!(
-            "| {what} | {:.1} s | {trips} | {reads} | {per:.2} |",
-            took.as_secs_f64()
-        );
-    }
     Ok(())
-}
-
-mod start_latency {
-    //! Concurrent clients start runs over HTTP against the real server while Graph is slow.
-
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    use policyvault::config::ServeArgs;
-    use policyvault::sim::state::Faults;
-    use policyvault::startup::App;
-    use serde_json::{Value, json};
-
-    use super::{ms, percentile};
-
-    pub async fn run(clients: u64, seconds: u64, latency: u64) -> anyhow::Result<()> {
-        let sim = policyvault::sim::SimHandle::start("127.0.0.1:0".parse()?, 2, Faults::default()).await?;
-        let dir = std::env::temp_dir().join(format!("pv-bench-{}", policyvault::clock::new_id()));
-        let app = App::build(
-            &dir,
-            ServeArgs {
-                workers: 4,
-                ..ServeArgs::for_tests()
-            },
-        )
-        .await?;
-        let admin = policyvault::accounts::create_user(
-            &app.state.db,
-            "bench@msp.test",
-            "bench password 123".to_owned().into(),
-            true,
-            "bench",
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let token = policyvault::accounts::create_token(&app.state.db, &admin, "bench", "bench")
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let base = format!("http://{}", app.local_addr());
-        tokio::spawn(app.run_until_stopped());
-        let http = reqwest::Client::new();
-        let t = sim.add_tenant("Bench", 20);
-        let tenant: Value = http
-            .post(format!("{base}/api/v1/tenants"))
-            .bearer_auth(&token)
-            .json(&json!({"name": "Bench", "entra_tenant_id": t.entra_tenant_id, "client_id": t.client_id, "client_secret": t.client_secret,
-                          "cloud": "global", "graph_base_url": sim.base_url(), "login_base_url": sim.base_url()}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let tid = tenant["id"].as_str().unwrap_or_default().to_owned();
-        let sync: Value = http
-            .post(format!("{base}/api/v1/tenants/{tid}/sync"))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let sync_id = sync["run"]["id"].as_str().unwrap_or_default().to_owned();
-        loop {
-            let r: Value = http
-                .get(format!("{base}/api/v1/tenants/{tid}/runs/{sync_id}"))
-                .bearer_auth(&token)
-                .send()
-                .await?
-                .json()
-                .await?;
-            if r["status"] == "succeeded" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let policies: Vec<Value> = http
-            .get(format!("{base}/api/v1/tenants/{tid}/policies"))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let ids: Arc<Vec<String>> = Arc::new(
-            policies
-                .iter()
-                .filter_map(|p| p["id"].as_str().map(str::to_owned))
-                .collect(),
-        );
-        sim.set_faults(Faults {
-            latency_ms: latency,
-            ..Faults::default()
-        });
-
-        let until = Instant::now() + Duration::from_secs(seconds);
-        let mut tasks = Vec::new();
-        for c in 0..clients {
-            let (http, base, token, tid, ids) = (http.clone(), base.clone(), token.clone(), tid.clone(), ids.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut out = Vec::new();
-                let mut n = usize::try_from(c).unwrap_or(0);
-                while Instant::now() < until {
-                    let pid = &ids[n % ids.len()];
-                    n += 7;
-                    let started = Instant::now();
-                    let res = http
-                        .post(format!("{base}/api/v1/tenants/{tid}/policies/{pid}/snapshot"))
-                        .bearer_auth(&token)
-                        .send()
-                        .await;
-                    let took = started.elapsed();
-                    let reused = match res {
-                        Ok(r) if r.status().as_u16() == 202 => {
-                            r.json::<Value>().await.ok().is_some_and(|v| v["reused"] == true)
-                        }
-                        _ => continue,
-                    };
-                    out.push((took, reused));
-                }
-                out
-            }));
-        }
-        let mut samples = Vec::new();
-        for t in tasks {
-            samples.extend(t.await?);
-        }
-        // Bursts of 10 identical starts ("double clicks").
-        let pid = ids[0].clone();
-        let burst = futures_util::future::join_all((0..10).map(|_| {
-            http.post(format!("{base}/api/v1/tenants/{tid}/policies/{pid}/snapshot"))
-                .bearer_auth(&token)
-                .send()
-        }))
-        .await;
-        let mut burst_runs = std::collections::HashSet::new();
-        for r in burst.into_iter().flatten() {
-            if let Ok(v) = r.json::<Value>().await {
-                burst_runs.insert(v["run"]["id"].as_str().unwrap_or_default().to_owned());
-            }
-        }
-        let mut times: Vec<Duration> = samples.iter().map(|(d, _)| *d).collect();
-        times.sort();
-        let reused = samples.iter().filter(|(_, r)| *r).count();
-        println!(
-            "\n{clients} concurrent clients for {seconds} s, Graph latency {latency} ms, {} policies\n",
-            ids.len()
-        );
-        println!("| starts | per second | p50 | p95 | p99 | max | runs created | reused |");
-        println!("|---|---|---|---|---|---|---|---|");
-        #[allow(clippy::cast_precision_loss)]
-        let rate = samples.len() as f64 / seconds as f64;
-        println!(
-            "| {} | {rate:.0} | {} | {} | {} | {} | {} | {reused} |",
-            samples.len(),
-            ms(percentile(&times, 0.5)),
-            ms(percentile(&times, 0.95)),
-            ms(percentile(&times, 0.99)),
-            ms(times.last().copied().unwrap_or_default()),
-            samples.len() - reused
-        );
-        println!("\nburst of 10 identical starts: {} run(s)", burst_runs.len());
-        let _ = std::fs::remove_dir_all(&dir);
-        Ok(())
-    }
 }

@@ -10,57 +10,58 @@ use super::error::{ErrorCode, GraphError};
 use super::handles::{GraphReader, GraphWriter};
 use super::registry::{PolicyType, Update};
 
-/// Reads one policy completely.
+/// Reads one policy completely: one GET, its assignments expanded inline.
 pub async fn capture(reader: &GraphReader, ty: &PolicyType, graph_id: &str) -> Result<Value, GraphError> {
-    let mut object = reader.get(&ty.get_path(graph_id)).await?;
-    if ty.assign_key.is_some() {
-        let assignments = reader.list(&ty.assignments_path(graph_id)).await?;
-        object["assignments"] = Value::Array(assignments.into_iter().map(clean_assignment).collect());
-    }
-    Ok(object)
+    let object = reader.get(&ty.get_path(graph_id)).await?;
+    with_assignments(reader, ty, graph_id, object).await
 }
 
-/// Reads many policies at once: each one's GET and its assignments go into `$batch`es of 20,
-/// so a backup costs about one round trip per ten policies instead of two per policy.
+/// Reads many policies at once: each one's GET (assignments expanded) goes into `$batch`es of
+/// 20, so a backup costs one request per policy and one round trip per twenty policies.
 pub async fn capture_many(reader: &GraphReader, wanted: &[(&PolicyType, String)]) -> Vec<Result<Value, GraphError>> {
-    let mut paths = Vec::with_capacity(wanted.len() * 2);
-    for (ty, id) in wanted {
-        paths.push(ty.get_path(id));
-        if ty.assign_key.is_some() {
-            paths.push(ty.assignments_path(id));
-        }
-    }
-    let mut answers = reader.get_many(&paths).await.into_iter();
+    let paths: Vec<String> = wanted.iter().map(|(ty, id)| ty.get_path(id)).collect();
+    let answers = reader.get_many(&paths).await;
     let mut out = Vec::with_capacity(wanted.len());
-    for (ty, _) in wanted {
+    let mut answers = answers.into_iter();
+    for (ty, id) in wanted {
         let object = answers
             .next()
             .unwrap_or_else(|| Err(GraphError::new(ErrorCode::Internal, "missing batch answer", &json!({}))));
-        let assignments = if ty.assign_key.is_some() { answers.next() } else { None };
-        out.push(assemble(reader, object, assignments).await);
+        out.push(match object {
+            Ok(o) => with_assignments(reader, ty, id, o).await,
+            Err(e) => Err(e),
+        });
     }
     out
 }
 
-async fn assemble(
+/// Puts the expanded assignments of a fetched object into their captured form (following a
+/// next link if Graph paged them); reads them with a second request only when Graph did not
+/// expand them.
+async fn with_assignments(
     reader: &GraphReader,
-    object: Result<Value, GraphError>,
-    assignments: Option<Result<Value, GraphError>>,
+    ty: &PolicyType,
+    graph_id: &str,
+    mut object: Value,
 ) -> Result<Value, GraphError> {
-    let mut object = object?;
-    if let Some(page) = assignments {
-        let mut page = page?;
-        let mut list: Vec<Value> = page
-            .get_mut("value")
-            .map(Value::take)
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default();
-        // A policy with more assignments than one page holds: follow the rest directly.
-        if let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str) {
-            list.extend(reader.list(next).await?);
-        }
-        object["assignments"] = Value::Array(list.into_iter().map(clean_assignment).collect());
+    if ty.assign_key.is_none() {
+        return Ok(object);
     }
+    let Some(map) = object.as_object_mut() else {
+        return Ok(object);
+    };
+    map.remove("assignments@odata.context");
+    let next = map.remove("assignments@odata.nextLink");
+    let list = match map.remove("assignments") {
+        Some(Value::Array(mut list)) => {
+            if let Some(next) = next.as_ref().and_then(Value::as_str) {
+                list.extend(reader.list(next).await?);
+            }
+            list
+        }
+        _ => reader.list(&ty.assignments_path(graph_id)).await?,
+    };
+    object["assignments"] = Value::Array(list.into_iter().map(clean_assignment).collect());
     Ok(object)
 }
 

@@ -211,12 +211,18 @@ pub fn by_key(key: &str) -> Option<&'static PolicyType> {
 }
 
 impl PolicyType {
-    /// The GET-by-id path with the type's expansions.
+    /// The GET-by-id path with the type's expansions, and `assignments` expanded too when the
+    /// type has them (`shared/GRAPH.md`: read with `?$expand=assignments`), so capturing a
+    /// policy is one request instead of two.
     pub fn get_path(&self, id: &str) -> String {
-        if self.expand.is_empty() {
+        let mut expand = self.expand.to_vec();
+        if self.assign_key.is_some() {
+            expand.push("assignments");
+        }
+        if expand.is_empty() {
             format!("{}/{id}", self.collection)
         } else {
-            format!("{}/{id}?$expand={}", self.collection, self.expand.join(","))
+            format!("{}/{id}?$expand={}", self.collection, expand.join(","))
         }
     }
 
@@ -245,11 +251,16 @@ mod tests {
         let sc = by_key("settings_catalog").expect("type");
         assert_eq!(
             sc.get_path("x"),
-            "deviceManagement/configurationPolicies/x?$expand=settings"
+            "deviceManagement/configurationPolicies/x?$expand=settings,assignments"
         );
         assert_eq!(
             by_key("device_configuration").expect("t").get_path("x"),
-            "deviceManagement/deviceConfigurations/x"
+            "deviceManagement/deviceConfigurations/x?$expand=assignments"
+        );
+        assert_eq!(
+            by_key("assignment_filter").expect("t").get_path("x"),
+            "deviceManagement/assignmentFilters/x",
+            "filters have no assignments"
         );
     }
 }

@@ -1,8 +1,8 @@
 //! `backup_set.capture`: the set and its items were fixed at start; each item captures its
 //! policy and records the version in the item (identical content shares one stored copy).
 //!
-//! Policies are fetched ahead in windows of ten (one `$batch` of object + assignments
-//! each), while outcomes are still committed item by item, so a crash loses at most the
+//! Policies are fetched ahead in windows of twenty (one `$batch` of GETs with assignments
+//! expanded), while outcomes are still committed item by item, so a crash loses at most the
 //! item in hand.
 
 use std::collections::HashMap;
@@ -21,8 +21,8 @@ use crate::graph::error::ErrorCode;
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
 
 pub const KIND: &str = "backup_set.capture";
-/// Ten policies = twenty GETs = one full `$batch`.
-const WINDOW: usize = 10;
+/// Twenty policies = twenty GETs (assignments expanded) = one full `$batch`.
+const WINDOW: usize = 20;
 
 pub struct Backup(pub Deps);
 

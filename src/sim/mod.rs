@@ -127,6 +127,23 @@ impl SimHandle {
             .map_or((0, 0, 0), |t| (t.reads, t.writes, t.throttled))
     }
 
+    /// (requests, writes) in the busiest 20 s window so far for a tenant, as the limit counts
+    /// them (throttled requests included).
+    pub fn peak_window(&self, entra_tenant_id: &str) -> (usize, usize) {
+        self.lock()
+            .tenants
+            .get(entra_tenant_id)
+            .map_or((0, 0), |t| (t.peak_window, t.peak_writes_window))
+    }
+
+    /// Starts the busiest-window figures afresh (the 20 s window itself keeps its history).
+    pub fn reset_peak_window(&self, entra_tenant_id: &str) {
+        if let Some(t) = self.lock().tenants.get_mut(entra_tenant_id) {
+            t.peak_window = 0;
+            t.peak_writes_window = 0;
+        }
+    }
+
     /// HTTP round trips to `/beta` so far, all tenants.
     pub fn round_trips(&self) -> u64 {
         self.lock().round_trips

@@ -117,6 +117,11 @@ fn admit(s: &mut State, tenant: &str, collection: &str, write: bool) -> Result<(
         && (t.recent.len() >= LIMIT_ANY || (write && t.recent.iter().filter(|(_, w)| *w).count() >= LIMIT_WRITES));
     // Usage keeps counting while throttled, as Intune's does.
     t.recent.push_back((now, write));
+    t.peak_window = t.peak_window.max(t.recent.len());
+    if write {
+        let writes = t.recent.iter().filter(|(_, w)| *w).count();
+        t.peak_writes_window = t.peak_writes_window.max(writes);
+    }
     if throttle || over {
         t.throttled += 1;
         let retry = if over { 2.0 } else { faults.retry_after_secs.max(0.0) };
@@ -367,8 +372,15 @@ fn get_one(s: &State, tenant: &str, ty: &PolicyType, id: &str, q: &ListQuery) ->
         .as_deref()
         .map(|e| e.split(',').map(str::trim).collect())
         .unwrap_or_default();
-    match s.tenants[tenant].objects.get(ty.collection).and_then(|m| m.get(id)) {
-        Some(o) => Json(for_get(ty, o, &expand)).into_response(),
+    let t = &s.tenants[tenant];
+    match t.objects.get(ty.collection).and_then(|m| m.get(id)) {
+        Some(o) => {
+            let mut out = for_get(ty, o, &expand);
+            if ty.assign_key.is_some() && expand.contains(&"assignments") {
+                out["assignments"] = json!(t.assignments.get(id).cloned().unwrap_or_default());
+            }
+            Json(out).into_response()
+        }
         None => graph_error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found"),
     }
 }

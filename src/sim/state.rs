@@ -20,6 +20,10 @@ pub struct SimTenant {
     pub reads: u64,
     pub writes: u64,
     pub throttled: u64,
+    /// The most requests (and writes) seen in any 20 s window, throttled ones included: what
+    /// Intune's limit is checked against (for benchmarks).
+    pub peak_window: usize,
+    pub peak_writes_window: usize,
     next_id: u64,
 }
 

@@ -277,3 +277,39 @@ async fn batches_retry_only_their_throttled_sub_requests() {
         "waited the sub-request's Retry-After"
     );
 }
+
+#[tokio::test]
+async fn a_capture_is_one_request_with_assignments_expanded() {
+    let sim = sim().await;
+    let t = sim.add_tenant("Expanded", 2);
+    let g = Graph::default().reader(connection(&sim, &t, &t.client_secret));
+    let first = |collection: &str| {
+        sim.objects(&t.entra_tenant_id, collection)[0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let ty = by_key("settings_catalog").expect("type");
+    let doc = policy::capture(&g, ty, &first(ty.collection)).await.expect("capture");
+    assert!(
+        doc["assignments"].as_array().is_some_and(|a| !a.is_empty()) && doc["settings"].is_array(),
+        "{doc}"
+    );
+    assert!(
+        doc["assignments"][0].get("id").is_none(),
+        "assignments are kept in the form assign accepts"
+    );
+    assert_eq!(sim.counters(&t.entra_tenant_id).0, 1, "one GET, no assignments request");
+
+    let wanted: Vec<_> = TYPES.iter().map(|ty| (ty, first(ty.collection))).collect();
+    let docs = policy::capture_many(&g, &wanted).await;
+    for ((ty, _), doc) in wanted.iter().zip(&docs) {
+        let doc = doc.as_ref().expect("captured");
+        assert_eq!(doc.get("assignments").is_some(), ty.assign_key.is_some(), "{}", ty.key);
+    }
+    assert_eq!(
+        sim.counters(&t.entra_tenant_id).0,
+        1 + TYPES.len() as u64,
+        "one request per policy in the batch"
+    );
+}

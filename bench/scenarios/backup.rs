@@ -1,0 +1,196 @@
+//! `backup-one-tenant` and `backup-many-tenants`: backups started over the JSON API against
+//! the simulator with Intune's limits enforced (it answers 429 beyond 1,000 requests / 100
+//! writes per tenant per 20 s, counting batch sub-requests one by one).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use policyvault::graph::registry::TYPES;
+use policyvault::sim::SimHandle;
+use policyvault::sim::state::Faults;
+use serde_json::{Value, json};
+
+use crate::server::{Server, mib, run_secs, secs_between};
+
+/// Intune's per-tenant read limit: 1,000 requests per 20 s.
+pub const READS_PER_SEC: f64 = 1000.0 / 20.0;
+/// Intune's per-tenant write limit: 100 writes per 20 s.
+pub const WRITES_PER_SEC: f64 = 100.0 / 20.0;
+
+pub fn limited(latency_ms: u64) -> Faults {
+    Faults {
+        latency_ms,
+        enforce_limits: true,
+        ..Faults::default()
+    }
+}
+
+/// (reads, writes, throttled, round trips) of a tenant, to take differences of.
+pub fn counters(sim: &SimHandle, entra_id: &str) -> [u64; 4] {
+    let (r, w, t) = sim.counters(entra_id);
+    [r, w, t, sim.round_trips()]
+}
+
+pub fn since(sim: &SimHandle, entra_id: &str, before: [u64; 4]) -> [u64; 4] {
+    let now = counters(sim, entra_id);
+    [0, 1, 2, 3].map(|i| now[i] - before[i])
+}
+
+/// The floor a run cannot beat: the larger of what Intune's limit allows for its requests
+/// and what latency allows for its round trips made one after another. Returns (seconds,
+/// which one).
+pub fn floor(limit_secs: f64, round_trips: u64, latency_ms: u64, limit_name: &str) -> (f64, String) {
+    #[allow(clippy::cast_precision_loss)]
+    let latency_secs = round_trips as f64 * latency_ms as f64 / 1000.0;
+    if limit_secs >= latency_secs {
+        (limit_secs, limit_name.to_owned())
+    } else {
+        (
+            latency_secs,
+            format!("latency: {round_trips} round trips × {latency_ms} ms"),
+        )
+    }
+}
+
+pub async fn one_tenant(policies: usize, latency: u64) -> anyhow::Result<()> {
+    let per_type = policies.div_ceil(TYPES.len()).max(1);
+    let sim = SimHandle::start("127.0.0.1:0".parse()?, 6, limited(latency)).await?;
+    let server = Server::start(4).await?;
+    let (tid, t) = server.sim_tenant(&sim, "Bench", per_type).await?;
+    let synced = server.sync(&tid).await?;
+    let total = per_type * TYPES.len();
+
+    sim.reset_peak_window(&t.entra_tenant_id);
+    let before = counters(&sim, &t.entra_tenant_id);
+    let rid = server
+        .start_run(
+            &format!("/api/v1/tenants/{tid}/backup-sets"),
+            &json!({"name": "bench backup"}),
+        )
+        .await?;
+    let run = server.wait_run(&tid, &rid).await?;
+    let [reads, writes, throttled, trips] = since(&sim, &t.entra_tenant_id, before);
+    let (peak, _) = sim.peak_window(&t.entra_tenant_id);
+
+    let wall = run_secs(&run);
+    let requests = reads + writes;
+    #[allow(clippy::cast_precision_loss)]
+    let (per_policy, limit_secs) = (
+        requests as f64 / total as f64,
+        (requests + throttled) as f64 / READS_PER_SEC,
+    );
+    let (floor_secs, which) = floor(
+        limit_secs,
+        trips,
+        latency,
+        &format!("limit: {} requests at 1,000 per 20 s", requests + throttled),
+    );
+    println!(
+        "\n{total} policies ({per_type} of each of {} types), {latency} ms simulated latency, Intune limits enforced; sync took {:.1} s\n",
+        TYPES.len(),
+        run_secs(&synced)
+    );
+    println!(
+        "| run | wall time | Graph requests | per policy | HTTP round trips | peak requests / 20 s | 429s | floor | wall / floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} {}/{} | {wall:.1} s | {requests} | {per_policy:.2} | {trips} | {peak} | {throttled} | {floor_secs:.1} s ({which}) | {:.2}× |",
+        run["status"].as_str().unwrap_or("?"),
+        run["succeeded"],
+        run["total"],
+        wall / floor_secs
+    );
+    sim.stop();
+    Ok(())
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        f64::midpoint(sorted[n / 2 - 1], sorted[n / 2])
+    }
+}
+
+pub async fn many_tenants(tenants: usize, per_tenant: usize, latency: u64, workers: usize) -> anyhow::Result<()> {
+    let per_type = per_tenant.div_ceil(TYPES.len()).max(1);
+    // Set-up (tenants, syncs) without latency; the backups with it.
+    let sim = SimHandle::start("127.0.0.1:0".parse()?, 7, limited(0)).await?;
+    let server = &Server::start(workers).await?;
+    let (mut ids, mut entra) = (Vec::with_capacity(tenants), Vec::with_capacity(tenants));
+    for n in 0..tenants {
+        let (tid, t) = server.sim_tenant(&sim, &format!("Tenant {n:03}"), per_type).await?;
+        ids.push(tid);
+        entra.push(t.entra_tenant_id);
+    }
+    let syncs = futures_util::future::join_all(ids.iter().map(|tid| async move {
+        server
+            .start_run(&format!("/api/v1/tenants/{tid}/sync"), &json!({}))
+            .await
+    }))
+    .await;
+    for (tid, rid) in ids.iter().zip(syncs) {
+        server.wait_run(tid, &rid?).await?;
+    }
+    sim.set_faults(limited(latency));
+    let (rss_before, _) = server.memory();
+
+    let t0 = Utc::now();
+    let started = futures_util::future::join_all(ids.iter().map(|tid| async move {
+        server
+            .start_run(
+                &format!("/api/v1/tenants/{tid}/backup-sets"),
+                &json!({"name": "bench backup"}),
+            )
+            .await
+    }))
+    .await;
+    let t0 = Value::String(policyvault::clock::format_time(t0));
+    let mut finished = Vec::with_capacity(tenants);
+    let mut ok = 0;
+    let mut peak_rss = 0;
+    for (tid, rid) in ids.iter().zip(started) {
+        let rid = rid?;
+        loop {
+            let run = server.get(&format!("/api/v1/tenants/{tid}/runs/{rid}")).await?;
+            peak_rss = peak_rss.max(server.memory().0);
+            if matches!(run["status"].as_str(), Some("succeeded" | "failed" | "partial")) {
+                if run["status"] == "succeeded" {
+                    ok += 1;
+                }
+                finished.push(secs_between(&t0, &run["finished_at"]));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let (_, hwm) = server.memory();
+    let throttled: u64 = entra.iter().map(|e| sim.counters(e).2).sum();
+    finished.sort_by(f64::total_cmp);
+    let (min, max) = (
+        finished.first().copied().unwrap_or(0.0),
+        finished.last().copied().unwrap_or(0.0),
+    );
+    println!(
+        "\n{tenants} tenants × {} policies, backups started at once over the API, {workers} workers, {latency} ms latency, Intune limits enforced per tenant\n",
+        per_type * TYPES.len()
+    );
+    println!(
+        "| succeeded | total wall time | first tenant done | median | last | last / first | 429s | server RSS before | peak RSS (VmHWM) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {ok}/{tenants} | {max:.1} s | {min:.1} s | {:.1} s | {max:.1} s | {:.1}× | {throttled} | {} | {} |",
+        median(&finished),
+        max / min,
+        mib(rss_before),
+        mib(hwm.max(peak_rss)),
+    );
+    sim.stop();
+    Ok(())
+}
