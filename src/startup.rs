@@ -63,6 +63,7 @@ impl App {
         let state = AppState {
             engine,
             scheduler,
+            fragments: Arc::default(),
             db,
             settings: Arc::new(settings),
             key,

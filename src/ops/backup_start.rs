@@ -89,11 +89,7 @@ async fn create(engine: &Engine, plan: Plan) -> Result<(BackupSet, Started), App
     if !started.reused {
         engine.wake.notify_waiters();
         // Pages showing active runs learn about it at once, as for every other start.
-        engine.hub.publish(crate::runs::progress::Progress {
-            tenant_id: started.run.tenant_id.clone(),
-            run_id: started.run.id.clone(),
-            status: started.run.status.clone(),
-        });
+        engine.hub.publish(crate::runs::progress::Progress::of(&started.run));
     }
     Ok((set, started))
 }

@@ -43,11 +43,7 @@ pub async fn start(engine: &Engine, req: StartRequest) -> Result<Started, AppErr
     let started = engine.db.write(move |tx| start_in(tx, &req)).await??;
     if !started.reused {
         engine.wake.notify_waiters();
-        engine.hub.publish(super::progress::Progress {
-            tenant_id: started.run.tenant_id.clone(),
-            run_id: started.run.id.clone(),
-            status: started.run.status.clone(),
-        });
+        engine.hub.publish(crate::runs::progress::Progress::of(&started.run));
     }
     Ok(started)
 }

@@ -131,11 +131,7 @@ async fn claim(engine: &Engine, cfg: &PoolConfig) -> DbResult<Option<Run>> {
 }
 
 pub(super) fn publish(engine: &Engine, run: &Run) {
-    engine.hub.publish(Progress {
-        tenant_id: run.tenant_id.clone(),
-        run_id: run.id.clone(),
-        status: run.status.clone(),
-    });
+    engine.hub.publish(Progress::of(run));
 }
 
 /// Runs a claimed (or taken-over) run to its end, or until its lease is lost or the server

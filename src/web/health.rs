@@ -88,5 +88,10 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         "# TYPE policyvault_workers_alive gauge\npolicyvault_workers_alive {}",
         state.engine.workers_alive()
     );
+    let _ = writeln!(
+        body,
+        "# TYPE policyvault_sse_page_renders_total counter\npolicyvault_sse_page_renders_total {}",
+        state.fragments.renders()
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

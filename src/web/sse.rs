@@ -1,18 +1,21 @@
 //! Server-sent events. Each stream subscribes to the progress hub *before* reading the
 //! current state, sends that state first (so a reconnecting page is never stale), then
-//! re-renders on every relevant event. Bursts are coalesced: after an event the stream
-//! waits a moment and drains what else arrived, so a 10,000-item run costs each subscriber
-//! at most a few renders per second.
+//! re-renders on every relevant event. The first change after a quiet spell goes out at
+//! once; the rest of a burst waits until `COALESCE` after the last send and goes out as
+//! one, so a 10,000-item run costs each subscriber at most ten sends per second. Streams
+//! of the same page share one render per change (`FragmentCache`).
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::state::AppState;
 use crate::auth::caller::Caller;
@@ -33,7 +36,9 @@ const MAX_STREAM_LIFETIME: Duration = Duration::from_secs(20);
 
 /// What a run's event stream carries from one step to the next.
 struct RunStream {
-    db: crate::db::Db,
+    engine: crate::runs::Engine,
+    fragments: Arc<FragmentCache>,
+    last_sent: Instant,
     run_id: String,
     offset: u32,
     rx: tokio::sync::broadcast::Receiver<Progress>,
@@ -56,26 +61,107 @@ fn sse(stream: impl Stream<Item = Event> + Send + 'static) -> EventStream {
     Sse::new(boxed).keep_alive(KeepAlive::default())
 }
 
-/// Waits for the next event that `wanted` accepts, then drains the burst behind it.
+/// Waits for the next event that `wanted` accepts, then for the rest of `COALESCE` since
+/// `last_sent` (nothing when the stream was quiet: the first change of a burst goes out at
+/// once), then drains the burst behind it. Returns the newest sequence number it saw, or
 /// `None` when the hub is gone (shutdown).
 async fn next_change(
     rx: &mut tokio::sync::broadcast::Receiver<Progress>,
     wanted: &(dyn Fn(&Progress) -> bool + Sync),
-) -> Option<()> {
-    loop {
+    last_sent: Instant,
+) -> Option<u64> {
+    let mut seen = loop {
         match rx.recv().await {
-            Ok(p) if wanted(&p) => break,
+            Ok(p) if wanted(&p) => break p.seq,
             Ok(_) => {}
-            Err(RecvError::Lagged(_)) => break, // missed some: re-read everything
+            Err(RecvError::Lagged(_)) => break u64::MAX, // missed some: re-read everything
             Err(RecvError::Closed) => return None,
         }
+    };
+    let wait = COALESCE.saturating_sub(last_sent.elapsed());
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
     }
-    tokio::time::sleep(COALESCE).await;
-    while !matches!(
-        rx.try_recv(),
-        Err(tokio::sync::broadcast::error::TryRecvError::Empty | tokio::sync::broadcast::error::TryRecvError::Closed)
-    ) {}
-    Some(())
+    loop {
+        match rx.try_recv() {
+            Ok(p) if wanted(&p) => seen = seen.max(p.seq),
+            Ok(_) => {}
+            Err(TryRecvError::Lagged(_)) => seen = u64::MAX,
+            Err(TryRecvError::Empty | TryRecvError::Closed) => return Some(seen),
+        }
+    }
+}
+
+/// One page of a run as its stream sends it.
+#[derive(Clone)]
+struct Rendered {
+    /// Every event up to this one had been published when the page was read.
+    seq: u64,
+    summary: Arc<str>,
+    items: Arc<str>,
+    filter: Arc<str>,
+    /// The final status, once the run is finished.
+    done: Option<String>,
+}
+
+type FragmentKey = (String, u32, Option<&'static str>);
+
+/// Fragments shared by every stream showing the same page of the same run: 500 people
+/// watching one run cost one database read and one render per change, not 500.
+#[derive(Default)]
+pub struct FragmentCache {
+    slots: std::sync::Mutex<HashMap<FragmentKey, Arc<tokio::sync::Mutex<Option<Rendered>>>>>,
+    /// Pages read and rendered so far (`/metrics`).
+    renders: std::sync::atomic::AtomicU64,
+}
+
+/// Pages cached at most; beyond it the cache starts again (runs end, pages move on).
+const MAX_CACHED_PAGES: usize = 512;
+
+impl FragmentCache {
+    pub fn renders(&self) -> u64 {
+        self.renders.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The page as fresh as every event up to `seen` (u64::MAX: re-read now).
+    async fn page(&self, engine: &crate::runs::Engine, key: &FragmentKey, seen: u64) -> Option<Rendered> {
+        let slot = {
+            let mut slots = self.slots.lock().ok()?;
+            if slots.len() >= MAX_CACHED_PAGES && !slots.contains_key(key) {
+                slots.clear();
+            }
+            slots.entry(key.clone()).or_default().clone()
+        };
+        let mut cached = slot.lock().await;
+        if let Some(r) = cached.as_ref().filter(|r| seen != u64::MAX && r.seq >= seen) {
+            return Some(r.clone());
+        }
+        // Read the sequence before the database: the page then reflects at least that much.
+        let seq = engine.hub.current_seq();
+        self.renders.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (id, offset, show) = key.clone();
+        let (run, items) = engine
+            .db
+            .read(move |c| {
+                Ok((
+                    runs::get(c, &id)?,
+                    runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, offset)?,
+                ))
+            })
+            .await
+            .ok()?;
+        let run = run?;
+        let base = format!("/t/{}/runs/{}", run.tenant_id, run.id);
+        let rendered = Rendered {
+            seq,
+            summary: summary(&run).into_string().into(),
+            items: item_rows(&items).into_string().into(),
+            filter: item_filter(&base, &run, show).into_string().into(),
+            done: run.is_terminal().then_some(run.status),
+        };
+        *cached = Some(rendered.clone());
+        Some(rendered)
+    }
 }
 
 /// `/t/{tenant}/runs/{id}/events`: `summary` and `items` fragments, then `done`.
@@ -89,7 +175,9 @@ pub async fn run_events(
     let run = load_run(&state.db, &access, &rid).await?;
     let offset = (q.page.unwrap_or(1).max(1) - 1) * ITEMS_PER_PAGE;
     let start = RunStream {
-        db: state.db.clone(),
+        engine: state.engine.clone(),
+        fragments: state.fragments.clone(),
+        last_sent: Instant::now(),
         run_id: run.id,
         show: super::runs::showable(q.show.as_deref()),
         offset,
@@ -98,30 +186,22 @@ pub async fn run_events(
     };
     let stream = stream::unfold(Some(start), |s| async move {
         let mut s = s?;
-        if !s.first {
+        let seen = if s.first {
+            s.engine.hub.current_seq()
+        } else {
             let id = s.run_id.clone();
-            next_change(&mut s.rx, &move |p: &Progress| p.run_id == id).await?;
-        }
-        let (id, offset, show) = (s.run_id.clone(), s.offset, s.show);
-        let (run, items) =
-            s.db.read(move |c| {
-                Ok((
-                    runs::get(c, &id)?,
-                    runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, offset)?,
-                ))
-            })
-            .await
-            .ok()?;
-        let run = run?;
+            next_change(&mut s.rx, &move |p: &Progress| p.run_id == id, s.last_sent).await?
+        };
+        let key = (s.run_id.clone(), s.offset, s.show);
+        let page = s.fragments.page(&s.engine, &key, seen).await?;
         let mut events = vec![
-            Event::default().event("summary").data(summary(&run).into_string()),
-            Event::default().event("items").data(item_rows(&items).into_string()),
-            Event::default()
-                .event("filter")
-                .data(item_filter(&format!("/t/{}/runs/{}", run.tenant_id, run.id), &run, show).into_string()),
+            Event::default().event("summary").data(&*page.summary),
+            Event::default().event("items").data(&*page.items),
+            Event::default().event("filter").data(&*page.filter),
         ];
-        let next = if run.is_terminal() {
-            events.push(Event::default().event("done").data(run.status));
+        s.last_sent = Instant::now();
+        let next = if let Some(status) = page.done {
+            events.push(Event::default().event("done").data(status));
             None
         } else {
             s.first = false;
@@ -156,16 +236,17 @@ async fn active_runs(state: &AppState, caller: &Caller) -> Result<Vec<(Run, Stri
 /// `/events/active`: the header's progress widget, for every page.
 pub async fn active_events(State(state): State<AppState>, caller: Caller) -> Result<EventStream, AppError> {
     let rx = state.engine.hub.subscribe();
-    let stream = stream::unfold((state, caller, rx, true), |(state, caller, mut rx, first)| async move {
+    let start = (state, caller, rx, true, Instant::now());
+    let stream = stream::unfold(start, |(state, caller, mut rx, first, last_sent)| async move {
         if !first {
             let visible = tenant_ids(&state, &caller).await.ok()?;
-            next_change(&mut rx, &move |p: &Progress| visible.contains(&p.tenant_id)).await?;
+            next_change(&mut rx, &move |p: &Progress| visible.contains(&p.tenant_id), last_sent).await?;
         }
         let active = active_runs(&state, &caller).await.ok()?;
         let event = Event::default()
             .event("active")
             .data(active_widget(&active).into_string());
-        Some((event, (state, caller, rx, false)))
+        Some((event, (state, caller, rx, false, Instant::now())))
     });
     Ok(sse(stream))
 }

@@ -22,4 +22,6 @@ pub struct AppState {
     pub engine: Engine,
     /// Keeps the cron jobs in step with the `schedules` table.
     pub scheduler: Arc<Scheduler>,
+    /// Run-page fragments shared by the SSE streams showing the same page.
+    pub fragments: Arc<crate::web::sse::FragmentCache>,
 }

@@ -290,10 +290,15 @@ async fn a_run_stream_sends_the_current_state_first_then_done_and_closes() {
     );
     let events = read_events(res).await;
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
-    assert_eq!(names, ["summary", "items", "done"]);
+    assert_eq!(names, ["summary", "items", "filter", "done"]);
     assert!(events[0].1.contains("data-status=\"failed\""), "{}", events[0].1);
     assert_eq!(events[1].1.matches("<tr").count(), 2, "both items rendered");
-    assert_eq!(events[2].1, "failed");
+    assert!(
+        events[2].1.contains("Failed 2"),
+        "the filter counts follow: {}",
+        events[2].1
+    );
+    assert_eq!(events[3].1, "failed");
 
     // The page renders the same summary and subscribes to the stream.
     let page = browser
@@ -365,6 +370,53 @@ async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
     assert_eq!(
         events.last().map(|(e, d)| (e.as_str(), d.as_str())),
         Some(("done", "succeeded"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_watchers_of_one_run_all_see_it_finish_and_share_one_render_per_change() {
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Watched", 2, None).await;
+    sim.set_faults(policyvault::sim::state::Faults {
+        latency_ms: 150,
+        ..Default::default()
+    });
+    let (_, started) = app
+        .api(Method::POST, &token, &format!("/api/v1/tenants/{tid}/sync"), None)
+        .await;
+    let run_id = started["run"]["id"].as_str().expect("id").to_owned();
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
+    let renders_before = app.state.fragments.renders();
+    let watchers: Vec<_> = (0..30)
+        .map(|_| {
+            let (c, url) = (c.clone(), app.url(&format!("/t/{tid}/runs/{run_id}/events")));
+            tokio::spawn(async move { read_events(c.get(url).send().await.expect("sse")).await })
+        })
+        .collect();
+    let mut summaries = Vec::new();
+    for w in watchers {
+        let events = w.await.expect("watcher");
+        assert_eq!(
+            events.last().map(|(e, d)| (e.as_str(), d.as_str())),
+            Some(("done", "succeeded")),
+            "every watcher sees the end"
+        );
+        assert!(
+            events
+                .iter()
+                .rev()
+                .find(|(e, _)| e == "summary")
+                .is_some_and(|(_, h)| h.contains("10 of 10 items"))
+        );
+        summaries.push(events.iter().filter(|(e, _)| e == "summary").count());
+    }
+    let renders = app.state.fragments.renders() - renders_before;
+    let sent: usize = summaries.iter().sum();
+    let most = summaries.iter().copied().max().unwrap_or_default();
+    assert!(most >= 3, "several updates per watcher: {summaries:?}");
+    assert!(
+        usize::try_from(renders).expect("small") <= most * 3,
+        "{sent} pages sent from {renders} renders; one watcher alone got {most}"
     );
 }
 
