@@ -2,7 +2,7 @@
 //! current state, sends that state first (so a reconnecting page is never stale), then
 //! re-renders on every relevant event. The first change after a quiet spell goes out at
 //! once; the rest of a burst waits until `COALESCE` after the last send and goes out as
-//! one, so a 10,000-item run costs each subscriber at most ten sends per second. Streams
+//! one, so a 10,000-item run costs each subscriber at most twenty sends per second. Streams
 //! of the same page share one render per change (`FragmentCache`).
 
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ use crate::runs::access::load_run;
 use crate::runs::progress::Progress;
 use crate::views::runs::{ITEMS_PER_PAGE, active_widget, item_filter, item_rows, summary};
 
-const COALESCE: Duration = Duration::from_millis(100);
+const COALESCE: Duration = Duration::from_millis(50);
 /// Every stream ends after this long; a live page reconnects at once (the htmx extension
 /// retries after 0.5 s) and gets a fresh snapshot. Browsers allow only six HTTP/1.1
 /// connections per host, and a page they keep in memory after navigation can keep its
