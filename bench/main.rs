@@ -84,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
                 arg_usize("--tenants", 100),
                 arg_usize("--per-tenant", 200),
                 arg("--latency-ms", 100),
-                arg_usize("--workers", 4),
+                arg_usize("--workers", 64),
             )
             .await
         }

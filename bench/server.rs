@@ -54,6 +54,9 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Starts `policyvault serve` on `dir` and waits until `/healthz` answers.
+/// The server's own default (`PV_WORKERS`), so figures describe what users run.
+pub const DEFAULT_WORKERS: usize = 64;
+
 pub fn spawn(dir: &Path, workers: usize) -> anyhow::Result<(Child, String)> {
     let port = free_port()?;
     let log = std::fs::File::create(dir.join("server.log"))?;

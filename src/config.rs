@@ -91,8 +91,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PV_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Worker tasks that run Graph operations.
-    #[arg(long, env = "PV_WORKERS", default_value_t = 4)]
+    /// Worker tasks that run Graph operations. A run holds one while it waits on its
+    /// tenant's Graph limits, so this is how many tenants make progress at once; an idle
+    /// worker is a parked task and costs next to nothing.
+    #[arg(long, env = "PV_WORKERS", default_value_t = 64)]
     pub workers: usize,
 
     /// Mark cookies `Secure`; set it whenever the server is reached over HTTPS.

@@ -55,7 +55,7 @@ pub fn floor(limit_secs: f64, round_trips: u64, latency_ms: u64, limit_name: &st
 pub async fn one_tenant(policies: usize, latency: u64) -> anyhow::Result<()> {
     let per_type = policies.div_ceil(TYPES.len()).max(1);
     let sim = SimHandle::start("127.0.0.1:0".parse()?, 6, limited(latency)).await?;
-    let server = Server::start(4).await?;
+    let server = Server::start(crate::server::DEFAULT_WORKERS).await?;
     let (tid, t) = server.sim_tenant(&sim, "Bench", per_type).await?;
     let synced = server.sync(&tid).await?;
     let total = per_type * TYPES.len();

@@ -10,7 +10,7 @@ pub async fn run() -> anyhow::Result<()> {
     let size = std::fs::metadata(&bin)?.len();
     let dir = temp_dir("idle");
     std::fs::create_dir_all(&dir)?;
-    let (mut child, base) = spawn(&dir, 4)?;
+    let (mut child, base) = spawn(&dir, crate::server::DEFAULT_WORKERS)?;
     // One page request warms what a first visitor warms (templates, the pool), then rest.
     let _ = reqwest::get(format!("{base}/login")).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -18,7 +18,7 @@ pub async fn run() -> anyhow::Result<()> {
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    println!("\n`policyvault serve` on an empty data directory, 4 workers, 2 s after /healthz and one /login\n");
+    println!("\n`policyvault serve` on an empty data directory, 64 workers, 2 s after /healthz and one /login\n");
     println!("| RSS idle | peak RSS so far | binary size (release) |");
     println!("|---|---|---|");
     println!("| {} | {} | {} |", mib(rss), mib(hwm), mib(size));

@@ -14,7 +14,7 @@ use crate::{ms, percentile};
 
 pub async fn run(items: usize, requests: usize) -> anyhow::Result<()> {
     let sim = SimHandle::start("127.0.0.1:0".parse()?, 10, Faults::default()).await?;
-    let server = Server::start(4).await?;
+    let server = Server::start(crate::server::DEFAULT_WORKERS).await?;
     let (tid, _) = server.sim_tenant(&sim, "Big run", 1).await?;
 
     let db = policyvault::db::Db::open(&server.dir.join(policyvault::startup::DB_FILE))?;

@@ -13,7 +13,7 @@ pub async fn run(policies: usize, latency: u64) -> anyhow::Result<()> {
     let per_type = policies.div_ceil(TYPES.len()).max(1);
     // Set-up without latency; the restore with it.
     let sim = SimHandle::start("127.0.0.1:0".parse()?, 8, limited(0)).await?;
-    let server = Server::start(4).await?;
+    let server = Server::start(crate::server::DEFAULT_WORKERS).await?;
     let name = "Restore bench";
     let (tid, t) = server.sim_tenant(&sim, name, per_type).await?;
     server.sync(&tid).await?;

@@ -81,7 +81,7 @@ async fn subscribe(
 pub async fn run(subscribers: usize, policies: usize, latency: u64) -> anyhow::Result<()> {
     let per_type = policies.div_ceil(TYPES.len()).max(1);
     let sim = SimHandle::start("127.0.0.1:0".parse()?, 9, Faults::default()).await?;
-    let server = Server::start(4).await?;
+    let server = Server::start(crate::server::DEFAULT_WORKERS).await?;
     let (tid, _) = server.sim_tenant(&sim, "Fanout", per_type).await?;
     server.sync(&tid).await?;
     sim.set_faults(Faults {

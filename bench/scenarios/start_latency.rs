@@ -16,7 +16,7 @@ pub async fn run(clients: u64, seconds: u64, latency: u64) -> anyhow::Result<()>
     let app = App::build(
         &dir,
         ServeArgs {
-            workers: 4,
+            workers: 64,
             ..ServeArgs::for_tests()
         },
     )

@@ -87,7 +87,9 @@ pub async fn backup_scheduled(engine: &Engine, schedule: &Schedule) -> Result<(B
 async fn create(engine: &Engine, plan: Plan) -> Result<(BackupSet, Started), AppError> {
     let (set, started) = engine.db.write(move |tx| create_in(tx, &plan)).await??;
     if !started.reused {
-        engine.wake.notify_waiters();
+        // One new run needs one worker; waking all of them would make every idle worker
+        // race for it in a write transaction.
+        engine.wake.notify_one();
         // Pages showing active runs learn about it at once, as for every other start.
         engine.hub.publish(crate::runs::progress::Progress::of(&started.run));
     }

@@ -42,7 +42,9 @@ pub struct Started {
 pub async fn start(engine: &Engine, req: StartRequest) -> Result<Started, AppError> {
     let started = engine.db.write(move |tx| start_in(tx, &req)).await??;
     if !started.reused {
-        engine.wake.notify_waiters();
+        // One new run needs one worker; waking all of them would make every idle worker
+        // race for it in a write transaction.
+        engine.wake.notify_one();
         engine.hub.publish(crate::runs::progress::Progress::of(&started.run));
     }
     Ok(started)
