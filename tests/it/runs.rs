@@ -420,6 +420,75 @@ async fn thirty_watchers_of_one_run_all_see_it_finish_and_share_one_render_per_c
     );
 }
 
+/// A run left `running` by a worker that stopped answering (its lease ran out) while this
+/// server is up: another worker takes it over and finishes it; one that has already been
+/// taken over too often fails as `worker_lost` instead of looping forever.
+#[tokio::test]
+async fn a_live_server_takes_over_runs_whose_lease_expired_and_gives_up_after_three_takeovers() {
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Lease", 1, None).await;
+    let admin = user_id(&app, ADMIN_EMAIL);
+    let orphan = |attempt: i64, target: &str| {
+        let (tid, admin, target) = (tid.clone(), admin.clone(), target.to_owned());
+        app.state.db.write(move |tx| {
+            let id = policyvault::clock::new_id();
+            let now = policyvault::clock::now();
+            let (run, _) = policyvault::db::runs::insert_or_reuse(
+                tx,
+                &policyvault::db::runs::NewRun {
+                    id: &id,
+                    tenant_id: &tid,
+                    kind: "tenant.verify",
+                    target_type: "tenant",
+                    target_id: &target,
+                    dry_run: false,
+                    initiated_by: Some(&admin),
+                    initiator_label: ADMIN_EMAIL,
+                    required_role: "operator",
+                    parent_run_id: None,
+                    params: "{}",
+                    now: &now,
+                },
+            )?;
+            let items: Vec<NewItem> = policyvault::graph::registry::TYPES
+                .iter()
+                .map(|t| NewItem {
+                    item_type: "policy_type".into(),
+                    item_id: t.key.into(),
+                    label: t.label.into(),
+                })
+                .collect();
+            policyvault::db::runs::insert_items(tx, &run.id, &items)?;
+            // In the same transaction, so no worker of ours claims it first: a stopped worker's run.
+            tx.execute(
+                "UPDATE runs SET status = 'running', started_at = ?2, lease_owner = 'stopped-worker',
+                    lease_expires_at = '2000-01-01T00:00:00Z', attempt = ?3 WHERE id = ?1",
+                rusqlite::params![run.id, now, attempt],
+            )?;
+            Ok(run.id)
+        })
+    };
+    let resumed = orphan(1, &tid).await.expect("orphan");
+    let lost = orphan(3, "other-target").await.expect("orphan");
+    let run = wait_for_run(&app, &token, &tid, &resumed).await;
+    assert_eq!(
+        (run["status"].as_str(), run["succeeded"].as_i64()),
+        (Some("succeeded"), Some(10)),
+        "{run}"
+    );
+    let attempt: i64 = app
+        .raw_db()
+        .query_row("SELECT attempt FROM runs WHERE id = ?1", [&resumed], |r| r.get(0))
+        .expect("attempt");
+    assert_eq!(attempt, 2, "taken over once by a live worker");
+    let run = wait_for_run(&app, &token, &tid, &lost).await;
+    assert_eq!(
+        (run["status"].as_str(), run["error_code"].as_str()),
+        (Some("failed"), Some("worker_lost")),
+        "{run}"
+    );
+}
+
 #[tokio::test]
 async fn notifications_are_listed_and_marked_read() {
     let app = spawn_app().await;
