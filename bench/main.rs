@@ -117,7 +117,7 @@ async fn all(quick: bool) -> anyhow::Result<()> {
     println!("\n## restore-one-tenant");
     restore::run(q(30, 300), 100).await?;
     println!("\n## backup-many-tenants");
-    backup::many_tenants(q(10, 100), q(50, 200), 100, 4).await?;
+    backup::many_tenants(q(10, 100), q(50, 200), 100, server::DEFAULT_WORKERS).await?;
     println!("\n## sse-fanout");
     sse::run(q(100, 500), 100, 150).await?;
     println!("\n## big-run-page");
