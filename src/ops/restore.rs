@@ -5,12 +5,14 @@
 //! captures the current state of every policy it will touch into a "before restore" set
 //! (the undo point), then per item creates or updates, assigns, and reads back to verify.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::Deps;
 use super::capture::{fetch_documents, record_document};
-use super::restore_plan::{Plan, comparable, plan};
+use super::restore_plan::{Plan, comparable, live_or_gone, plan, plan_against};
 use crate::auth::role::Role;
 use crate::clock;
 use crate::db::backups::{self, NewSet, RestoreSource};
@@ -121,7 +123,15 @@ struct ExecuteCtx {
     writer: GraphWriter,
     deps: Deps,
     assignments: bool,
+    /// Backup items still to do, in run order, with what they restore (type, Graph id).
+    order: Vec<(String, &'static PolicyType, String)>,
+    /// The live state of the next items, read ahead in `$batch` windows (`None`: gone).
+    live: HashMap<String, Result<Option<Value>, ItemOutcome>>,
 }
+
+/// Items whose live state is read ahead in one `$batch`. Small enough that the state is
+/// seconds old when its item is written; verify-after-write checks the result anyway.
+const READ_AHEAD: usize = 20;
 
 #[async_trait]
 impl RunHandler for Execute {
@@ -146,8 +156,35 @@ impl RunHandler for Execute {
             writer,
             deps: self.0.clone(),
             assignments: include_assignments(run),
+            order: pending_targets(&self.0, run).await?,
+            live: HashMap::new(),
         }))
     }
+}
+
+/// The run's unfinished backup items with the type and Graph id each restores.
+async fn pending_targets(deps: &Deps, run: &Run) -> Result<Vec<(String, &'static PolicyType, String)>, RunFailure> {
+    let rid = run.id.clone();
+    let found = deps
+        .db
+        .read(move |c| {
+            let mut out = Vec::new();
+            for item in run_rows::unfinished_items(c, &rid)? {
+                if let Some(src) = backups::restore_source(c, &item.item_id)? {
+                    out.push((item.item_id, src.policy_type, src.graph_id));
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|_| RunFailure {
+            code: ErrorCode::Internal,
+            context: json!({}),
+        })?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(item, ty, gid)| Some((item, registry::by_key(&ty)?, gid)))
+        .collect())
 }
 
 /// Captures what the restore will overwrite into a `before_restore` set linked to the run.
@@ -282,8 +319,34 @@ impl ExecuteCtx {
         }
     }
 
-    async fn write(&self, ty: &PolicyType, src: &RestoreSource, doc: &Value) -> ItemOutcome {
-        let plan = match plan(self.writer.reader(), ty, &src.graph_id, doc, self.assignments).await {
+    /// What to do with this item, from the live state read ahead for its window (or read
+    /// now, for an item outside the list made at start).
+    async fn plan_for(
+        &mut self,
+        item_id: &str,
+        ty: &PolicyType,
+        src: &RestoreSource,
+        doc: &Value,
+    ) -> Result<Plan, ItemOutcome> {
+        if !self.live.contains_key(item_id)
+            && let Some(pos) = self.order.iter().position(|(i, _, _)| i == item_id)
+        {
+            let window: Vec<(String, &'static PolicyType, String)> =
+                self.order[pos..].iter().take(READ_AHEAD).cloned().collect();
+            let wanted: Vec<(&PolicyType, String)> = window.iter().map(|(_, t, g)| (*t, g.clone())).collect();
+            let reads = policy::capture_many(self.writer.reader(), &wanted).await;
+            for ((item, _, _), read) in window.into_iter().zip(reads) {
+                self.live.insert(item, live_or_gone(read));
+            }
+        }
+        match self.live.remove(item_id) {
+            Some(live) => live.map(|l| plan_against(ty, l.as_ref(), doc, self.assignments)),
+            None => plan(self.writer.reader(), ty, &src.graph_id, doc, self.assignments).await,
+        }
+    }
+
+    async fn write(&mut self, item_id: &str, ty: &PolicyType, src: &RestoreSource, doc: &Value) -> ItemOutcome {
+        let plan = match self.plan_for(item_id, ty, src, doc).await {
             Ok(p) => p,
             Err(o) => return o,
         };
@@ -337,7 +400,7 @@ impl RunContext for ExecuteCtx {
             Ok(s) => s,
             Err(o) => return o,
         };
-        self.write(ty, &src, &doc).await
+        self.write(&item.item_id, ty, &src, &doc).await
     }
 
     /// A write caught mid-flight by a crash: never repeated blindly. If the tenant already

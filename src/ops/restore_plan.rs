@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::graph::canonical::{content_hash, diff};
-use crate::graph::error::ErrorCode;
+use crate::graph::error::{ErrorCode, GraphError};
 use crate::graph::registry::PolicyType;
 use crate::graph::{GraphReader, policy};
 use crate::runs::handler::ItemOutcome;
@@ -38,25 +38,36 @@ pub async fn plan(
     backup: &Value,
     include_assignments: bool,
 ) -> Result<Plan, ItemOutcome> {
-    let live = match policy::capture(reader, ty, graph_id).await {
-        Ok(doc) => doc,
-        Err(e) if e.code == ErrorCode::GraphNotFound => return Ok(Plan::Create),
-        Err(e) => {
-            return Err(ItemOutcome::Failed {
-                result: None,
-                code: e.code,
-                context: e.context,
-            });
-        }
+    live_or_gone(policy::capture(reader, ty, graph_id).await)
+        .map(|live| plan_against(ty, live.as_ref(), backup, include_assignments))
+}
+
+/// A read of the live object: `None` when it no longer exists, a failed outcome otherwise.
+pub fn live_or_gone(read: Result<Value, GraphError>) -> Result<Option<Value>, ItemOutcome> {
+    match read {
+        Ok(doc) => Ok(Some(doc)),
+        Err(e) if e.code == ErrorCode::GraphNotFound => Ok(None),
+        Err(e) => Err(ItemOutcome::Failed {
+            result: None,
+            code: e.code,
+            context: e.context,
+        }),
+    }
+}
+
+/// The plan for a backed-up document against the live object (`None`: gone).
+pub fn plan_against(ty: &PolicyType, live: Option<&Value>, backup: &Value, include_assignments: bool) -> Plan {
+    let Some(live) = live else {
+        return Plan::Create;
     };
     let (want, have) = (
         comparable(ty, backup, include_assignments),
-        comparable(ty, &live, include_assignments),
+        comparable(ty, live, include_assignments),
     );
     if content_hash(&want) == content_hash(&have) {
-        Ok(Plan::Unchanged)
+        Plan::Unchanged
     } else {
-        Ok(Plan::Update(json!(diff(&have, &want))))
+        Plan::Update(json!(diff(&have, &want)))
     }
 }
 
