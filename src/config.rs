@@ -134,6 +134,13 @@ pub struct ServeArgs {
     #[arg(long, env = "PV_SESSION_MAX_HOURS", default_value_t = 7 * 24)]
     pub session_max_hours: u32,
 
+    /// Share (percent) of Intune's per-tenant limits (1,000 requests and 100 writes per 20 s)
+    /// that our pacing may use in any 20 s. Lower it when other tools use the same app
+    /// registration in the same tenants.
+    #[arg(long, env = "PV_GRAPH_LIMIT_PERCENT", default_value_t = crate::graph::limiter::DEFAULT_PERCENT,
+          value_parser = clap::value_parser!(u8).range(10..=100))]
+    pub graph_limit_percent: u8,
+
     /// Scheduled backups may fire at most this often (seconds between two triggers), so a
     /// typo such as `* * * * *` cannot spend a tenant's Graph quota every minute.
     #[arg(long, env = "PV_SCHEDULE_MIN_INTERVAL_SECS", default_value_t = 900)]
@@ -165,6 +172,7 @@ impl ServeArgs {
             run_deadline_secs: None,
             graph_backoff_ms: 10,
             schedule_min_interval_secs: 1,
+            graph_limit_percent: crate::graph::limiter::DEFAULT_PERCENT,
         }
     }
 }

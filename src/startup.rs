@@ -135,7 +135,10 @@ fn graph_for(settings: &ServeArgs) -> crate::graph::Graph {
         base_delay: Duration::from_millis(settings.graph_backoff_ms),
         ..crate::graph::client::RetryPolicy::default()
     };
-    crate::graph::Graph::new(retry, crate::graph::limiter::Limits::default())
+    crate::graph::Graph::new(
+        retry,
+        crate::graph::limiter::Limits::within_percent(settings.graph_limit_percent),
+    )
 }
 
 /// Deletes expired sessions now and then, so the table does not grow forever.

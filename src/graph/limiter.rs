@@ -1,6 +1,8 @@
 //! Per-tenant pacing. Intune throttles per app per tenant per 20 s (`shared/GRAPH.md`):
-//! about 1,000 requests, of which about 100 writes. Two token buckets per tenant, refilled at
-//! 90 % of those rates, keep a normal run from ever seeing a 429 while running close to the
+//! about 1,000 requests, of which about 100 writes. Two token buckets per tenant; in any
+//! 20 s a bucket lets through at most its burst plus 20 s of its rate, and the rates are set
+//! so that this stays within a share of Intune's limits (97 % by default,
+//! `PV_GRAPH_LIMIT_PERCENT`). A run never sees a 429 from us alone, yet runs close to the
 //! ceiling. Batch sub-requests count one by one, as Intune counts them.
 
 use std::collections::HashMap;
@@ -22,13 +24,31 @@ pub struct Limits {
     pub burst: f64,
 }
 
+/// Intune's limits per 20 s window.
+const WINDOW_SECS: f64 = 20.0;
+const REQUESTS_PER_WINDOW: f64 = 1000.0;
+const WRITES_PER_WINDOW: f64 = 100.0;
+const BURST: f64 = 20.0;
+/// Share of the limits used when nothing else is configured.
+pub const DEFAULT_PERCENT: u8 = 97;
+
+impl Limits {
+    /// Rates such that burst + 20 s of rate stay within `percent` % of Intune's limits in
+    /// every 20 s window (writes get a quarter of the burst; see `Limiter::buckets`).
+    pub fn within_percent(percent: u8) -> Limits {
+        let share = f64::from(percent.clamp(10, 100)) / 100.0;
+        let write_burst = (BURST / 4.0).max(1.0);
+        Limits {
+            reads_per_sec: ((REQUESTS_PER_WINDOW * share - BURST) / WINDOW_SECS).max(1.0),
+            writes_per_sec: ((WRITES_PER_WINDOW * share - write_burst) / WINDOW_SECS).max(0.1),
+            burst: BURST,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            reads_per_sec: 1000.0 / 20.0 * 0.9,
-            writes_per_sec: 100.0 / 20.0 * 0.9,
-            burst: 20.0,
-        }
+        Limits::within_percent(DEFAULT_PERCENT)
     }
 }
 
@@ -133,6 +153,24 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_20_second_window_can_exceed_the_chosen_share_of_intunes_limits() {
+        for percent in [50, 90, 97, 100] {
+            let l = Limits::within_percent(percent);
+            let share = f64::from(percent) / 100.0;
+            assert!(
+                l.burst + l.reads_per_sec * 20.0 <= 1000.0 * share + 1e-9,
+                "{percent}: {l:?}"
+            );
+            assert!(
+                (l.burst / 4.0) + l.writes_per_sec * 20.0 <= 100.0 * share + 1e-9,
+                "{percent}: {l:?}"
+            );
+        }
+        let d = Limits::default();
+        assert!(d.writes_per_sec > 4.5, "closer to the ceiling than a flat 90 %: {d:?}");
+    }
 
     #[test]
     fn a_bucket_allows_its_burst_then_paces_at_its_rate() {
