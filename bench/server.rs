@@ -54,6 +54,23 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Starts `policyvault serve` on `dir` and waits until `/healthz` answers.
+/// The bench's superadmin in `db`, and an API token for it.
+pub async fn bench_admin(db: &policyvault::db::Db) -> anyhow::Result<(policyvault::db::users::User, String)> {
+    let user = policyvault::accounts::create_user(
+        db,
+        "bench@msp.test",
+        "bench password 123".to_owned().into(),
+        true,
+        "bench",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = policyvault::accounts::create_token(db, &user, "bench", "bench")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((user, token))
+}
+
 /// The server's own default (`PV_WORKERS`), so figures describe what users run.
 pub const DEFAULT_WORKERS: usize = 64;
 
@@ -121,18 +138,7 @@ impl Server {
         let dir = temp_dir("server");
         let (token, cookie) = {
             let (db, _) = policyvault::startup::open_data_dir(&dir, None)?;
-            let user = policyvault::accounts::create_user(
-                &db,
-                "bench@msp.test",
-                "bench password 123".to_owned().into(),
-                true,
-                "bench",
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let token = policyvault::accounts::create_token(&db, &user, "bench", "bench")
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (user, token) = bench_admin(&db).await?;
             let session = policyvault::auth::session::create(&db, &user.id, Some("bench".into())).await?;
             (token, format!("{}={session}", policyvault::auth::session::COOKIE))
         };

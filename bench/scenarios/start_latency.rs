@@ -21,18 +21,7 @@ pub async fn run(clients: u64, seconds: u64, latency: u64) -> anyhow::Result<()>
         },
     )
     .await?;
-    let admin = policyvault::accounts::create_user(
-        &app.state.db,
-        "bench@msp.test",
-        "bench password 123".to_owned().into(),
-        true,
-        "bench",
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let token = policyvault::accounts::create_token(&app.state.db, &admin, "bench", "bench")
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (_, token) = crate::server::bench_admin(&app.state.db).await?;
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::new();
