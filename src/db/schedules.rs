@@ -89,6 +89,14 @@ pub fn mark_fired(c: &Connection, id: &str, at: &str) -> DbResult<()> {
     Ok(())
 }
 
+/// Whether the schedule made a backup set at or after `since` (a trigger got that far).
+pub fn has_set_since(c: &Connection, schedule_id: &str, since: &str) -> DbResult<bool> {
+    Ok(
+        c.prepare_cached("SELECT EXISTS (SELECT 1 FROM backup_sets WHERE schedule_id = ?1 AND created_at >= ?2)")?
+            .query_row([schedule_id, since], |r| r.get(0))?,
+    )
+}
+
 /// The schedule's set whose capture is still queued or running, if any.
 pub fn active_set(c: &Connection, schedule_id: &str) -> DbResult<Option<String>> {
     Ok(c.prepare_cached(

@@ -2,7 +2,9 @@
 //! file keeps tokio-cron-scheduler's jobs in step with the `schedules` table.
 //!
 //! Times are UTC. A trigger missed while the server was down (the next time after the last
-//! fire lies in the past) fires once at start, however many were missed.
+//! fire lies in the past) fires once at start, however many were missed; so does a trigger
+//! that the server stopped in the middle of, before it had made its backup set (a set that
+//! exists has a capture run, which the run engine resumes by itself).
 
 pub mod cron;
 pub mod fire;
@@ -49,11 +51,22 @@ impl Scheduler {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         let all = self.engine.db.read(schedules::list_enabled).await?;
         for s in &all {
+            let interrupted = match s.last_fired_at.clone() {
+                Some(at) => {
+                    let id = s.id.clone();
+                    !self
+                        .engine
+                        .db
+                        .read(move |c| schedules::has_set_since(c, &id, &at))
+                        .await?
+                }
+                None => false,
+            };
             if let Err(e) = self.register(s).await {
                 tracing::error!(schedule = %s.id, error = %e, "could not register a schedule; it will not fire");
             }
-            if missed(s) {
-                tracing::info!(schedule = %s.id, tenant = %s.tenant_id, "a scheduled backup was missed while the server was down; running it now");
+            if missed(s) || interrupted {
+                tracing::info!(schedule = %s.id, tenant = %s.tenant_id, "a scheduled backup was missed or cut short while the server was down; running it now");
                 self.trigger(&s.id);
             }
         }
