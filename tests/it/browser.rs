@@ -474,3 +474,71 @@ async fn an_admin_backs_up_previews_and_restores_through_the_pages() {
     );
     assert_eq!(images, serde_json::json!(0));
 }
+
+/// Polls until the element's text contains `needle` (10 s), and returns the text.
+async fn wait_text(b: &Browser, css: &str, needle: &str) -> String {
+    for _ in 0..100 {
+        let text = b.text_of(css).await;
+        if text.contains(needle) {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    b.text_of(css).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_adds_a_schedule_and_the_cron_field_is_checked_while_typing() {
+    let Some(b) = Browser::start().await else { return };
+    let (app, token, sim) = crate::ops::admin_app_with(policyvault::config::ServeArgs {
+        schedule_min_interval_secs: 900,
+        ..policyvault::config::ServeArgs::for_tests()
+    })
+    .await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Nightly", 1, None).await;
+    let typed = async {
+        b.sign_in(&app.url("/login")).await?;
+        b.client.goto(&app.url(&format!("/t/{tid}/schedules"))).await?;
+        let check = wait_text(&b, "#pv-cron-check", "Next:").await;
+        assert!(check.contains("02:00 UTC"), "the default is checked on load: {check}");
+        let cron = b.client.find(Locator::Css("input[name=cron]")).await?;
+        cron.clear().await?;
+        cron.send_keys("* * * * *").await?;
+        let check = wait_text(&b, "#pv-cron-check", "every 1 min").await;
+        assert!(
+            check.contains("at most every 15 min"),
+            "a too-frequent schedule is refused while typing: {check}"
+        );
+        cron.clear().await?;
+        cron.send_keys("0 */6 * * *").await?;
+        wait_text(&b, "#pv-cron-check", "Next:").await;
+        b.client
+            .find(Locator::Css("input[value=compliance_policy]"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .find(Locator::Css("#new-schedule button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        b.client.wait().for_element(Locator::Css("tr[data-schedule]")).await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = typed {
+        let _ = std::fs::write(
+            "/tmp/pv-browser-failure.png",
+            b.client.screenshot().await.unwrap_or_default(),
+        );
+        b.close().await;
+        panic!("schedule journey failed: {e}");
+    }
+    let row = b.text_of("tr[data-schedule]").await;
+    assert!(
+        row.contains("0 0 */6 * * *") && row.contains("Compliance policy") && row.contains("active"),
+        "{row}"
+    );
+    assert!(b.text_of(".pv-flash.ok").await.contains("Schedule added"));
+    b.close().await;
+}
