@@ -117,8 +117,10 @@ async fn first_backup(
     sync_run: String,
     drift: Option<(SimHandle, String)>,
 ) {
-    use crate::schedules::fire::wait_for;
-    if wait_for(&engine, &sync_run).await.is_none() {
+    use crate::runs::wait::finished;
+    // The simulator answers a demo tenant in seconds; two minutes is a wide margin.
+    let at_most = std::time::Duration::from_secs(120);
+    if finished(&engine, &sync_run, at_most).await.is_none() {
         return;
     }
     // A demo started again on the same data dir keeps its first backup.
@@ -135,7 +137,7 @@ async fn first_backup(
         }
     };
     if let Some((sim, entra_id)) = drift
-        && wait_for(&engine, &started.run.id).await.is_some()
+        && finished(&engine, &started.run.id, at_most).await.is_some()
     {
         drift_in_the_portal(&sim, &entra_id);
     }

@@ -7,6 +7,7 @@
 //! - `lease`: heartbeats, takeover of runs whose worker died, deadlines.
 //! - `progress`: the in-process hub that SSE streams subscribe to.
 //! - `notify`: notification rows for each state change.
+//! - `wait`: waiting for a run to finish, for background tasks that chain runs.
 
 pub mod access;
 pub mod error_code;
@@ -15,6 +16,7 @@ pub mod lease;
 pub mod notify;
 pub mod progress;
 pub mod start;
+pub mod wait;
 pub mod worker;
 
 use std::collections::HashMap;

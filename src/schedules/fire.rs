@@ -5,14 +5,13 @@
 use std::time::Duration;
 
 use crate::clock;
-use crate::db::runs::{self, Run};
 use crate::db::schedules;
 use crate::ops::starts;
 use crate::runs::Engine;
+use crate::runs::wait::finished;
 
 /// How long a trigger waits for its sync and its capture before leaving them to the workers.
 const WAIT_AT_MOST: Duration = Duration::from_secs(6 * 3600);
-const POLL_EVERY: Duration = Duration::from_millis(250);
 
 pub async fn fire(engine: &Engine, schedule_id: &str) {
     let id = schedule_id.to_owned();
@@ -38,7 +37,7 @@ pub async fn fire(engine: &Engine, schedule_id: &str) {
     match starts::sync_scheduled(engine, &schedule.tenant_id).await {
         Ok(sync) => {
             // A failed sync still leaves the last known inventory to back up.
-            let _ = wait_for(engine, &sync.run.id).await;
+            let _ = finished(engine, &sync.run.id, WAIT_AT_MOST).await;
         }
         Err(e) => tracing::warn!(schedule = %schedule.id, error = %e, "the scheduled inventory sync could not start"),
     }
@@ -49,7 +48,7 @@ pub async fn fire(engine: &Engine, schedule_id: &str) {
             return;
         }
     };
-    if wait_for(engine, &capture.id).await.is_some() {
+    if finished(engine, &capture.id, WAIT_AT_MOST).await.is_some() {
         prune(engine, &schedule.id, schedule.keep_last).await;
     }
 }
@@ -67,19 +66,4 @@ pub async fn prune(engine: &Engine, schedule_id: &str, keep_last: u32) {
 
 fn warn_retention(schedule_id: &str, e: &crate::db::DbError) {
     tracing::warn!(schedule = %schedule_id, error = %e, "retention could not run; it runs again after the next backup");
-}
-
-/// The run once it is finished; `None` when it was not done in time or vanished.
-pub async fn wait_for(engine: &Engine, run_id: &str) -> Option<Run> {
-    let deadline = tokio::time::Instant::now() + WAIT_AT_MOST;
-    while tokio::time::Instant::now() < deadline {
-        let id = run_id.to_owned();
-        match engine.db.read(move |c| runs::get(c, &id)).await {
-            Ok(Some(run)) if run.is_terminal() => return Some(run),
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => return None,
-        }
-        tokio::time::sleep(POLL_EVERY).await;
-    }
-    None
 }
