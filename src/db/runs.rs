@@ -45,6 +45,17 @@ pub struct Run {
 }
 
 impl Run {
+    /// Items in `status` (`None`: all), from the run's own counters.
+    pub fn count_in(&self, status: Option<&str>) -> i64 {
+        match status {
+            None => self.total,
+            Some("succeeded") => self.succeeded,
+            Some("failed") => self.failed,
+            Some("skipped") => self.skipped,
+            Some(_) => 0,
+        }
+    }
+
     pub fn is_terminal(&self) -> bool {
         matches!(self.status.as_str(), "succeeded" | "failed" | "partial")
     }

@@ -134,12 +134,10 @@ pub fn prune(c: &Connection, schedule_id: &str, keep_last: u32) -> DbResult<usiz
     .execute(params![schedule_id, created_at, id])?)
 }
 
-/// A schedule's sets, newest first: (set id, created_at, capture status).
-pub fn sets_of(c: &Connection, schedule_id: &str) -> DbResult<Vec<(String, String, Option<String>)>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT s.id, s.created_at, r.status FROM backup_sets s LEFT JOIN runs r ON r.id = s.capture_run_id
-         WHERE s.schedule_id = ?1 ORDER BY s.created_at DESC, s.id DESC",
-    )?;
-    let rows = stmt.query_map([schedule_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// How many backup sets the schedule has made that are still kept.
+pub fn count_sets(c: &Connection, schedule_id: &str) -> DbResult<i64> {
+    Ok(
+        c.prepare_cached("SELECT count(*) FROM backup_sets WHERE schedule_id = ?1")?
+            .query_row([schedule_id], |r| r.get(0))?,
+    )
 }

@@ -51,6 +51,12 @@ impl CronExpr {
         }
     }
 
+    /// An expression already stored (validated when saved): no interval rule applies;
+    /// `None` only if the row was edited by hand into something unparseable.
+    pub fn stored(normalized: &str) -> Option<CronExpr> {
+        CronExpr::parse(normalized, 0).ok()
+    }
+
     /// The next `n` times it fires strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
         self.cron.iter_after(after).take(n).collect()

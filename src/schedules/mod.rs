@@ -114,7 +114,7 @@ impl Scheduler {
 
 /// True when a trigger came due after the schedule last fired (or was created) and before now.
 fn missed(s: &Schedule) -> bool {
-    let Ok(expr) = CronExpr::parse(&s.cron, 0) else {
+    let Some(expr) = CronExpr::stored(&s.cron) else {
         return false;
     };
     let since = s.last_fired_at.as_deref().unwrap_or(&s.created_at);

@@ -200,18 +200,13 @@ fn show_label(run: &Run, status: &str) -> &'static str {
 
 /// "All · Changes · Failed · Unchanged", with counts; the current one is not a link.
 pub fn item_filter(base: &str, run: &Run, show: Option<&str>) -> Markup {
-    let count = |s: &str| match s {
-        "succeeded" => run.succeeded,
-        "failed" => run.failed,
-        _ => run.skipped,
-    };
     html! {
         nav.pv-filter aria-label="Show items" {
             @if show.is_none() { strong { "All " (run.total) } } @else { a href=(base) { "All " (run.total) } }
             @for s in SHOWABLE {
                 " · "
-                @if show == Some(s) { strong { (show_label(run, s)) " " (count(s)) } }
-                @else { a href={ (base) "?show=" (s) } { (show_label(run, s)) " " (count(s)) } }
+                @if show == Some(s) { strong { (show_label(run, s)) " " (run.count_in(Some(s))) } }
+                @else { a href={ (base) "?show=" (s) } { (show_label(run, s)) " " (run.count_in(Some(s))) } }
             }
         }
     }

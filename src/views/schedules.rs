@@ -16,7 +16,7 @@ use crate::schedules::manage::ScheduleInput;
 pub struct ScheduleRow {
     pub schedule: Schedule,
     /// Scheduled sets it has made that are still kept.
-    pub sets_kept: usize,
+    pub sets_kept: i64,
 }
 
 pub struct SchedulesView<'a> {
@@ -54,7 +54,7 @@ pub fn schedules(nav: &Nav, t: &Tenant, v: &SchedulesView<'_>) -> Markup {
 
 fn row(nav: &Nav, t: &Tenant, r: &ScheduleRow, is_owner: bool) -> Markup {
     let s = &r.schedule;
-    let expr = CronExpr::parse(&s.cron, 0).ok();
+    let expr = CronExpr::stored(&s.cron);
     let base = format!("/t/{}/schedules/{}", t.id, s.id);
     html! {
         tr data-schedule=(s.id) {

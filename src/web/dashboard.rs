@@ -56,7 +56,7 @@ fn next_per_tenant(list: &[Schedule]) -> HashMap<String, chrono::DateTime<chrono
     let now = chrono::Utc::now();
     let mut next: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
     for s in list {
-        if let Some(at) = CronExpr::parse(&s.cron, 0).ok().and_then(|e| e.first_after(now)) {
+        if let Some(at) = CronExpr::stored(&s.cron).and_then(|e| e.first_after(now)) {
             next.entry(s.tenant_id.clone())
                 .and_modify(|t| *t = (*t).min(at))
                 .or_insert(at);

@@ -75,13 +75,10 @@ pub async fn view_run_get(
     let page = page.in_tenant(&access.tenant.id);
     let run = load_run(&state.db, &access, &rid).await?;
     let show = showable(p.show.as_deref());
-    let shown = match show {
-        Some("succeeded") => run.succeeded,
-        Some("failed") => run.failed,
-        Some(_) => run.skipped,
-        None => run.total,
-    };
-    let pages = u32::try_from(shown).unwrap_or(u32::MAX).div_ceil(ITEMS_PER_PAGE).max(1);
+    let pages = u32::try_from(run.count_in(show))
+        .unwrap_or(u32::MAX)
+        .div_ceil(ITEMS_PER_PAGE)
+        .max(1);
     let number = p.page.unwrap_or(1).clamp(1, pages);
     let id = run.id.clone();
     let items = state

@@ -34,7 +34,7 @@ async fn render(
             schedules::list(c, &tid)?
                 .into_iter()
                 .map(|s| {
-                    let sets_kept = schedules::sets_of(c, &s.id)?.len();
+                    let sets_kept = schedules::count_sets(c, &s.id)?;
                     Ok(ScheduleRow { schedule: s, sets_kept })
                 })
                 .collect::<crate::db::DbResult<Vec<_>>>()

@@ -24,8 +24,8 @@ pub struct ScheduleOut {
 }
 
 fn out(schedule: Schedule) -> ScheduleOut {
-    let next_runs = match CronExpr::parse(&schedule.cron, 0) {
-        Ok(e) if schedule.enabled => e
+    let next_runs = match CronExpr::stored(&schedule.cron) {
+        Some(e) if schedule.enabled => e
             .next_after(chrono::Utc::now(), 3)
             .into_iter()
             .map(crate::clock::format_time)
