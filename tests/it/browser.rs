@@ -154,6 +154,15 @@ impl Browser {
         ))))
     }
 
+    /// Ends a journey that went wrong: keeps a screenshot for the person reading the CI log,
+    /// closes the browser and fails the test with what happened.
+    pub async fn fail(self, what: &str, e: &fantoccini::error::CmdError) -> ! {
+        let shot = format!("/tmp/pv-{}-failure.png", what.replace(' ', "-"));
+        let _ = std::fs::write(&shot, self.client.screenshot().await.unwrap_or_default());
+        self.close().await;
+        panic!("{what} failed: {e} (screenshot: {shot})");
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
@@ -198,12 +207,7 @@ async fn an_admin_signs_in_through_the_login_page_and_sees_the_dashboard() {
     }
     .await;
     if let Err(e) = result {
-        let _ = std::fs::write(
-            "/tmp/pv-browser-failure.png",
-            b.client.screenshot().await.unwrap_or_default(),
-        );
-        b.close().await;
-        panic!("browser journey failed: {e}");
+        b.fail("browser journey", &e).await;
     }
     assert_eq!(b.text_of("h1").await, "Tenants");
     // The HTML-special name is shown as text, not markup.
@@ -244,12 +248,7 @@ async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_en
     }
     .await;
     if let Err(e) = result {
-        let _ = std::fs::write(
-            "/tmp/pv-browser-failure.png",
-            b.client.screenshot().await.unwrap_or_default(),
-        );
-        b.close().await;
-        panic!("browser journey failed: {e}");
+        b.fail("browser journey", &e).await;
     }
     let runs: i64 = app
         .raw_db()
@@ -361,12 +360,7 @@ async fn an_admin_backs_up_previews_and_restores_through_the_pages() {
     }
     .await;
     if let Err(e) = journey {
-        let _ = std::fs::write(
-            "/tmp/pv-journey-failure.png",
-            b.client.screenshot().await.unwrap_or_default(),
-        );
-        b.close().await;
-        panic!("journey (backup part) failed: {e}");
+        b.fail("journey (backup part)", &e).await;
     }
     let diff_text = b.text_of("table.pv-diff").await;
     assert!(diff_text.contains("/passwordMinimumLength"), "{diff_text}");
@@ -527,12 +521,7 @@ async fn an_owner_adds_a_schedule_and_the_cron_field_is_checked_while_typing() {
     }
     .await;
     if let Err(e) = typed {
-        let _ = std::fs::write(
-            "/tmp/pv-browser-failure.png",
-            b.client.screenshot().await.unwrap_or_default(),
-        );
-        b.close().await;
-        panic!("schedule journey failed: {e}");
+        b.fail("schedule journey", &e).await;
     }
     let row = b.text_of("tr[data-schedule]").await;
     assert!(

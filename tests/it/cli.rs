@@ -192,13 +192,7 @@ async fn demo_prints_a_url_and_a_login_that_work() {
             .await
             .expect("drift");
         assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
-        let run_id = res.headers()["location"]
-            .to_str()
-            .expect("location")
-            .rsplit('/')
-            .next()
-            .expect("id")
-            .to_owned();
+        let run_id = crate::helpers::run_id_in(&res);
         for _ in 0..200 {
             let done: String = db
                 .query_row("SELECT status FROM runs WHERE id = ?1", [&run_id], |r| r.get(0))

@@ -71,6 +71,12 @@ pub fn attr_after(html: &str, marker: &str, attr: &str) -> Option<String> {
     Some(v[..v.find('"')?].replace("&amp;", "&").replace("&quot;", "\""))
 }
 
+/// The run id at the end of a redirect to a run page (`/t/{tenant}/runs/{id}`).
+pub fn run_id_in(res: &reqwest::Response) -> String {
+    let to = res.headers()["location"].to_str().expect("location");
+    to.rsplit('/').next().expect("run id").to_owned()
+}
+
 pub fn csrf_of(html: &str) -> String {
     attr_after(html, "name=\"_csrf\"", "value")
         .or_else(|| attr_after(html, "name=\"csrf-token\"", "content"))

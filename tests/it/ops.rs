@@ -321,13 +321,7 @@ async fn the_backup_form_backs_up_the_picked_policies_or_everything_when_none_is
         }
     };
     let set_size = |res: reqwest::Response| {
-        let run_id = res.headers()["location"]
-            .to_str()
-            .expect("location")
-            .rsplit('/')
-            .next()
-            .expect("id")
-            .to_owned();
+        let run_id = crate::helpers::run_id_in(&res);
         let (app, token, tid) = (&app, &token, &tid);
         async move {
             let run = wait_for_run(app, token, tid, &run_id).await;

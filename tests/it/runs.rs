@@ -330,10 +330,11 @@ async fn a_run_stream_sends_the_current_state_first_then_done_and_closes() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
-#[tokio::test]
-async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
+/// A sync of a 10-policy tenant whose Graph answers in 150 ms: a run that lasts a few
+/// seconds, to watch. Keep the simulator alive while the run goes on.
+async fn slow_sync(name: &str) -> (TestApp, policyvault::sim::SimHandle, String, String) {
     let (app, token, sim) = crate::ops::admin_app().await;
-    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Stream", 2, None).await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, name, 2, None).await;
     sim.set_faults(policyvault::sim::state::Faults {
         latency_ms: 150,
         ..Default::default()
@@ -342,6 +343,12 @@ async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
         .api(Method::POST, &token, &format!("/api/v1/tenants/{tid}/sync"), None)
         .await;
     let run_id = started["run"]["id"].as_str().expect("id").to_owned();
+    (app, sim, tid, run_id)
+}
+
+#[tokio::test]
+async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
+    let (app, _sim, tid, run_id) = slow_sync("Stream").await;
     let (c, _) = app.signed_in(ADMIN_EMAIL).await;
     let res = c
         .get(app.url(&format!("/t/{tid}/runs/{run_id}/events")))
@@ -375,16 +382,7 @@ async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_watchers_of_one_run_all_see_it_finish_and_share_one_render_per_change() {
-    let (app, token, sim) = crate::ops::admin_app().await;
-    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Watched", 2, None).await;
-    sim.set_faults(policyvault::sim::state::Faults {
-        latency_ms: 150,
-        ..Default::default()
-    });
-    let (_, started) = app
-        .api(Method::POST, &token, &format!("/api/v1/tenants/{tid}/sync"), None)
-        .await;
-    let run_id = started["run"]["id"].as_str().expect("id").to_owned();
+    let (app, _sim, tid, run_id) = slow_sync("Watched").await;
     let (c, _) = app.signed_in(ADMIN_EMAIL).await;
     let renders_before = app.state.fragments.renders();
     let watchers: Vec<_> = (0..30)
