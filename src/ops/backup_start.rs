@@ -15,7 +15,7 @@ use crate::db::schedules::{self, Schedule};
 use crate::db::{DbError, DbResult};
 use crate::error::AppError;
 use crate::runs::Engine;
-use crate::runs::start::{Initiator, StartRequest, Started, start_in};
+use crate::runs::start::{Initiator, StartRequest, Started, announce, start_in};
 
 /// What to back up, by whom.
 struct Plan {
@@ -86,13 +86,7 @@ pub async fn backup_scheduled(engine: &Engine, schedule: &Schedule) -> Result<(B
 
 async fn create(engine: &Engine, plan: Plan) -> Result<(BackupSet, Started), AppError> {
     let (set, started) = engine.db.write(move |tx| create_in(tx, &plan)).await??;
-    if !started.reused {
-        // One new run needs one worker; waking all of them would make every idle worker
-        // race for it in a write transaction.
-        engine.wake.notify_one();
-        // Pages showing active runs learn about it at once, as for every other start.
-        engine.hub.publish(crate::runs::progress::Progress::of(&started.run));
-    }
+    announce(engine, &started);
     Ok((set, started))
 }
 

@@ -41,13 +41,19 @@ pub struct Started {
 
 pub async fn start(engine: &Engine, req: StartRequest) -> Result<Started, AppError> {
     let started = engine.db.write(move |tx| start_in(tx, &req)).await??;
+    announce(engine, &started);
+    Ok(started)
+}
+
+/// After the start's transaction committed: a new run wakes one worker and tells live pages.
+/// Starts made with `start_in` inside a caller's transaction call this after their commit.
+pub fn announce(engine: &Engine, started: &Started) {
     if !started.reused {
         // One new run needs one worker; waking all of them would make every idle worker
         // race for it in a write transaction.
         engine.wake.notify_one();
         engine.hub.publish(crate::runs::progress::Progress::of(&started.run));
     }
-    Ok(started)
 }
 
 /// The start, inside a caller's transaction (for starts that create other rows with it).
