@@ -5,15 +5,18 @@
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-# Build dependencies first so code changes do not rebuild them.
+# Build dependencies first so code changes do not rebuild them. The manifest names two
+# binaries (the server and bench/), so both get a placeholder and only the server is built.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && cargo build --release --locked \
-    && rm -rf src
+RUN mkdir src bench && echo 'fn main() {}' > src/main.rs && echo 'fn main() {}' > bench/main.rs \
+    && touch src/lib.rs \
+    && cargo build --release --locked --bin policyvault \
+    && rm -rf src bench
 COPY schema.sql ./
 COPY assets ./assets
 COPY src ./src
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked \
+COPY bench ./bench
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin policyvault \
     && install -m 0755 target/release/policyvault /usr/local/bin/policyvault
 
 FROM debian:bookworm-slim
