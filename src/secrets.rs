@@ -29,6 +29,14 @@ pub enum KeyError {
     Random(String),
 }
 
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
     #[error("the stored secret could not be decrypted: was the master key changed?")]
@@ -40,6 +48,9 @@ pub enum SealError {
 /// Holds the key; deliberately no `Debug`, so it cannot end up in a log line.
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    /// HMAC key for fingerprints of captured secret values, derived from the master key so
+    /// a fingerprint says nothing about a value to anyone without the key.
+    fingerprint_key: [u8; 32],
 }
 
 impl MasterKey {
@@ -73,7 +84,19 @@ impl MasterKey {
     fn from_bytes(bytes: &[u8; 32]) -> MasterKey {
         MasterKey {
             cipher: XChaCha20Poly1305::new(bytes.into()),
+            fingerprint_key: hmac_sha256(bytes, b"policyvault fingerprint key v1"),
         }
+    }
+
+    /// A keyed fingerprint (HMAC-SHA256, hex) of a value within a context: equal values give
+    /// equal fingerprints, so an unchanged secret is not a change, while the value cannot be
+    /// guessed from it without the master key.
+    pub fn fingerprint(&self, context: &str, value: &str) -> String {
+        let mut data = Vec::with_capacity(context.len() + 1 + value.len());
+        data.extend_from_slice(context.as_bytes());
+        data.push(0);
+        data.extend_from_slice(value.as_bytes());
+        hex::encode(hmac_sha256(&self.fingerprint_key, &data))
     }
 
     pub fn seal(&self, plaintext: &SecretString, context: &str) -> Result<Vec<u8>, SealError> {

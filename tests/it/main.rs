@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod csrf;
 mod db;
+mod fidelity;
 mod graph;
 mod health;
 mod login;
