@@ -88,6 +88,14 @@ pub fn append(
     Ok(added)
 }
 
+/// Whether a restore run restores this policy (has an item for one of its backup items).
+pub fn run_restores_policy(c: &Connection, run_id: &str, policy_id: &str) -> DbResult<bool> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM run_items ri JOIN backup_items bi ON bi.id = ri.item_id WHERE ri.run_id = ?1 AND bi.policy_id = ?2",
+    )?
+    .exists([run_id, policy_id])?)
+}
+
 pub fn set_capture_run(c: &Connection, set_id: &str, run_id: &str) -> DbResult<()> {
     c.execute(
         "UPDATE backup_sets SET capture_run_id = ?2 WHERE id = ?1",

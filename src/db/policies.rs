@@ -77,6 +77,12 @@ pub fn mark_vanished(c: &Connection, tenant_id: &str, policy_type: &str, since: 
 /// keeps its history and is live again.
 pub fn repoint(c: &Connection, id: &str, graph_id: &str, display_name: &str, now: &str) -> DbResult<()> {
     c.prepare_cached(
+        "INSERT INTO policy_aliases (tenant_id, policy_type, graph_id, policy_id)
+         SELECT tenant_id, policy_type, graph_id, id FROM policies WHERE id = ?1 AND graph_id <> ?2
+         ON CONFLICT DO UPDATE SET policy_id = excluded.policy_id",
+    )?
+    .execute(params![id, graph_id])?;
+    c.prepare_cached(
         "UPDATE policies SET graph_id = ?2, display_name = ?3, deleted = 0, last_synced_at = ?4 WHERE id = ?1",
     )?
     .execute(params![id, graph_id, display_name, now])?;
@@ -88,6 +94,20 @@ pub fn mark_deleted(c: &Connection, id: &str) -> DbResult<()> {
     c.prepare_cached("UPDATE policies SET deleted = 1 WHERE id = ?1")?
         .execute([id])?;
     Ok(())
+}
+
+/// The policy that had this Graph id before a restore re-created it under a new one.
+pub fn by_old_graph_id(c: &Connection, tenant_id: &str, policy_type: &str, graph_id: &str) -> DbResult<Option<Policy>> {
+    let id: Option<String> = c
+        .prepare_cached(
+            "SELECT policy_id FROM policy_aliases WHERE tenant_id = ?1 AND policy_type = ?2 AND graph_id = ?3",
+        )?
+        .query_row([tenant_id, policy_type, graph_id], |r| r.get(0))
+        .optional()?;
+    match id {
+        Some(id) => get(c, &id),
+        None => Ok(None),
+    }
 }
 
 /// The policy of a tenant with this type and Graph id, deleted or not.

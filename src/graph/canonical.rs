@@ -10,6 +10,7 @@ const VOLATILE: &[&str] = &[
     "@odata.context",
     "@odata.etag",
     "lastModifiedDateTime",
+    "modifiedDateTime",
     "createdDateTime",
     "version",
 ];

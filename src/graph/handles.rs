@@ -80,6 +80,11 @@ impl GraphReader {
             .map(|_| ())
     }
 
+    /// The absolute URL of a path under `/beta/` on this tenant's Graph (for `@odata.bind`).
+    pub fn beta_url(&self, path: &str) -> String {
+        format!("{}/beta/{path}", self.conn.graph_base_url)
+    }
+
     /// GET a path under `/beta/` (or an absolute nextLink).
     pub async fn get(&self, path: &str) -> Result<Value, GraphError> {
         self.client.send(&self.conn, Method::GET, path, None).await

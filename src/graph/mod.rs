@@ -7,7 +7,7 @@
 //! - `client`: requests with retries (`Retry-After`, backoff with full jitter), paging.
 //! - `batch`: JSON batching of GETs, retrying only the throttled sub-requests.
 //! - `handles`: `GraphReader` (read-only) and `GraphWriter`; preview code only gets a reader.
-//! - `registry`: the supported policy types, one data entry each.
+//! - `registry`: what a supported type is; `types`: the table of them, one entry each.
 //! - `policy`: capture a policy into one document; create/update/assign from one.
 //! - `recipes`: the extra calls of types whose write is more than POST/PATCH plus `assign`.
 //! - `odata`: OData annotations, and which may go back in a write body.
@@ -27,6 +27,7 @@ pub mod policy;
 pub mod recipes;
 pub mod registry;
 pub mod token;
+pub mod types;
 
 pub use error::{ErrorCode, GraphError};
 pub use handles::{Graph, GraphReader, GraphWriter, TenantConnection};

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::error::{ErrorCode, GraphError};
 use super::handles::{GraphReader, GraphWriter};
 use super::odata::{self, strip_annotations};
-use super::registry::{PolicyType, Recipe, Update};
+use super::registry::{Assign, PolicyType, Recipe, Update};
 use super::{oma, recipes};
 
 /// Reads one policy completely: one GET (its collections and assignments expanded), then
@@ -52,7 +52,8 @@ async fn complete(
     check_stated_counts(ty, &object)?;
     strip_annotations(&mut object);
     complete_settings(reader, ty, graph_id, &mut object).await?;
-    if ty.assign_key.is_some() && object.is_object() {
+    recipes::capture_extra(reader, ty, graph_id, &mut object).await?;
+    if ty.has_assignments() && object.is_object() {
         let list = match object.get_mut("assignments").map(Value::take) {
             Some(Value::Array(list)) => list,
             _ => reader.list(&ty.assignments_path(graph_id)).await?,
@@ -170,7 +171,7 @@ pub fn write_body(ty: &PolicyType, document: &Value) -> Result<Map<String, Value
         .filter(|(k, _)| !ty.read_only.contains(&k.as_str()) && k.as_str() != "assignments")
         .map(|(k, v)| {
             let mut v = v.clone();
-            if ty.expand.contains(&k.as_str()) {
+            if ty.inline().any(|n| n == k.as_str()) {
                 strip_ids(&mut v);
             }
             (k.clone(), v)
@@ -195,14 +196,7 @@ pub fn strip_ids(v: &mut Value) {
 
 /// Creates the policy; returns the new Graph id.
 pub async fn create(writer: &GraphWriter, ty: &PolicyType, document: &Value) -> Result<String, GraphError> {
-    match ty.recipe {
-        Recipe::Plain => {
-            let body = Value::Object(write_body(ty, document)?);
-            post_new(writer, ty, &body).await
-        }
-        Recipe::Compliance => recipes::compliance::create(writer, ty, document).await,
-        Recipe::AppProtection => recipes::app_protection::create(writer, ty, document).await,
-    }
+    recipes::create(writer, ty, document).await
 }
 
 /// POSTs a create body to the type's collection; the new object's id.
@@ -226,11 +220,7 @@ pub async fn update(
     document: &Value,
     live: &Value,
 ) -> Result<(), GraphError> {
-    match ty.recipe {
-        Recipe::Plain => put_or_patch(writer, ty, graph_id, write_body(ty, document)?).await,
-        Recipe::Compliance => recipes::compliance::update(writer, ty, graph_id, document, live).await,
-        Recipe::AppProtection => recipes::app_protection::update(writer, ty, graph_id, document, live).await,
-    }
+    recipes::update(writer, ty, graph_id, document, live).await
 }
 
 /// PUT (replaces everything) or PATCH (properties only: navigation collections are left out,
@@ -245,8 +235,8 @@ pub(crate) async fn put_or_patch(
     match ty.update {
         Update::Put => writer.put(&path, &Value::Object(body)).await?,
         Update::Patch => {
-            for k in ty.expand {
-                body.remove(*k);
+            for k in ty.inline().chain(ty.create_only.iter().copied()) {
+                body.remove(k);
             }
             writer.patch(&path, &Value::Object(body)).await?
         }
@@ -256,12 +246,28 @@ pub(crate) async fn put_or_patch(
 
 /// Replaces the policy's assignments with the document's.
 pub async fn assign(writer: &GraphWriter, ty: &PolicyType, graph_id: &str, document: &Value) -> Result<(), GraphError> {
-    let Some(key) = ty.assign_key else { return Ok(()) };
     let mut list = document.get("assignments").cloned().unwrap_or_else(|| json!([]));
     strip_annotations(&mut list);
-    writer
-        .post(&format!("{}/{graph_id}/assign", ty.collection), &json!({ key: list }))
-        .await?;
+    match ty.assign {
+        Assign::None => {}
+        Assign::Action(key) => {
+            writer
+                .post(&format!("{}/{graph_id}/assign", ty.collection), &json!({ key: list }))
+                .await?;
+        }
+        Assign::EachPost => {
+            // No replace-all action: remove what is there, then add each one.
+            let path = ty.assignments_path(graph_id);
+            for existing in writer.reader().list(&path).await? {
+                if let Some(id) = existing.get("id").and_then(Value::as_str) {
+                    writer.delete(&format!("{path}/{id}")).await?;
+                }
+            }
+            for a in list.as_array().into_iter().flatten() {
+                writer.post(&path, a).await?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -270,6 +276,14 @@ pub fn comparable(ty: &PolicyType, document: &Value) -> Value {
     let mut map = write_body(ty, document).unwrap_or_default();
     if let Some(a) = document.get("assignments") {
         map.insert("assignments".into(), a.clone());
+    }
+    // Collections whose order Graph does not keep compare as sets.
+    for key in ["items"] {
+        if ty.recipe == Recipe::PolicySet
+            && let Some(Value::Array(items)) = map.get_mut(key)
+        {
+            items.sort_by_cached_key(|i| super::canonical::canonicalize(i).to_string());
+        }
     }
     Value::Object(map)
 }

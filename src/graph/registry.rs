@@ -1,5 +1,11 @@
-//! The supported policy types, one data entry each (`shared/GRAPH.md`). Adding a type is
-//! adding an entry; capture, restore and the simulator all read from here.
+//! The supported object types (`shared/GRAPH-TYPES.md`). A plain type is one data entry in
+//! `graph/types.rs`; a type whose write is more than POST/PATCH/PUT plus `assign` names a
+//! recipe (`graph/recipes/`). Capture, restore, the simulator and `policyvault types` all
+//! read from here.
+
+use serde_json::Value;
+
+pub use super::types::TYPES;
 
 /// How an existing object is updated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,11 +24,54 @@ pub enum Recipe {
     /// Compliance: a create carries exactly one `block` action; scheduled actions change
     /// only through `scheduleActionsForRules`.
     Compliance,
-    /// App protection: `apps` is a navigation collection changed only through `targetApps`
-    /// (with `appGroupType`).
+    /// App protection and managed app configuration: `apps` is a navigation collection
+    /// changed only through `targetApps` (with `appGroupType`).
     AppProtection,
+    /// Authentication strengths: `allowedCombinations` changes only through
+    /// `updateAllowedCombinations`.
+    AuthStrength,
+    /// Enrollment configurations: priority only through `setPriority`; the priority-0
+    /// defaults exist in every tenant and are only ever updated.
+    Enrollment,
+    /// Compliance notification templates: localized messages are created one by one.
+    NotificationTemplate,
+    /// Endpoint security intents: created through their template's `createInstance`,
+    /// settings changed through `updateSettings`.
+    Intent,
+    /// Administrative templates: definition values bound to definitions with `@odata.bind`.
+    AdminTemplate,
+    /// Apps: store, web and Microsoft 365 apps are restored; installers cannot be exported.
+    MobileApp,
+    /// Conditional Access: a created policy lands in report-only unless asked otherwise.
+    ConditionalAccess,
+    /// Policy sets: items and assignments through `update`; restored last.
+    PolicySet,
 }
 
+/// Where a type's assignments are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assign {
+    /// No assignments (or the recipe writes them).
+    None,
+    /// `POST …/{id}/assign` with `{key: [...]}`: replaces every assignment.
+    Action(&'static str),
+    /// One `POST …/{id}/assignments` per assignment, after deleting the existing ones
+    /// (Autopilot: "the action assign doesn't exist anymore", Microsoft365DSC #3892; terms
+    /// and conditions).
+    EachPost,
+}
+
+/// A property of one type that holds the Graph id of an object of another type, so a
+/// restore can write the referenced object first and rewrite the id when it is re-created.
+/// `path` is a `/`-separated path into the document where `*` stands for every array member.
+#[derive(Debug, Clone, Copy)]
+pub struct Ref {
+    pub path: &'static str,
+    pub target: &'static str,
+}
+
+// A table of facts about Graph types: each flag is one independent fact.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyType {
     /// Stable key stored in our database, e.g. `settings_catalog`.
@@ -34,22 +83,64 @@ pub struct PolicyType {
     pub name_field: &'static str,
     /// Navigation collections expanded on a GET by id (captured inline).
     pub expand: &'static [&'static str],
+    /// Collections the type's recipe reads with requests of their own and keeps inline
+    /// (an administrative template's definition values, an intent's settings).
+    pub nested: &'static [&'static str],
     /// The list omits some properties (script bodies): always GET each object by id.
     pub get_by_id: bool,
     /// Read-only properties removed before create/update.
     pub read_only: &'static [&'static str],
+    /// Properties a create takes but an update refuses (removed from update bodies).
+    pub create_only: &'static [&'static str],
     pub update: Update,
-    /// Body key of the `assign` action, or `None` when the type has no assignments.
-    pub assign_key: Option<&'static str>,
+    /// Whether and how assignments are written.
+    pub assign: Assign,
+    /// Graph does not expand `assignments` on this type: read them from `/assignments`.
+    pub expand_assignments: bool,
     /// Whether an update must keep the `@odata.type` of the existing object.
     pub typed: bool,
     pub recipe: Recipe,
     /// `omaSettings` may hold encrypted values, readable only through
     /// `getOmaSettingPlainTextValue` (custom profiles).
     pub oma_secrets: bool,
+    /// Objects Microsoft owns (built in): `(property, value as JSON text)`; such objects are
+    /// neither inventoried nor backed up.
+    pub built_in: &'static [(&'static str, &'static str)],
+    /// Restore order: lower first (what others refer to before what refers to it).
+    pub order: u16,
+    /// Ids of other types this type refers to.
+    pub refs: &'static [Ref],
+    /// The Graph application permission a backup and restore of this type needs.
+    pub permission: &'static str,
+    /// What a newcomer should know (shown by `policyvault types`).
+    pub notes: &'static str,
 }
 
-const COMMON_READ_ONLY: &[&str] = &[
+/// The defaults of an entry: a plain Intune type read and written as it is.
+pub const PLAIN: PolicyType = PolicyType {
+    key: "",
+    label: "",
+    collection: "",
+    name_field: "displayName",
+    expand: &[],
+    nested: &[],
+    get_by_id: false,
+    read_only: COMMON_READ_ONLY,
+    create_only: &[],
+    update: Update::Patch,
+    assign: Assign::None,
+    expand_assignments: true,
+    typed: false,
+    recipe: Recipe::Plain,
+    oma_secrets: false,
+    built_in: &[],
+    order: 500,
+    refs: &[],
+    permission: "DeviceManagementConfiguration.ReadWrite.All",
+    notes: "",
+};
+
+pub const COMMON_READ_ONLY: &[&str] = &[
     "id",
     "createdDateTime",
     "lastModifiedDateTime",
@@ -57,190 +148,15 @@ const COMMON_READ_ONLY: &[&str] = &[
     "@odata.context",
 ];
 
-pub const TYPES: &[PolicyType] = &[
-    PolicyType {
-        key: "settings_catalog",
-        label: "Settings catalog",
-        collection: "deviceManagement/configurationPolicies",
-        name_field: "name",
-        expand: &["settings"],
-        get_by_id: true,
-        read_only: &[
-            "id",
-            "createdDateTime",
-            "lastModifiedDateTime",
-            "settingCount",
-            "creationSource",
-            "isAssigned",
-            "@odata.context",
-        ],
-        update: Update::Put,
-        assign_key: Some("assignments"),
-        typed: false,
-        recipe: Recipe::Plain,
-        oma_secrets: false,
+/// Assignment filters and scope tags, which nearly every assignable type refers to.
+pub const ASSIGNMENT_REFS: &[Ref] = &[
+    Ref {
+        path: "assignments/*/target/deviceAndAppManagementAssignmentFilterId",
+        target: "assignment_filter",
     },
-    PolicyType {
-        key: "device_configuration",
-        label: "Device configuration",
-        collection: "deviceManagement/deviceConfigurations",
-        name_field: "displayName",
-        expand: &[],
-        get_by_id: false,
-        read_only: &[
-            "id",
-            "createdDateTime",
-            "lastModifiedDateTime",
-            "version",
-            "supportsScopeTags",
-            "@odata.context",
-        ],
-        update: Update::Patch,
-        assign_key: Some("assignments"),
-        typed: true,
-        recipe: Recipe::Plain,
-        oma_secrets: true,
-    },
-    PolicyType {
-        key: "compliance_policy",
-        label: "Compliance policy",
-        collection: "deviceManagement/deviceCompliancePolicies",
-        name_field: "displayName",
-        expand: &["scheduledActionsForRule"],
-        get_by_id: true,
-        read_only: COMMON_READ_ONLY,
-        update: Update::Patch,
-        assign_key: Some("assignments"),
-        typed: true,
-        recipe: Recipe::Compliance,
-        oma_secrets: false,
-    },
-    PolicyType {
-        key: "powershell_script",
-        label: "PowerShell script",
-        collection: "deviceManagement/deviceManagementScripts",
-        name_field: "displayName",
-        expand: &[],
-        get_by_id: true,
-        read_only: &["id", "createdDateTime", "lastModifiedDateTime", "@odata.context"],
-        update: Update::Patch,
-        assign_key: Some("deviceManagementScriptAssignments"),
-        typed: false,
-        recipe: Recipe::Plain,
-        oma_secrets: false,
-    },
-    PolicyType {
-        key: "remediation_script",
-        label: "Remediation script",
-        collection: "deviceManagement/deviceHealthScripts",
-        name_field: "displayName",
-        expand: &[],
-        get_by_id: true,
-        read_only: &["id", "createdDateTime", "lastModifiedDateTime", "@odata.context"],
-        update: Update::Patch,
-        assign_key: Some("deviceHealthScriptAssignments"),
-        typed: false,
-        recipe: Recipe::Plain,
-        oma_secrets: false,
-    },
-    PolicyType {
-        key: "autopilot_profile",
-        label: "Autopilot deployment profile",
-        collection: "deviceManagement/windowsAutopilotDeploymentProfiles",
-        name_field: "displayName",
-        expand: &[],
-        get_by_id: false,
-        read_only: &["id", "createdDateTime", "lastModifiedDateTime", "@odata.context"],
-        update: Update::Patch,
-        assign_key: Some("assignments"),
-        typed: true,
-        recipe: Recipe::Plain,
-        oma_secrets: false,
-    },
-    PolicyType {
-        key: "assignment_filter",
-        label: "Assignment filter",
-        collection: "deviceManagement/assignmentFilters",
-        name_field: "displayName",
-        expand: &[],
-        get_by_id: false,
-        read_only: &[
-            "id",
-            "createdDateTime",
-            "lastModifiedDateTime",
-            "payloads",
-            "@odata.context",
-        ],
-        update: Update::Patch,
-        assign_key: None,
-        typed: false,
-        recipe: Recipe::Plain,
-        oma_secrets: false,
-    },
-    PolicyType {
-        key: "feature_update_profile",
-        label: "Windows feature update profile",
-        collection: "deviceManagement/windowsFeatureUpdateProfiles",
-        name_field: "displayName",
-        expand: &[],
-        get_by_id: false,
-        read_only: &[
-            "id",
-            "createdDateTime",
-            "lastModifiedDateTime",
-            "deployableContentDisplayName",
-            "endOfSupportDate",
-            "@odata.context",
-        ],
-        update: Update::Patch,
-        assign_key: Some("assignments"),
-        typed: false,
-        recipe: Recipe::Plain,
-        oma_secrets: false,
-    },
-    PolicyType {
-        key: "ios_app_protection",
-        label: "iOS app protection",
-        collection: "deviceAppManagement/iosManagedAppProtections",
-        name_field: "displayName",
-        expand: &["apps"],
-        get_by_id: true,
-        read_only: &[
-            "id",
-            "createdDateTime",
-            "lastModifiedDateTime",
-            "version",
-            "isAssigned",
-            "deployedAppCount",
-            "@odata.context",
-        ],
-        update: Update::Patch,
-        assign_key: Some("assignments"),
-        typed: false,
-        recipe: Recipe::AppProtection,
-        oma_secrets: false,
-    },
-    PolicyType {
-        key: "android_app_protection",
-        label: "Android app protection",
-        collection: "deviceAppManagement/androidManagedAppProtections",
-        name_field: "displayName",
-        expand: &["apps"],
-        get_by_id: true,
-        read_only: &[
-            "id",
-            "createdDateTime",
-            "lastModifiedDateTime",
-            "version",
-            "isAssigned",
-            "deployedAppCount",
-            "@odata.context",
-        ],
-        update: Update::Patch,
-        assign_key: Some("assignments"),
-        typed: false,
-        recipe: Recipe::AppProtection,
-        oma_secrets: false,
+    Ref {
+        path: "roleScopeTagIds/*",
+        target: "scope_tag",
     },
 ];
 
@@ -254,7 +170,7 @@ impl PolicyType {
     /// policy is one request instead of two.
     pub fn get_path(&self, id: &str) -> String {
         let mut expand = self.expand.to_vec();
-        if self.assign_key.is_some() {
+        if self.has_assignments() && self.expand_assignments {
             expand.push("assignments");
         }
         if expand.is_empty() {
@@ -268,11 +184,31 @@ impl PolicyType {
         format!("{}/{id}/assignments", self.collection)
     }
 
-    pub fn display_name<'a>(&self, object: &'a serde_json::Value) -> &'a str {
+    pub fn display_name<'a>(&self, object: &'a Value) -> &'a str {
         object
             .get(self.name_field)
-            .and_then(serde_json::Value::as_str)
+            .and_then(Value::as_str)
             .unwrap_or("(unnamed)")
+    }
+
+    /// Whether Microsoft owns this object (a built-in role, the Default scope tag…).
+    pub fn is_built_in(&self, object: &Value) -> bool {
+        self.built_in.iter().any(|(k, v)| {
+            object
+                .get(*k)
+                .is_some_and(|x| serde_json::from_str::<Value>(v).is_ok_and(|v| *x == v))
+        })
+    }
+
+    /// Whether objects of this type carry assignments (captured as `assignments`).
+    pub fn has_assignments(&self) -> bool {
+        self.assign != Assign::None
+    }
+
+    /// The collections captured inline, expanded or read by the recipe: their members carry
+    /// ids Graph assigns.
+    pub fn inline(&self) -> impl Iterator<Item = &'static str> {
+        self.expand.iter().chain(self.nested).copied()
     }
 }
 
@@ -300,5 +236,23 @@ mod tests {
             "deviceManagement/assignmentFilters/x",
             "filters have no assignments"
         );
+        assert_eq!(
+            by_key("terms_and_conditions").expect("t").get_path("x"),
+            "deviceManagement/termsAndConditions/x",
+            "terms and conditions do not expand assignments"
+        );
+    }
+
+    #[test]
+    fn every_reference_names_a_type_restored_before_it() {
+        for ty in TYPES {
+            for r in ty.refs {
+                if r.target == "*" {
+                    continue;
+                }
+                let target = by_key(r.target).unwrap_or_else(|| panic!("{}: unknown {}", ty.key, r.target));
+                assert!(target.order < ty.order, "{} must come after {}", ty.key, target.key);
+            }
+        }
     }
 }

@@ -34,8 +34,10 @@ pub async fn list_type(
             context,
         }
     })?;
+    // Microsoft's own objects (built-in roles, the Default scope tag…) are not ours to back up.
     let seen: Vec<(String, String)> = objects
         .iter()
+        .filter(|o| !ty.is_built_in(o))
         .filter_map(|o| Some((o["id"].as_str()?.to_owned(), ty.display_name(o).to_owned())))
         .collect();
     let tenant = tenant_id.to_owned();

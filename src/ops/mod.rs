@@ -3,7 +3,9 @@
 pub mod backup;
 pub mod backup_start;
 pub mod capture;
+pub mod conditional_access;
 pub mod listing;
+pub mod references;
 pub mod restore;
 pub mod restore_plan;
 pub mod sealing;

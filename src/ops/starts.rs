@@ -90,6 +90,10 @@ pub struct RestoreRequest {
     pub dry_run: bool,
     pub include_assignments: Option<bool>,
     pub confirm: Option<String>,
+    /// `report_only` (the default: a re-created Conditional Access policy lands in
+    /// report-only) or `as_captured`.
+    #[serde(default)]
+    pub conditional_access_state: Option<String>,
 }
 
 /// Live writes need the owner role and the tenant's name typed as confirmation.
@@ -134,6 +138,19 @@ pub async fn restore(
     if chosen.is_empty() {
         return Err(AppError::Invalid("choose at least one item to restore".into()));
     }
+    let ca_state = match req.conditional_access_state.as_deref() {
+        None | Some("report_only") => "report_only",
+        Some("as_captured") => "as_captured",
+        Some(_) => {
+            return Err(AppError::Invalid(
+                "conditional_access_state is report_only or as_captured".into(),
+            ));
+        }
+    };
+    // Dependency order: what others refer to first, policy sets last (a stable sort keeps
+    // the set's order within a type).
+    let mut chosen = chosen;
+    chosen.sort_by_key(|i| crate::graph::registry::by_key(&i.policy_type).map_or(u16::MAX, |t| t.order));
     let items = chosen
         .into_iter()
         .map(|i| NewItem {
@@ -154,7 +171,11 @@ pub async fn restore(
             target_id: set.id.clone(),
             dry_run: req.dry_run,
             required_role: if req.dry_run { Role::Operator } else { Role::Owner },
-            params: json!({"include_assignments": req.include_assignments.unwrap_or(true), "backup_set_id": set.id}),
+            params: json!({
+                "include_assignments": req.include_assignments.unwrap_or(true),
+                "backup_set_id": set.id,
+                "conditional_access_state": ca_state,
+            }),
             items,
             audit_action: (!req.dry_run).then_some("restore.started"),
             ..tenant_request(access, kind)

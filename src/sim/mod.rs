@@ -6,6 +6,9 @@
 //! - `seed`: deterministic, realistic content.
 //! - `routes`: the HTTP surface, including `/_sim/faults`, `/_sim/journal`, `/_sim/counters`.
 
+pub mod actions;
+pub mod catalog;
+pub mod objects;
 pub mod quirks;
 pub mod routes;
 pub mod seed;
@@ -58,7 +61,7 @@ pub struct SimHandle {
 }
 
 /// A GUID derived from text, so a demo tenant keeps its ids across restarts.
-fn guid_from(text: &str) -> String {
+pub(crate) fn guid_from(text: &str) -> String {
     let h = hex::encode(Sha256::digest(text.as_bytes()));
     format!(
         "{}-{}-4{}-8{}-{}",
@@ -184,7 +187,7 @@ impl SimHandle {
     /// Creates an object as a Graph client would (the same checks and quirks as a POST);
     /// its new id, or the error message.
     pub fn create_object(&self, entra_tenant_id: &str, collection: &str, body: Value) -> Result<String, String> {
-        routes::create_direct(&mut self.lock(), entra_tenant_id, collection, body)
+        objects::create_direct(&mut self.lock(), entra_tenant_id, collection, body)
     }
 
     /// An object's assignments, as stored.

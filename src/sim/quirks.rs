@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use super::state::{SimTenant, State};
+use super::state::{Faults, SimTenant};
 use crate::graph::odata::forbidden_annotation;
 use crate::graph::registry::{PolicyType, Recipe};
 
@@ -83,6 +83,9 @@ fn set_actions(t: &mut SimTenant, rules: &Value) -> Result<Value, String> {
 
 /// Shapes a new object's body per type before it is stored; `Err` says why Graph answers 400.
 pub fn on_create(t: &mut SimTenant, ty: &PolicyType, o: &mut Map<String, Value>) -> Result<(), String> {
+    if ty.is_built_in(&Value::Object(o.clone())) {
+        return Err("Built-in objects cannot be created.".into());
+    }
     match ty.recipe {
         Recipe::Compliance => {
             let rules = o.get("scheduledActionsForRule").cloned().unwrap_or(Value::Null);
@@ -94,7 +97,58 @@ pub fn on_create(t: &mut SimTenant, ty: &PolicyType, o: &mut Map<String, Value>)
             o.insert("apps".into(), json!([]));
             o.insert("appGroupType".into(), json!("selectedPublicApps"));
         }
-        Recipe::Plain => {}
+        Recipe::Intent => {
+            return Err(
+                "An intent is created through its template: POST deviceManagement/templates/{id}/createInstance."
+                    .into(),
+            );
+        }
+        Recipe::Enrollment => {
+            if o.get("priority").is_some_and(|p| p.as_i64() == Some(0)) {
+                return Err("A default enrollment configuration cannot be created.".into());
+            }
+            // Priority is not taken on create: the new configuration goes last.
+            let last = t
+                .objects
+                .get(ty.collection)
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter(|c| c.get("@odata.type") == o.get("@odata.type"))
+                .filter_map(|c| c.get("priority").and_then(Value::as_i64))
+                .max()
+                .unwrap_or(0);
+            o.insert("priority".into(), json!(last + 1));
+        }
+        Recipe::NotificationTemplate => {
+            o.insert("localizedNotificationMessages".into(), json!([]));
+        }
+        Recipe::PolicySet => {
+            o.insert("items".into(), json!([]));
+            o.insert("assignments".into(), json!([]));
+            o.insert("status".into(), json!("notAssigned"));
+        }
+        Recipe::AdminTemplate => {
+            o.insert("definitionValues".into(), json!([]));
+        }
+        Recipe::MobileApp => {
+            if o.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.androidStoreApp") {
+                return Err("Android store apps cannot be created through Graph.".into());
+            }
+        }
+        Recipe::AuthStrength => {
+            o.insert("policyType".into(), json!("custom"));
+            o.insert("requirementsSatisfied".into(), json!("mfa"));
+        }
+        Recipe::Plain | Recipe::ConditionalAccess => {}
+    }
+    // What Graph sets on every new object of these types.
+    for (k, v) in [("isBuiltIn", json!(false)), ("isDefaultProfile", json!(false))] {
+        if ty.read_only.contains(&k) {
+            o.insert(k.into(), v);
+        }
+    }
+    if o.get("isDefaultProfile").and_then(Value::as_bool) == Some(true) {
+        return Err("The default branding profile exists in every tenant; it cannot be created.".into());
     }
     if ty.key == "settings_catalog"
         && let Some(settings) = o.get_mut("settings")
@@ -107,10 +161,41 @@ pub fn on_create(t: &mut SimTenant, ty: &PolicyType, o: &mut Map<String, Value>)
     Ok(())
 }
 
-/// Shapes an update's body per type (PATCH leaves navigation collections alone).
-pub fn on_update(t: &mut SimTenant, ty: &PolicyType, patch: &mut Map<String, Value>) {
-    if ty.recipe == Recipe::AppProtection {
-        patch.remove("appGroupType");
+/// Shapes an update's body per type (PATCH leaves navigation collections alone); `Err` says
+/// why Graph answers 400.
+pub fn on_update(
+    t: &mut SimTenant,
+    ty: &PolicyType,
+    current: &Value,
+    patch: &mut Map<String, Value>,
+) -> Result<(), String> {
+    if ty.is_built_in(current) {
+        return Err("Built-in objects cannot be changed.".into());
+    }
+    if let Some(field) = ty
+        .create_only
+        .iter()
+        .find(|f| patch.get(**f).is_some_and(|v| Some(v) != current.get(**f)))
+    {
+        return Err(format!(
+            "The property '{field}' cannot be changed after the object is created."
+        ));
+    }
+    match ty.recipe {
+        Recipe::AppProtection => {
+            patch.remove("appGroupType");
+        }
+        Recipe::Enrollment
+            if patch
+                .get("priority")
+                .is_some_and(|p| Some(p) != current.get("priority")) =>
+        {
+            return Err("Priority changes through setPriority.".into());
+        }
+        Recipe::AuthStrength if patch.contains_key("allowedCombinations") => {
+            return Err("allowedCombinations changes through updateAllowedCombinations.".into());
+        }
+        _ => {}
     }
     if ty.key == "settings_catalog"
         && let Some(settings) = patch.get_mut("settings")
@@ -120,6 +205,21 @@ pub fn on_update(t: &mut SimTenant, ty: &PolicyType, patch: &mut Map<String, Val
     if ty.oma_secrets {
         hide_secrets(t, patch);
     }
+    Ok(())
+}
+
+/// Why Graph refuses to delete this object, if it does.
+pub fn may_delete(ty: &PolicyType, o: &Value) -> Result<(), String> {
+    if ty.is_built_in(o) {
+        return Err("Built-in objects cannot be deleted.".into());
+    }
+    if ty.recipe == Recipe::Enrollment && o.get("priority").and_then(Value::as_i64) == Some(0) {
+        return Err("A default enrollment configuration cannot be deleted.".into());
+    }
+    if o.get("isDefaultProfile").and_then(Value::as_bool) == Some(true) {
+        return Err("The default branding profile cannot be deleted.".into());
+    }
+    Ok(())
 }
 
 /// Settings catalog settings get ids "0", "1", … on every write.
@@ -161,8 +261,8 @@ pub fn hide_secrets(t: &mut SimTenant, o: &mut Map<String, Value>) {
 }
 
 /// `GET …/{id}/getOmaSettingPlainTextValue(secretReferenceValueId='…')`.
-pub fn plain_text_value(s: &State, tenant: &str, action: &str) -> Response {
-    if s.faults.secrets_unreadable {
+pub fn plain_text_value(t: &SimTenant, faults: &Faults, action: &str) -> Response {
+    if faults.secrets_unreadable {
         return error(
             StatusCode::FORBIDDEN,
             "Forbidden",
@@ -173,7 +273,7 @@ pub fn plain_text_value(s: &State, tenant: &str, action: &str) -> Response {
         .strip_prefix("getOmaSettingPlainTextValue(secretReferenceValueId='")
         .and_then(|r| r.strip_suffix("')"))
         .unwrap_or_default();
-    match s.tenants[tenant].secrets.get(reference) {
+    match t.secrets.get(reference) {
         Some(v) => Json(json!({"@odata.context": "$metadata#Edm.String", "value": v})).into_response(),
         None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "no such secret reference"),
     }

@@ -87,7 +87,7 @@ pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
                 {"id": "com.microsoft.teams.android", "version": "-1", "mobileAppIdentifier": {"@odata.type": "#microsoft.graph.androidMobileAppIdentifier", "packageId": "com.microsoft.teams"}}
             ]
         }),
-        _ => json!({
+        "ios_app_protection" => json!({
             "displayName": n, "minimumRequiredOsVersion": "16.0", "pinRequired": i.is_multiple_of(2),
             "appGroupType": if i.is_multiple_of(2) { "allMicrosoftApps" } else { "selectedPublicApps" },
             "apps": [
@@ -95,14 +95,20 @@ pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
                 {"id": "com.microsoft.skype.teams.ios", "version": "-1", "mobileAppIdentifier": {"@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": "com.microsoft.skype.teams"}}
             ]
         }),
+        other => super::catalog::object(other, i, &n),
     };
     // Graph returns every property, unset ones too: a backup therefore restores them all.
     if o.get("description").is_none() {
         o["description"] = Value::Null;
     }
     o["id"] = json!(id);
+    let stamp = if ty.collection.starts_with("identity/") {
+        "modifiedDateTime"
+    } else {
+        "lastModifiedDateTime"
+    };
     o["createdDateTime"] = json!("2026-01-15T08:00:00Z");
-    o["lastModifiedDateTime"] = json!(format!("2026-02-{:02}T09:30:00Z", 1 + i % 28));
+    o[stamp] = json!(format!("2026-02-{:02}T09:30:00Z", 1 + i % 28));
     o
 }
 
@@ -160,9 +166,15 @@ pub fn fill(tenant: &mut SimTenant, entra_id: &str, per_type: usize) {
                 .entry(ty.collection.to_owned())
                 .or_default()
                 .insert(id.clone(), o);
-            if ty.assign_key.is_some() {
-                tenant.assignments.insert(id, assignments(i));
+            if ty.has_assignments() {
+                let list = assignments(i)
+                    .into_iter()
+                    .map(|a| super::objects::stored_assignment(tenant, a))
+                    .collect();
+                tenant.assignments.insert(id, list);
             }
         }
     }
+    super::catalog::fill_built_ins(tenant, entra_id);
+    super::catalog::link(tenant, entra_id);
 }

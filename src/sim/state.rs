@@ -17,6 +17,9 @@ pub struct SimTenant {
     pub assignments: HashMap<String, Vec<Value>>,
     /// Encrypted OMA-URI values by `secretReferenceValueId` (objects hold only a mask).
     pub secrets: HashMap<String, String>,
+    /// Administrative template definitions by id (with their `presentations`): built-in ones
+    /// have the same id in every tenant, imported (custom ADMX) ones an id of their own.
+    pub definitions: BTreeMap<String, Value>,
     /// Request times of the last 20 s, for limit enforcement: (at, is_write).
     pub recent: VecDeque<(Instant, bool)>,
     pub reads: u64,

@@ -128,6 +128,10 @@ pub async fn view_preview_post(
         dry_run: true,
         include_assignments: Some(include_assignments),
         confirm: None,
+        conditional_access_state: fields
+            .iter()
+            .find(|(k, _)| k == "conditional_access_state")
+            .map(|(_, v)| v.clone()),
     };
     Ok(to_run(
         &access,
@@ -163,6 +167,7 @@ pub async fn view_restore_post(
         dry_run: false,
         include_assignments: params["include_assignments"].as_bool(),
         confirm: Some(f.confirm),
+        conditional_access_state: params["conditional_access_state"].as_str().map(str::to_owned),
     };
     let started = starts::restore(&state.engine, &access, &set, req).await;
     confirmed(&access, &preview.id, started)
@@ -246,6 +251,7 @@ pub async fn view_drift_post(
         dry_run: true,
         include_assignments: Some(true),
         confirm: None,
+        conditional_access_state: None,
     };
     let s = starts::restore(&state.engine, &access, &latest, req).await?;
     if headers.contains_key("hx-request") {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use policyvault::graph::canonical::content_hash;
 use policyvault::graph::policy::strip_ids;
-use policyvault::graph::registry::TYPES;
+use policyvault::graph::registry::{PolicyType, TYPES};
 use policyvault::sim::SimHandle;
 use policyvault::sim::state::Faults;
 use reqwest::{Method, StatusCode};
@@ -14,19 +14,51 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 use crate::ops::{admin_app, sim_tenant};
-use crate::runs::wait_for_run;
 
 const SC: &str = "deviceManagement/configurationPolicies";
 const DC: &str = "deviceManagement/deviceConfigurations";
 
+/// Every object id of the tenant → "type:name", so references compare by what they name
+/// (a re-created object has a new id; a restore rewrites references to it).
+fn labels(sim: &SimHandle, tenant: &str) -> BTreeMap<String, String> {
+    TYPES
+        .iter()
+        .flat_map(|ty| {
+            sim.objects(tenant, ty.collection).into_iter().map(move |o| {
+                (
+                    o["id"].as_str().unwrap_or_default().to_owned(),
+                    format!("{}:{}", ty.key, ty.display_name(&o)),
+                )
+            })
+        })
+        .collect()
+}
+
+fn named(v: &mut Value, labels: &BTreeMap<String, String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(l) = labels.get(s.as_str()) {
+                *s = l.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| named(i, labels)),
+        Value::Object(m) => m.values_mut().for_each(|i| named(i, labels)),
+        _ => {}
+    }
+}
+
 /// What a restore controls of an object, comparable across ids: no ids Graph assigns, no
-/// timestamps, no secret references (the values are compared apart).
-fn essence(o: &Value) -> String {
+/// timestamps or other properties Graph computes (the type's read-only ones), no secret
+/// references (the values are compared apart), references by name.
+fn essence(ty: &PolicyType, o: &Value, labels: &BTreeMap<String, String>) -> String {
     let mut o = o.clone();
     strip_ids(&mut o);
     if let Some(m) = o.as_object_mut() {
-        for k in ["createdDateTime", "lastModifiedDateTime"] {
-            m.remove(k);
+        for k in ["createdDateTime", "lastModifiedDateTime", "modifiedDateTime"]
+            .iter()
+            .chain(ty.read_only)
+        {
+            m.remove(*k);
         }
     }
     if let Some(Value::Array(settings)) = o.get_mut("omaSettings") {
@@ -36,20 +68,29 @@ fn essence(o: &Value) -> String {
             }
         }
     }
+    named(&mut o, labels);
+    // A policy set's items have no order Graph keeps.
+    if let Some(Value::Array(items)) = o.get_mut("items") {
+        items.sort_by_cached_key(content_hash);
+    }
     content_hash(&o)
 }
 
 /// Every object of the tenant with its assignments: type:name → essence.
-fn state_of(sim: &SimHandle, tenant: &str) -> BTreeMap<String, String> {
+pub fn state_of(sim: &SimHandle, tenant: &str) -> BTreeMap<String, String> {
+    let labels = labels(sim, tenant);
     TYPES
         .iter()
         .flat_map(|ty| {
+            let labels = &labels;
             sim.objects(tenant, ty.collection).into_iter().map(move |o| {
                 let id = o["id"].as_str().unwrap_or_default().to_owned();
-                let assigned = sim.assignments(tenant, &id);
+                let mut assigned = json!(sim.assignments(tenant, &id));
+                strip_ids(&mut assigned);
+                named(&mut assigned, labels);
                 (
                     format!("{}:{}", ty.key, ty.display_name(&o)),
-                    format!("{}|{}", essence(&o), content_hash(&json!(assigned))),
+                    format!("{}|{}", essence(ty, &o, labels), content_hash(&assigned)),
                 )
             })
         })
@@ -81,12 +122,34 @@ fn secrets_of(sim: &SimHandle, tenant: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Starts a run and waits for its end. Restores of every type are paced at Intune's write
+/// limit (about 5 writes a second), so this waits longer than the common helper.
+/// Equal maps, or a panic naming only the entries that differ.
+fn assert_same(have: &BTreeMap<String, String>, want: &BTreeMap<String, String>, what: &str) {
+    let differ: Vec<&String> = have
+        .keys()
+        .chain(want.keys())
+        .filter(|k| have.get(*k) != want.get(*k))
+        .collect();
+    assert!(differ.is_empty(), "{what}: these differ: {differ:?}");
+}
+
 async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Value) -> Value {
     let (status, started) = app
         .api(Method::POST, token, &format!("/api/v1/tenants/{tid}{path}"), Some(body))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{started}");
-    wait_for_run(app, token, tid, started["run"]["id"].as_str().expect("id")).await
+    let run = started["run"]["id"].as_str().expect("id");
+    for _ in 0..1200 {
+        let (_, r) = app
+            .api(Method::GET, token, &format!("/api/v1/tenants/{tid}/runs/{run}"), None)
+            .await;
+        if matches!(r["status"].as_str(), Some("succeeded" | "failed" | "partial")) {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("run {run} did not finish in two minutes");
 }
 
 async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {
@@ -130,6 +193,7 @@ fn live_objects(sim: &SimHandle, tenant: &str) -> Vec<(String, String)> {
         .flat_map(|ty| {
             sim.objects(tenant, ty.collection)
                 .into_iter()
+                .filter(|o| !ty.is_built_in(o))
                 .map(|o| (ty.key.to_owned(), o["id"].as_str().unwrap_or_default().to_owned()))
         })
         .collect();
@@ -141,12 +205,22 @@ fn id_of(o: &Value) -> String {
     o["id"].as_str().expect("id").to_owned()
 }
 
-/// Changes, in one object of every type, what only the right write restores.
+/// Objects a tenant cannot lose: Microsoft's own, the defaults that exist in every tenant.
+fn deletable(ty: &PolicyType, o: &Value) -> bool {
+    !ty.is_built_in(o) && o["priority"] != 0 && o["isDefaultProfile"] != true
+}
+
+/// Changes, in one object of every type, what only the right write restores, and deletes
+/// another one.
 fn drift_every_type(sim: &SimHandle, e: &str) {
     for ty in TYPES {
-        let objects = sim.objects(e, ty.collection);
+        let objects: Vec<Value> = sim
+            .objects(e, ty.collection)
+            .into_iter()
+            .filter(|o| !ty.is_built_in(o))
+            .collect();
         // The first object of each type changes (for device configurations: the custom
-        // profile, whose secret is rotated), the second is deleted.
+        // profile, whose secret is rotated), another one is deleted.
         let changed = if ty.key == "device_configuration" {
             objects
                 .iter()
@@ -157,12 +231,13 @@ fn drift_every_type(sim: &SimHandle, e: &str) {
             objects[0].clone()
         };
         let id = id_of(&changed);
+        let edit = |f: &mut dyn FnMut(&mut Value)| {
+            assert!(sim.edit_object(e, ty.collection, &id, |o| f(o)), "{}", ty.key);
+        };
         match ty.key {
             "settings_catalog" => {
                 assert_eq!(changed["settings"].as_array().map(Vec::len), Some(40));
-                sim.edit_object(e, ty.collection, &id, |o| {
-                    o["settings"][30]["settingInstance"]["choiceSettingValue"]["value"] = json!("tampered");
-                });
+                edit(&mut |o| o["settings"][30]["settingInstance"]["choiceSettingValue"]["value"] = json!("tampered"));
             }
             "device_configuration" => {
                 let reference = changed["omaSettings"][0]["secretReferenceValueId"]
@@ -172,35 +247,46 @@ fn drift_every_type(sim: &SimHandle, e: &str) {
                 assert!(sim.rotate_secret(e, &reference, "rotated-in-the-portal"));
             }
             "compliance_policy" => {
-                sim.edit_object(e, ty.collection, &id, |o| {
+                edit(&mut |o| {
                     o["scheduledActionsForRule"][0]["scheduledActionConfigurations"][1]["gracePeriodHours"] =
                         json!(240);
                 });
             }
-            "ios_app_protection" | "android_app_protection" => {
-                sim.edit_object(e, ty.collection, &id, |o| {
+            "ios_app_protection" | "android_app_protection" | "windows_app_protection" | "app_configuration_app" => {
+                edit(&mut |o| {
                     o["apps"].as_array_mut().expect("apps").pop();
-                    o["appGroupType"] = json!("selectedPublicApps");
+                    o["appGroupType"] = json!("allApps");
                 });
             }
-            "powershell_script" => {
-                sim.edit_object(e, ty.collection, &id, |o| {
-                    o["scriptContent"] = json!("ZXZpbA==");
-                });
+            "powershell_script" | "macos_shell_script" => edit(&mut |o| o["scriptContent"] = json!("ZXZpbA==")),
+            "remediation_script" | "compliance_script" => {
+                edit(&mut |o| o["detectionScriptContent"] = json!("ZXZpbA=="));
             }
-            "remediation_script" => {
-                sim.edit_object(e, ty.collection, &id, |o| {
-                    o["detectionScriptContent"] = json!("ZXZpbA==");
-                });
+            "assignment_filter" => edit(&mut |o| o["rule"] = json!("(device.model -eq \"x\")")),
+            "auth_strength" => edit(&mut |o| o["allowedCombinations"] = json!(["password,sms"])),
+            "security_intent" => edit(&mut |o| o["settings"][0]["valueJson"] = json!("false")),
+            "administrative_template" => edit(&mut |o| {
+                o["definitionValues"][0]["presentationValues"][0]["value"] = json!("https://evil.example");
+            }),
+            "notification_template" => {
+                edit(&mut |o| o["localizedNotificationMessages"][1]["subject"] = json!("changed"));
             }
-            "assignment_filter" => {
-                sim.edit_object(e, ty.collection, &id, |o| {
-                    o["rule"] = json!("(device.model -eq \"x\")");
-                });
-            }
-            _ => sim.set_assignments(e, &id, vec![]),
+            "policy_set" => edit(&mut |o| {
+                o["items"].as_array_mut().expect("items").pop();
+            }),
+            "conditional_access" => edit(&mut |o| {
+                o["state"] = json!("disabled");
+                o["conditions"]["users"]["excludeGroups"] = json!([]);
+            }),
+            "named_location" => edit(&mut |o| o["displayName"] = json!("renamed in the portal")),
+            "branding_profile" => edit(&mut |o| o["contactITName"] = json!("changed")),
+            "autopilot_profile" | "terms_and_conditions" => sim.set_assignments(e, &id, vec![]),
+            _ => edit(&mut |o| o["description"] = json!("changed in the portal")),
         }
-        let deleted = objects.iter().find(|o| id_of(o) != id).expect("a second object");
+        let deleted = objects
+            .iter()
+            .find(|o| id_of(o) != id && deletable(ty, o))
+            .unwrap_or_else(|| panic!("{}: a second object", ty.key));
         assert!(sim.delete_object(e, ty.collection, &id_of(deleted)));
     }
 }
@@ -257,7 +343,7 @@ async fn every_type_comes_back_exactly_and_the_inventory_follows() {
     .await;
     let restored = items(&app, &token, &tid, &restore).await;
     assert_eq!(restore["status"], "succeeded", "{restore} {restored:#?}");
-    assert_eq!(state_of(&sim, &e), good, "every object equals its backed-up content");
+    assert_same(&state_of(&sim, &e), &good, "every object equals its backed-up content");
     assert_eq!(
         secrets_of(&sim, &e),
         good_secrets,

@@ -1,6 +1,5 @@
 //! Preview, restore, undo and rerun against the simulator, end to end through the API.
 
-use policyvault::graph::canonical::content_hash;
 use policyvault::graph::registry::TYPES;
 use policyvault::sim::state::Faults;
 use reqwest::{Method, StatusCode};
@@ -9,30 +8,7 @@ use serde_json::{Value, json};
 use crate::ops::{admin_app, sim_tenant};
 use crate::runs::wait_for_run;
 
-/// What a restore controls of an object, comparable across ids.
-fn essence(o: &Value) -> String {
-    // Graph assigns new ids to an object and to the members of its collections.
-    let mut o = o.clone();
-    policyvault::graph::policy::strip_ids(&mut o);
-    if let Some(m) = o.as_object_mut() {
-        for k in ["createdDateTime", "lastModifiedDateTime"] {
-            m.remove(k);
-        }
-    }
-    content_hash(&o)
-}
-
-/// Every object of the tenant (by name → essence), for before/after comparisons.
-fn state_of(sim: &policyvault::sim::SimHandle, tenant: &str) -> std::collections::BTreeMap<String, String> {
-    TYPES
-        .iter()
-        .flat_map(|ty| {
-            sim.objects(tenant, ty.collection)
-                .into_iter()
-                .map(move |o| (format!("{}:{}", ty.key, ty.display_name(&o)), essence(&o)))
-        })
-        .collect()
-}
+use crate::fidelity::state_of;
 
 async fn run_of(app: &crate::helpers::TestApp, token: &str, tid: &str, path: &str, body: Value) -> Value {
     let (status, started) = app
@@ -168,7 +144,24 @@ async fn preview_writes_nothing_restore_brings_everything_back_and_undo_returns_
         json!({"backup_set_id": set_id, "dry_run": false, "confirm": "Restore", "include_assignments": true}),
     )
     .await;
-    assert_eq!(restore["status"], "succeeded", "{restore}");
+    let (_, debug_items) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!(
+                "/api/v1/tenants/{tid}/runs/{}/items?limit=1000",
+                restore["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+    let failed: Vec<&Value> = debug_items
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["status"] == "failed")
+        .collect();
+    assert_eq!(restore["status"], "succeeded", "{restore} {failed:#?}");
     assert_eq!(
         state_of(&sim, &e),
         good,
@@ -191,7 +184,14 @@ async fn preview_writes_nothing_restore_brings_everything_back_and_undo_returns_
         .iter()
         .filter(|i| i["status"] == "succeeded")
         .collect();
-    assert_eq!(written.len(), 4);
+    // The four drifted objects, and the policy set whose item pointed at the re-created
+    // compliance policy: its payload id is rewritten to the new one.
+    assert_eq!(written.len(), 5, "{written:#?}");
+    assert!(
+        written
+            .iter()
+            .any(|i| i["result"]["references"][0]["status"] == "rewritten")
+    );
     assert!(
         written.iter().all(|i| i["result"]["verified"] == true),
         "every write was read back"
@@ -260,10 +260,27 @@ async fn a_rerun_retries_only_the_failed_items_of_a_restore() {
         json!({"backup_set_id": set_id, "dry_run": false, "confirm": "Rerun"}),
     )
     .await;
+    let (_, first_items) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!(
+                "/api/v1/tenants/{tid}/runs/{}/items?limit=1000",
+                first["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+    let failed: Vec<&Value> = first_items
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["status"] == "failed")
+        .collect();
     assert_eq!(
         (first["status"].as_str(), first["failed"].as_i64()),
         (Some("partial"), Some(1)),
-        "{first}"
+        "{first} {failed:#?}"
     );
     sim.set_faults(Faults::default());
     let rerun = run_of(

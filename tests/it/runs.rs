@@ -3,6 +3,7 @@
 use policyvault::auth::role::Role;
 use policyvault::config::ServeArgs;
 use policyvault::db::runs::NewItem;
+use policyvault::graph::registry::TYPES;
 use policyvault::runs::start::{Initiator, StartRequest, start};
 use policyvault::startup::App;
 use reqwest::{Method, StatusCode};
@@ -360,7 +361,7 @@ async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
         .iter()
         .filter(|(e, _)| e == "summary")
         .filter_map(|(_, html)| {
-            let i = html.find(" of 10 items")?;
+            let i = html.find(&format!(" of {} items", TYPES.len()))?;
             let start = html[..i].rfind('>')? + 1;
             html[start..i].trim().parse().ok()
         })
@@ -373,7 +374,7 @@ async fn a_live_stream_sends_progress_in_order_and_ends_with_done() {
         done_counts.windows(2).all(|w| w[0] <= w[1]),
         "progress never goes backwards: {done_counts:?}"
     );
-    assert_eq!(done_counts.last(), Some(&10));
+    assert_eq!(done_counts.last().map(|n| *n as usize), Some(TYPES.len()));
     assert_eq!(
         events.last().map(|(e, d)| (e.as_str(), d.as_str())),
         Some(("done", "succeeded"))
@@ -404,7 +405,7 @@ async fn thirty_watchers_of_one_run_all_see_it_finish_and_share_one_render_per_c
                 .iter()
                 .rev()
                 .find(|(e, _)| e == "summary")
-                .is_some_and(|(_, h)| h.contains("10 of 10 items"))
+                .is_some_and(|(_, h)| h.contains(&format!("{0} of {0} items", TYPES.len())))
         );
         summaries.push(events.iter().filter(|(e, _)| e == "summary").count());
     }
@@ -471,7 +472,7 @@ async fn a_live_server_takes_over_runs_whose_lease_expired_and_gives_up_after_th
     let run = wait_for_run(&app, &token, &tid, &resumed).await;
     assert_eq!(
         (run["status"].as_str(), run["succeeded"].as_i64()),
-        (Some("succeeded"), Some(10)),
+        (Some("succeeded"), Some(i64::try_from(TYPES.len()).expect("few types"))),
         "{run}"
     );
     let attempt: i64 = app

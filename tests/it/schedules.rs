@@ -213,12 +213,19 @@ async fn a_trigger_missed_while_the_server_was_down_runs_once_at_start() {
             None,
         )
         .await;
-    let run = backups.as_array().and_then(|b| b.first()).cloned().expect("a backup run");
+    let run = backups
+        .as_array()
+        .and_then(|b| b.first())
+        .cloned()
+        .expect("a backup run");
     let (_, items) = app
         .api(
             Method::GET,
             &token,
-            &format!("/api/v1/tenants/{tid}/runs/{}/items?limit=1000", run["id"].as_str().expect("id")),
+            &format!(
+                "/api/v1/tenants/{tid}/runs/{}/items?limit=1000",
+                run["id"].as_str().expect("id")
+            ),
             None,
         )
         .await;

@@ -1,19 +1,15 @@
-//! `restore.preview` and `restore.execute` (and `restore.rerun`, an execute of a parent's
-//! items). Run items are backup items; params say whether assignments are restored.
-//!
-//! Preview holds only a `GraphReader`: it cannot write. Execute, before writing anything,
-//! captures the current state of every policy it will touch into a "before restore" set
-//! (the undo point), then per item creates or updates, assigns, and reads back to verify.
+//! `restore.execute` (and `restore.rerun`, an execute of a parent's items). Before writing
+//! anything it captures the current state of every policy it will touch into a "before
+//! restore" set (the undo point); then per item, in dependency order: rewrite references to
+//! objects re-created with new ids (or fail closed), create or update, assign, and read back
+//! to verify.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::Deps;
-use super::capture::{fetch_documents, record_document};
-use super::restore_plan::{Plan, comparable, live_or_gone, plan, plan_against};
-use super::sealing::{Sealer, describe_secrets, masked_setting};
+use super::{Deps, failed, include_assignments, noted, references_of, source, unresolved};
 use crate::auth::role::Role;
 use crate::clock;
 use crate::db::backups::{self, NewSet, RestoreSource};
@@ -22,116 +18,13 @@ use crate::db::{policies, runs as run_rows};
 use crate::graph::canonical::{content_hash, diff};
 use crate::graph::error::ErrorCode;
 use crate::graph::registry::{self, PolicyType};
-use crate::graph::{GraphReader, GraphWriter, policy};
+use crate::graph::{GraphReader, GraphWriter, policy, recipes};
+use crate::ops::capture::{fetch_documents, record_document};
+use crate::ops::conditional_access as ca;
+use crate::ops::references;
+use crate::ops::restore_plan::{Plan, comparable, live_or_gone, plan, plan_against};
+use crate::ops::sealing::{Sealer, describe_secrets};
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
-
-pub const PREVIEW: &str = "restore.preview";
-pub const EXECUTE: &str = "restore.execute";
-pub const RERUN: &str = "restore.rerun";
-
-fn failed(code: ErrorCode) -> ItemOutcome {
-    ItemOutcome::Failed {
-        result: None,
-        code,
-        context: json!({}),
-    }
-}
-
-fn include_assignments(run: &Run) -> bool {
-    serde_json::from_str::<Value>(&run.params)
-        .ok()
-        .and_then(|p| p["include_assignments"].as_bool())
-        .unwrap_or(true)
-}
-
-/// The backed-up document and type of a run item.
-async fn source(deps: &Deps, item: &RunItem) -> Result<(RestoreSource, &'static PolicyType, Value), ItemOutcome> {
-    let id = item.item_id.clone();
-    let Ok(found) = deps.db.read(move |c| backups::restore_source(c, &id)).await else {
-        return Err(failed(ErrorCode::Internal));
-    };
-    let Some(src) = found else {
-        return Err(ItemOutcome::Skipped {
-            result: Some(json!({"action": "skip", "reason": "this backup item has no captured version"})),
-        });
-    };
-    let Some(ty) = registry::by_key(&src.policy_type) else {
-        return Err(ItemOutcome::Skipped {
-            result: Some(json!({"action": "skip", "reason": "type no longer supported"})),
-        });
-    };
-    let Ok(doc) = serde_json::from_str(&src.content) else {
-        return Err(failed(ErrorCode::Internal));
-    };
-    Ok((src, ty, doc))
-}
-
-/// An item whose backup holds an encrypted setting without its value (captured masked before
-/// secrets were read): skipped, since writing it would send the mask to devices.
-fn masked(ty: &PolicyType, doc: &Value) -> Option<ItemOutcome> {
-    masked_setting(ty, doc).map(|setting| ItemOutcome::Skipped {
-        result: Some(json!({
-            "action": "skip",
-            "reason": format!("the backup holds no value for the encrypted setting {setting}; restore it by hand"),
-        })),
-    })
-}
-
-pub struct Preview(pub Deps);
-
-struct PreviewCtx {
-    deps: Deps,
-    reader: GraphReader,
-    sealer: Sealer,
-    assignments: bool,
-}
-
-#[async_trait]
-impl RunHandler for Preview {
-    fn kind(&self) -> &'static str {
-        PREVIEW
-    }
-
-    fn required_role(&self) -> Role {
-        Role::Operator
-    }
-
-    async fn prepare(&self, run: &Run) -> Result<Box<dyn RunContext>, RunFailure> {
-        Ok(Box::new(PreviewCtx {
-            deps: self.0.clone(),
-            reader: self.0.reader(&run.tenant_id).await?,
-            sealer: self.0.sealer(&run.tenant_id),
-            assignments: include_assignments(run),
-        }))
-    }
-}
-
-#[async_trait]
-impl RunContext for PreviewCtx {
-    async fn process(&mut self, item: &RunItem) -> ItemOutcome {
-        let (src, ty, doc) = match source(&self.deps, item).await {
-            Ok(s) => s,
-            Err(o) => return o,
-        };
-        if let Some(skip) = masked(ty, &doc) {
-            return skip;
-        }
-        match plan(&self.reader, &self.sealer, ty, &src.graph_id, &doc, self.assignments).await {
-            Ok(Plan::Create) => ItemOutcome::Succeeded {
-                result: Some(
-                    json!({"action": "create", "diff": describe_secrets(diff(&json!({}), &comparable(ty, &doc, self.assignments)))}),
-                ),
-            },
-            Ok(Plan::Update { diff, .. }) => ItemOutcome::Succeeded {
-                result: Some(json!({"action": "update", "diff": diff})),
-            },
-            Ok(Plan::Unchanged) => ItemOutcome::Skipped {
-                result: Some(json!({"action": "unchanged", "diff": []})),
-            },
-            Err(o) => o,
-        }
-    }
-}
 
 /// Live restore; also runs `restore.rerun`, which differs only in how it was started.
 pub struct Execute(pub Deps, pub &'static str);
@@ -141,6 +34,10 @@ struct ExecuteCtx {
     deps: Deps,
     sealer: Sealer,
     run_id: String,
+    keep_ca_state: bool,
+    /// An undo puts back exactly what was there before, dangling references included: it
+    /// rewrites nothing.
+    rewrite_references: bool,
     assignments: bool,
     /// Backup items still to do, in run order, with what they restore (type, Graph id).
     order: Vec<(String, &'static PolicyType, String)>,
@@ -176,6 +73,8 @@ impl RunHandler for Execute {
             deps: self.0.clone(),
             sealer: self.0.sealer(&run.tenant_id),
             run_id: run.id.clone(),
+            keep_ca_state: ca::keeps_state(run),
+            rewrite_references: run.target_type != "undo",
             assignments: include_assignments(run),
             order: pending_targets(&self.0, run).await?,
             live: HashMap::new(),
@@ -441,20 +340,57 @@ impl ExecuteCtx {
     }
 
     async fn write(&mut self, item_id: &str, ty: &'static PolicyType, src: &RestoreSource, doc: &Value) -> ItemOutcome {
-        let plan = match self.plan_for(item_id, ty, src, doc).await {
+        // References to objects re-created with new ids (in this restore or an earlier one)
+        // are rewritten before anything is compared or written.
+        let resolved = if self.rewrite_references {
+            match references_of(&self.deps, &self.sealer.tenant_id, &self.run_id, ty, doc).await {
+                Ok(r) => r,
+                Err(o) => return o,
+            }
+        } else {
+            Vec::new()
+        };
+        let mut doc = doc.clone();
+        references::rewrite(&mut doc, &resolved);
+        let report = json!(references::report(&resolved));
+        let plan = match self.plan_for(item_id, ty, src, &doc).await {
             Ok(p) => p,
             Err(o) => return o,
         };
         if matches!(plan, Plan::Unchanged) {
-            return ItemOutcome::Skipped {
+            let outcome = ItemOutcome::Skipped {
                 result: Some(json!({"action": "unchanged", "graph_id": src.graph_id})),
             };
+            return noted(outcome, "references", report);
         }
+        if let Some(reason) = recipes::unrestorable(ty, &doc) {
+            return ItemOutcome::Skipped {
+                result: Some(json!({"action": "skip", "reason": reason})),
+            };
+        }
+        if let Some(failure) = unresolved(ty, &resolved, plan.action()) {
+            return failure;
+        }
+        if ca::is_ca(ty) && matches!(plan, Plan::Create) {
+            doc = ca::as_created(doc, self.keep_ca_state);
+        }
+        let outcome = self.write_planned(ty, src, &doc, &plan).await;
+        noted(outcome, "references", report)
+    }
+
+    /// Creates or updates, assigns and verifies one item whose plan needs a write.
+    async fn write_planned(
+        &mut self,
+        ty: &'static PolicyType,
+        src: &RestoreSource,
+        doc: &Value,
+        plan: &Plan,
+    ) -> ItemOutcome {
         let unsealed = match self.opened(ty, doc).await {
             Ok(p) => p,
             Err(o) => return o,
         };
-        let written = match &plan {
+        let written = match plan {
             Plan::Update { live, .. } => policy::update(&self.writer, ty, &src.graph_id, &unsealed, live)
                 .await
                 .map(|()| src.graph_id.clone()),
@@ -472,6 +408,7 @@ impl ExecuteCtx {
             }
         };
         if self.assignments
+            && assignments_differ(plan, doc)
             && let Err(e) = policy::assign(&self.writer, ty, &graph_id, &unsealed).await
         {
             return ItemOutcome::Failed {
@@ -487,6 +424,16 @@ impl ExecuteCtx {
             self.adopt(&src.policy_id, ty, &graph_id, &back).await;
         }
         outcome
+    }
+}
+
+/// Whether the assignments must be written: they differ from the live ones (a new object has
+/// none). Saves a write per unchanged list: writes are what Intune's limits pace.
+fn assignments_differ(plan: &Plan, doc: &Value) -> bool {
+    let wanted = recipes::collection(doc, "assignments");
+    match plan {
+        Plan::Update { live, .. } => wanted != recipes::collection(live, "assignments"),
+        _ => wanted.as_array().is_some_and(|a| !a.is_empty()),
     }
 }
 
