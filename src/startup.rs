@@ -57,6 +57,7 @@ impl App {
             db: db.clone(),
             key: key.clone(),
             graph: graph_for(&settings),
+            allow_custom_endpoints: settings.allow_custom_endpoints,
         };
         let engine = Engine::new(db.clone(), crate::ops::handlers(&deps));
         let scheduler = Scheduler::new(engine.clone(), settings.schedule_min_interval_secs).await?;

@@ -44,13 +44,16 @@ impl ErrorCode {
 }
 
 /// Keys an error context may carry; anything else is dropped before it is stored.
-pub const CONTEXT_KEYS: [&str; 6] = [
+pub const CONTEXT_KEYS: [&str; 7] = [
     "http_status",
     "graph_error_code",
     "request_id",
     "retry_after",
     "attempt",
     "policy_type",
+    // Our own sentence for failures Graph did not report (a refused host, a disabled
+    // custom endpoint): never Graph's text.
+    "reason",
 ];
 
 /// Keeps only whitelisted keys with scalar values, so no body, token or secret can slip in.
