@@ -42,10 +42,7 @@ struct Valid {
 }
 
 fn validate(input: &TenantInput, allow_custom: bool) -> Result<Valid, AppError> {
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid("the name must have 1 to 100 characters".into()));
-    }
+    let name = crate::names::check(&input.name, "tenant", 100)?;
     let entra_tenant_id = guid(
         &input.entra_tenant_id,
         "Entra tenant id (Directory ID in the Entra admin center)",
@@ -78,7 +75,7 @@ fn validate(input: &TenantInput, allow_custom: bool) -> Result<Valid, AppError> 
         None => cloud.login_base_url().to_owned(),
     };
     Ok(Valid {
-        name: name.to_owned(),
+        name,
         entra_tenant_id,
         client_id,
         cloud,

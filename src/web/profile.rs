@@ -71,6 +71,8 @@ pub async fn view_token_revoke_post(
 pub struct ChangePassword {
     current: SecretString,
     new: SecretString,
+    /// A ticked checkbox sends "on"; an unticked one sends nothing.
+    revoke_tokens: Option<String>,
 }
 
 /// Throttled like the login form: a stolen session must not become a way to guess the
@@ -109,7 +111,8 @@ pub async fn view_password_post(
     }
     state.throttle.record_success(&email);
     let user = &page.caller.user;
-    match accounts::reset_password(&state.db, &user.id, form.new, &user.email).await {
+    let revoke = form.revoke_tokens.is_some();
+    match accounts::reset_password(&state.db, &user.id, form.new, revoke, &user.email).await {
         // Every session ended with the change, this one too: sign in again with the new one.
         Ok(()) => Ok(flash::redirect(
             "/login",

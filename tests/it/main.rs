@@ -11,6 +11,7 @@ mod crash;
 mod csrf;
 mod db;
 mod graph;
+mod hardening_api;
 mod hardening_graph;
 mod hardening_web;
 mod health;

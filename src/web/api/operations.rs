@@ -49,7 +49,9 @@ pub async fn backup(
     access: TenantAccess,
     extract::Json(body): extract::Json<NewBackup>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let (set, started) = starts::backup(&state.engine, &access, &body.name, body.policy_ids).await?;
+    // Checked here as well as in the run layer: names are shown everywhere (see `names`).
+    let name = crate::names::check(&body.name, "backup set", 200)?;
+    let (set, started) = starts::backup(&state.engine, &access, &name, body.policy_ids).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"backup_set": set, "run": started.run, "reused": started.reused})),
