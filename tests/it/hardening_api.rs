@@ -169,3 +169,51 @@ async fn a_password_reset_says_tokens_keep_working_and_can_revoke_them() {
     let (status, _) = app.api(Method::GET, &user_token, "/api/v1/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "with the box the token is revoked");
 }
+
+#[tokio::test]
+async fn every_api_error_has_the_contracts_json_shape() {
+    let (app, token) = admin(ServeArgs::for_tests()).await;
+    let tid = tenant(&app, &token, "A").await;
+    let client = reqwest::Client::new();
+    let big = json!({"name": "x".repeat(3 * 1024 * 1024), "policy_ids": []});
+    let cases = [
+        (
+            client.get(app.url(&format!("/api/v1/tenants/{tid}/audit?limit=-1"))),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            client.get(app.url(&format!("/api/v1/tenants/{tid}/runs?limit=lots"))),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            client.put(app.url("/api/v1/me")),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            client
+                .post(app.url(&format!("/api/v1/tenants/{tid}/backup-sets")))
+                .json(&big),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let res = req.bearer_auth(&token).send().await.expect("request");
+        assert_eq!(res.status(), status, "{code}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|v| v.starts_with("application/json")),
+            "{code}"
+        );
+        let body: serde_json::Value = res.json().await.expect("JSON body");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(
+            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
+}
