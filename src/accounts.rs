@@ -143,7 +143,10 @@ pub async fn set_disabled(db: &Db, user_id: &str, disabled: bool, actor: &User) 
         )?;
         Ok(Ok(()))
     })
-    .await?
+    .await??;
+    // Their open event streams end now, not at their lifetime limit.
+    db.access_changed();
+    Ok(())
 }
 
 /// Sets a new password and ends the user's sessions.
@@ -183,7 +186,10 @@ pub async fn reset_password(
         )?;
         Ok(Ok(()))
     })
-    .await?
+    .await??;
+    // Their open event streams end now, not at their lifetime limit.
+    db.access_changed();
+    Ok(())
 }
 
 /// Creates an API token for `user` and returns it: the only time it exists in plain text.

@@ -276,7 +276,7 @@ pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor
     let role = Role::parse(role.trim())
         .ok_or_else(|| AppError::Invalid(format!("role must be viewer, operator or owner; got {role:?}")))?;
     let (tenant_id, actor) = (tenant_id.to_owned(), actor.to_owned());
-    db.write(move |tx| {
+    let member = db.write(move |tx| {
         let Some(user) = users::find_by_email(tx, &email)? else {
             return Ok(Err(AppError::Invalid(format!("no user with email {email}: a superadmin must create the account first"))));
         };
@@ -294,7 +294,10 @@ pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor
         })?;
         Ok(Ok(Member { user_id: user.id, email: user.email, role: role.as_str().to_owned() }))
     })
-    .await?
+    .await??;
+    // A changed role ends the member's open event streams (they reconnect with the new one).
+    db.access_changed();
+    Ok(member)
 }
 
 pub async fn remove_member(db: &Db, tenant_id: &str, user_id: &str, actor: &str) -> Result<(), AppError> {
@@ -322,7 +325,9 @@ pub async fn remove_member(db: &Db, tenant_id: &str, user_id: &str, actor: &str)
         )?;
         Ok(Ok(()))
     })
-    .await?
+    .await??;
+    db.access_changed();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -99,7 +99,9 @@ fn is_before(stored: &str, limit: chrono::DateTime<Utc>) -> bool {
 }
 
 pub async fn end(db: &Db, token_hash: String) -> DbResult<()> {
-    db.write(move |tx| sessions::delete(tx, &token_hash)).await
+    db.write(move |tx| sessions::delete(tx, &token_hash)).await?;
+    db.access_changed();
+    Ok(())
 }
 
 #[cfg(test)]

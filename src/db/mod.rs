@@ -66,6 +66,10 @@ pub struct Db {
     /// cheaper than many blocking threads spinning on the file lock.
     write_gate: Arc<Semaphore>,
     path: PathBuf,
+    /// Bumped after every write that may take access away (sign-out, disabled user, password
+    /// reset, membership removed or role changed): open event streams re-check their caller
+    /// on it and end at once instead of at their lifetime limit.
+    access_epoch: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Db {
@@ -95,7 +99,18 @@ impl Db {
             pool,
             write_gate: Arc::new(Semaphore::new(1)),
             path: path.to_owned(),
+            access_epoch: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
+    }
+
+    /// Tells open streams that someone's access may have changed (call after the commit).
+    pub fn access_changed(&self) {
+        self.access_epoch.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Wakes on every `access_changed`; subscribe before reading the state to compare with.
+    pub fn watch_access(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.access_epoch.subscribe()
     }
 
     pub fn path(&self) -> &Path {

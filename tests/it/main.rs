@@ -13,6 +13,7 @@ mod db;
 mod graph;
 mod hardening_api;
 mod hardening_graph;
+mod hardening_sse;
 mod hardening_web;
 mod health;
 mod login;
