@@ -108,12 +108,9 @@ impl App {
                 tracing::error!(error = %e, "the backup scheduler stopped; scheduled backups will not run until restart");
             }
         });
-        let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .context("the HTTP server failed");
+        let header_timeout = Duration::from_secs(state.settings.header_timeout_secs);
+        let app = web::router(state);
+        let served = serve_http(listener, app, header_timeout, shutdown.clone()).await;
         // Workers stop claiming at once and finish the item in hand; what is left stays
         // `running` and is resumed by the next start.
         shutdown.cancel();
@@ -122,6 +119,66 @@ impl App {
         }
         served
     }
+}
+
+/// The accept loop: axum's router on hyper's HTTP/1 connections with a header-read timeout
+/// (`axum::serve` sets none, so a client that sends half a header, or connects and sends
+/// nothing, held a connection forever). Hyper starts that timer whenever it waits for a
+/// request head, so it also closes keep-alive connections idle between requests; a
+/// streaming answer (SSE) is not waiting for a head and is not affected. On shutdown, stops
+/// accepting, asks every connection to finish its request in flight, and waits for them.
+async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    header_timeout: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service;
+    // Every connection task holds a sender; all dropped = all connections closed.
+    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
+    loop {
+        let (stream, remote) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let router = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            let mut router = router.clone();
+            async move { router.call(req.map(axum::body::Body::new)).await }
+        });
+        let (stop, open) = (shutdown.clone(), open_tx.clone());
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection closed with an error");
+                    }
+                }
+                () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.as_mut().await;
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(open_tx);
+    let _ = open_rx.recv().await;
+    Ok(())
 }
 
 async fn join_all(handles: Vec<tokio::task::JoinHandle<()>>) {

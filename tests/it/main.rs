@@ -12,6 +12,7 @@ mod csrf;
 mod db;
 mod graph;
 mod hardening_api;
+mod hardening_conn;
 mod hardening_graph;
 mod hardening_sse;
 mod hardening_web;
