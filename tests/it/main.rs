@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod csrf;
 mod db;
+mod deploy;
 mod graph;
 mod hardening_api;
 mod hardening_conn;
