@@ -41,6 +41,10 @@ impl CronExpr {
         let Some(first) = expr.first_after(Utc::now()) else {
             return Err(format!("`{}` never fires", input.trim()));
         };
+        if min_interval_secs == 0 {
+            // `stored`: validated when saved; skip the scan on every read.
+            return Ok(expr);
+        }
         let min = i64::try_from(min_interval_secs).unwrap_or(i64::MAX);
         match expr.smallest_gap_from(first) {
             Some(gap) if gap < min => Err(format!(
