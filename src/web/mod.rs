@@ -131,6 +131,7 @@ fn other_routes() -> Routes {
         .get("/events/active", sse::active_events)
         .get("/tenants/new", tenants::view_tenant_new_get)
         .post("/tenants", tenants::view_tenant_new_post)
+        .get("/api/v1/openapi.json", api::openapi::openapi_json)
         .get("/api/v1/me", api::me::get_me)
         .get("/api/v1/tenants", api::tenants::list)
         .post("/api/v1/tenants", api::tenants::create)

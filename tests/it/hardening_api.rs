@@ -217,3 +217,46 @@ async fn every_api_error_has_the_contracts_json_shape() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_api_routes_of_the_router() {
+    let app = crate::helpers::spawn_app().await;
+    // No token needed: the contract is public.
+    let res = reqwest::get(app.url("/api/v1/openapi.json")).await.expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: serde_json::Value = res.json().await.expect("JSON");
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+
+    let mut documented = std::collections::BTreeSet::new();
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            documented.insert((method.to_uppercase(), path.clone()));
+            let id = op["operationId"].as_str().expect("operationId").to_owned();
+            assert!(operation_ids.insert(id.clone()), "operationId {id} is unique");
+            let responses = op["responses"].as_object().expect("responses");
+            if path != "/api/v1/openapi.json" {
+                assert!(responses.contains_key("401"), "{method} {path} documents 401");
+                assert_eq!(
+                    responses["401"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Error",
+                    "{method} {path}: errors have the contract's shape"
+                );
+            }
+            if path.starts_with("/api/v1/tenants/{tid}") {
+                assert!(responses.contains_key("403"), "{method} {path} documents 403");
+            }
+        }
+    }
+    let served: std::collections::BTreeSet<(String, String)> = policyvault::web::route_table(&app.state)
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v1"))
+        .map(|r| (r.method.as_str().to_owned(), r.path))
+        .collect();
+    assert_eq!(documented, served, "documented vs served /api/v1 routes");
+    let error = &doc["components"]["schemas"]["Error"];
+    assert!(error["properties"]["error"].is_object(), "{error}");
+}
