@@ -224,3 +224,15 @@ CREATE TABLE schedules (
     last_fired_at TEXT
 );
 CREATE INDEX schedules_tenant ON schedules(tenant_id);
+
+-- Secret values captured from a tenant (encrypted OMA-URI values): a version's content holds
+-- only the reference `ref` (a keyed fingerprint of the value: equal values, equal refs, so an
+-- unchanged secret is not a change), the value itself is sealed here with XChaCha20-Poly1305
+-- under the master key, the tenant id and the ref being the AAD.
+CREATE TABLE sealed_values (
+    tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    ref        TEXT NOT NULL,
+    sealed     BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, ref)
+);

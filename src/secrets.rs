@@ -33,6 +33,14 @@ pub enum KeyError {
     Random(String),
 }
 
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
     #[error("the stored secret could not be decrypted: was the master key changed?")]
@@ -44,6 +52,9 @@ pub enum SealError {
 /// Holds the key; deliberately no `Debug`, so it cannot end up in a log line.
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    /// HMAC key for fingerprints of captured secret values, derived from the master key so
+    /// a fingerprint says nothing about a value to anyone without the key.
+    fingerprint_key: [u8; 32],
     /// A separate key for MACs (pre-login CSRF tokens), derived from the master key so it
     /// survives restarts without a second file, and never the encryption key itself.
     mac_key: [u8; 32],
@@ -79,21 +90,27 @@ impl MasterKey {
     }
 
     fn from_bytes(bytes: &[u8; 32]) -> MasterKey {
-        use sha2::{Digest, Sha256};
-        let mac_key = Sha256::new()
-            .chain_update(b"policyvault mac key v1\0")
-            .chain_update(bytes)
-            .finalize()
-            .into();
         MasterKey {
             cipher: XChaCha20Poly1305::new(bytes.into()),
-            mac_key,
+            fingerprint_key: hmac_sha256(bytes, b"policyvault fingerprint key v1"),
+            mac_key: hmac_sha256(bytes, b"policyvault mac key v1"),
         }
     }
 
-    /// HMAC-SHA256 of `msg` under the derived MAC key.
+    /// HMAC-SHA256 of `msg` under the derived MAC key (pre-login CSRF tokens).
     pub fn mac(&self, msg: &[u8]) -> [u8; 32] {
         hmac_sha256(&self.mac_key, msg)
+    }
+
+    /// A keyed fingerprint (HMAC-SHA256, hex) of a value within a context: equal values give
+    /// equal fingerprints, so an unchanged secret is not a change, while the value cannot be
+    /// guessed from it without the master key.
+    pub fn fingerprint(&self, context: &str, value: &str) -> String {
+        let mut data = Vec::with_capacity(context.len() + 1 + value.len());
+        data.extend_from_slice(context.as_bytes());
+        data.push(0);
+        data.extend_from_slice(value.as_bytes());
+        hex::encode(hmac_sha256(&self.fingerprint_key, &data))
     }
 
     pub fn seal(&self, plaintext: &SecretString, context: &str) -> Result<Vec<u8>, SealError> {
@@ -129,19 +146,6 @@ impl MasterKey {
             .map(SecretString::from)
             .map_err(|_| SealError::Open)
     }
-}
-
-/// HMAC (RFC 2104) over SHA-256 with a 32-byte key; small enough to not need another crate.
-fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut ipad = [0x36u8; 64];
-    let mut opad = [0x5cu8; 64];
-    for (i, k) in key.iter().enumerate() {
-        ipad[i] ^= k;
-        opad[i] ^= k;
-    }
-    let inner = Sha256::new().chain_update(ipad).chain_update(msg).finalize();
-    Sha256::new().chain_update(opad).chain_update(inner).finalize().into()
 }
 
 fn decode_key(text: &str) -> Option<[u8; 32]> {
@@ -232,12 +236,8 @@ mod tests {
 
     #[test]
     fn hmac_matches_the_rfc_4231_vector() {
-        // RFC 4231 test case 2 uses a 4-byte key; ours are 32 bytes, so check the padding
-        // path with a key zero-extended to 32 bytes, which HMAC defines as the same key.
-        let mut key = [0u8; 32];
-        key[..4].copy_from_slice(b"Jefe");
         assert_eq!(
-            hex::encode(hmac_sha256(&key, b"what do ya want for nothing?")),
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

@@ -56,16 +56,36 @@ pub fn insert(c: &Connection, set: &NewSet<'_>, policies: &[super::policies::Pol
         "INSERT INTO backup_sets (id, tenant_id, name, origin, schedule_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![set.id, set.tenant_id, set.name, set.origin, set.schedule_id, set.now])?;
+    Ok(append(c, set.id, policies)?.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Adds items for `policies` after the set's existing ones, skipping policies the set already
+/// holds (a listing done again after a crash adds nothing twice); returns the new item ids,
+/// in the order of `policies` that were added.
+pub fn append(
+    c: &Connection,
+    set_id: &str,
+    policies: &[super::policies::Policy],
+) -> DbResult<Vec<(String, super::policies::Policy)>> {
+    let first: i64 = c
+        .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM backup_items WHERE backup_set_id = ?1")?
+        .query_row([set_id], |r| r.get(0))?;
+    let mut held = c.prepare_cached("SELECT 1 FROM backup_items WHERE backup_set_id = ?1 AND policy_id = ?2")?;
     let mut stmt = c.prepare_cached(
         "INSERT INTO backup_items (id, backup_set_id, seq, policy_id, policy_type, display_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let mut ids = Vec::with_capacity(policies.len());
-    for (seq, p) in (0_i64..).zip(policies) {
+    let mut added = Vec::with_capacity(policies.len());
+    let mut seq = first;
+    for p in policies {
+        if held.exists(params![set_id, p.id])? {
+            continue;
+        }
         let id = crate::clock::new_id();
-        stmt.execute(params![id, set.id, seq, p.id, p.policy_type, p.display_name])?;
-        ids.push(id);
+        stmt.execute(params![id, set_id, seq, p.id, p.policy_type, p.display_name])?;
+        seq += 1;
+        added.push((id, p.clone()));
     }
-    Ok(ids)
+    Ok(added)
 }
 
 pub fn set_capture_run(c: &Connection, set_id: &str, run_id: &str) -> DbResult<()> {

@@ -17,6 +17,7 @@ pub const SCHEMA: &str = include_str!("../../schema.sql");
 const STEPS: &[&str] = &[
     include_str!("migrations/002_runs.sql"),
     include_str!("migrations/003_backups.sql"),
+    include_str!("migrations/004_sealed_values.sql"),
 ];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]

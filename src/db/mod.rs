@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod policies;
 pub mod runs;
 pub mod schedules;
+pub mod sealed;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

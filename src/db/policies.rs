@@ -73,6 +73,31 @@ pub fn mark_vanished(c: &Connection, tenant_id: &str, policy_type: &str, since: 
     )?)
 }
 
+/// Points a policy at the object a restore re-created for it (a new Graph id): the policy
+/// keeps its history and is live again.
+pub fn repoint(c: &Connection, id: &str, graph_id: &str, display_name: &str, now: &str) -> DbResult<()> {
+    c.prepare_cached(
+        "UPDATE policies SET graph_id = ?2, display_name = ?3, deleted = 0, last_synced_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, graph_id, display_name, now])?;
+    Ok(())
+}
+
+/// Marks one policy deleted: a capture found it gone, or an undo deleted it.
+pub fn mark_deleted(c: &Connection, id: &str) -> DbResult<()> {
+    c.prepare_cached("UPDATE policies SET deleted = 1 WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// The policy of a tenant with this type and Graph id, deleted or not.
+pub fn by_graph_id(c: &Connection, tenant_id: &str, policy_type: &str, graph_id: &str) -> DbResult<Option<Policy>> {
+    let sql = format!("SELECT {COLUMNS} FROM policies WHERE tenant_id = ?1 AND policy_type = ?2 AND graph_id = ?3");
+    Ok(c.prepare_cached(&sql)?
+        .query_row([tenant_id, policy_type, graph_id], from_row)
+        .optional()?)
+}
+
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<Policy>> {
     let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = ?1");
     Ok(c.prepare_cached(&sql)?.query_row([id], from_row).optional()?)

@@ -190,11 +190,16 @@ pub struct NewItem {
     pub label: String,
 }
 
+/// Adds items after the run's existing ones (a whole-tenant backup adds what its listing
+/// finds while it runs) and recounts.
 pub fn insert_items(tx: &Connection, run_id: &str, items: &[NewItem]) -> DbResult<()> {
+    let first: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM run_items WHERE run_id = ?1")?
+        .query_row([run_id], |r| r.get(0))?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO run_items (id, run_id, seq, item_type, item_id, label, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
     )?;
-    for (seq, item) in (0_i64..).zip(items) {
+    for (seq, item) in (first..).zip(items) {
         stmt.execute(params![
             crate::clock::new_id(),
             run_id,

@@ -18,6 +18,12 @@ pub enum ErrorCode {
     Timeout,
     OutcomeUnknown,
     VerifyMismatch,
+    /// Graph stated more than the capture could read (e.g. `settingCount` > settings).
+    IncompleteCapture,
+    /// A restore refers to an object that neither exists nor is restored with it.
+    UnresolvedReference,
+    /// An encrypted value (OMA-URI secret) could not be read in plain text.
+    SecretUnreadable,
     PermissionRevoked,
     WorkerLost,
     Internal,
@@ -36,6 +42,9 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::OutcomeUnknown => "outcome_unknown",
             ErrorCode::VerifyMismatch => "verify_mismatch",
+            ErrorCode::IncompleteCapture => "incomplete_capture",
+            ErrorCode::UnresolvedReference => "unresolved_reference",
+            ErrorCode::SecretUnreadable => "secret_unreadable",
             ErrorCode::PermissionRevoked => "permission_revoked",
             ErrorCode::WorkerLost => "worker_lost",
             ErrorCode::Internal => "internal",
@@ -44,13 +53,20 @@ impl ErrorCode {
 }
 
 /// Keys an error context may carry; anything else is dropped before it is stored.
-pub const CONTEXT_KEYS: [&str; 7] = [
+pub const CONTEXT_KEYS: [&str; 11] = [
     "http_status",
     "graph_error_code",
     "request_id",
     "retry_after",
     "attempt",
     "policy_type",
+    // incomplete_capture: which collection fell short, and by how much.
+    "collection",
+    "expected_count",
+    "captured_count",
+    // secret_unreadable and unresolved_reference: the setting or object concerned (a name or
+    // an OMA-URI, never a value).
+    "setting",
     // Our own sentence for failures Graph did not report (a refused host, a disabled
     // custom endpoint): never Graph's text.
     "reason",

@@ -9,6 +9,9 @@
 //! - `handles`: `GraphReader` (read-only) and `GraphWriter`; preview code only gets a reader.
 //! - `registry`: the supported policy types, one data entry each.
 //! - `policy`: capture a policy into one document; create/update/assign from one.
+//! - `recipes`: the extra calls of types whose write is more than POST/PATCH plus `assign`.
+//! - `odata`: OData annotations, and which may go back in a write body.
+//! - `oma`: reading the real values of encrypted OMA-URI settings.
 //! - `canonical`: canonical JSON, content hash and field-level diff.
 
 pub mod batch;
@@ -18,7 +21,10 @@ pub mod cloud;
 pub mod error;
 pub mod handles;
 pub mod limiter;
+pub mod odata;
+pub mod oma;
 pub mod policy;
+pub mod recipes;
 pub mod registry;
 pub mod token;
 

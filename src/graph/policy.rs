@@ -8,12 +8,15 @@ use serde_json::{Map, Value, json};
 
 use super::error::{ErrorCode, GraphError};
 use super::handles::{GraphReader, GraphWriter};
-use super::registry::{PolicyType, Update};
+use super::odata::{self, strip_annotations};
+use super::registry::{PolicyType, Recipe, Update};
+use super::{oma, recipes};
 
-/// Reads one policy completely: one GET, its assignments expanded inline.
+/// Reads one policy completely: one GET (its collections and assignments expanded), then
+/// whatever Graph left out of that answer.
 pub async fn capture(reader: &GraphReader, ty: &PolicyType, graph_id: &str) -> Result<Value, GraphError> {
     let object = reader.get(&ty.get_path(graph_id)).await?;
-    with_assignments(reader, ty, graph_id, object).await
+    complete(reader, ty, graph_id, object).await
 }
 
 /// Reads many policies at once: each one's GET (assignments expanded) goes into `$batch`es of
@@ -28,41 +31,117 @@ pub async fn capture_many(reader: &GraphReader, wanted: &[(&PolicyType, String)]
             .next()
             .unwrap_or_else(|| Err(GraphError::new(ErrorCode::Internal, "missing batch answer", &json!({}))));
         out.push(match object {
-            Ok(o) => with_assignments(reader, ty, id, o).await,
+            Ok(o) => complete(reader, ty, id, o).await,
             Err(e) => Err(e),
         });
     }
     out
 }
 
-/// Puts the expanded assignments of a fetched object into their captured form (following a
-/// next link if Graph paged them); reads them with a second request only when Graph did not
-/// expand them.
-async fn with_assignments(
+/// A capture is complete or it fails: follows every `<nav>@odata.nextLink` of the answer,
+/// checks every count Graph states (`<nav>@odata.count`, a settings catalog's
+/// `settingCount`), reads assignments Graph did not expand and the real values of encrypted
+/// settings, and drops OData annotations (they are Graph's, not the policy's).
+async fn complete(
     reader: &GraphReader,
     ty: &PolicyType,
     graph_id: &str,
     mut object: Value,
 ) -> Result<Value, GraphError> {
-    if ty.assign_key.is_none() {
-        return Ok(object);
+    follow_next_links(reader, &mut object).await?;
+    check_stated_counts(ty, &object)?;
+    strip_annotations(&mut object);
+    complete_settings(reader, ty, graph_id, &mut object).await?;
+    if ty.assign_key.is_some() && object.is_object() {
+        let list = match object.get_mut("assignments").map(Value::take) {
+            Some(Value::Array(list)) => list,
+            _ => reader.list(&ty.assignments_path(graph_id)).await?,
+        };
+        object["assignments"] = Value::Array(list.into_iter().map(clean_assignment).collect());
     }
-    let Some(map) = object.as_object_mut() else {
-        return Ok(object);
-    };
-    map.remove("assignments@odata.context");
-    let next = map.remove("assignments@odata.nextLink");
-    let list = match map.remove("assignments") {
-        Some(Value::Array(mut list)) => {
-            if let Some(next) = next.as_ref().and_then(Value::as_str) {
-                list.extend(reader.list(next).await?);
-            }
-            list
-        }
-        _ => reader.list(&ty.assignments_path(graph_id)).await?,
-    };
-    object["assignments"] = Value::Array(list.into_iter().map(clean_assignment).collect());
+    oma::reveal(reader, ty, graph_id, &mut object).await?;
     Ok(object)
+}
+
+/// Appends the further pages of every expanded collection Graph paged.
+async fn follow_next_links(reader: &GraphReader, object: &mut Value) -> Result<(), GraphError> {
+    let Some(map) = object.as_object_mut() else {
+        return Ok(());
+    };
+    let paged: Vec<(String, String)> = map
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_suffix("@odata.nextLink")?.to_owned(), v.as_str()?.to_owned())))
+        .collect();
+    for (nav, next) in paged {
+        let more = reader.list(&next).await?;
+        map.remove(&format!("{nav}@odata.nextLink"));
+        match map.get_mut(&nav) {
+            Some(Value::Array(items)) => items.extend(more),
+            _ => {
+                map.insert(nav, Value::Array(more));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `<nav>@odata.count` must equal what we now hold of `<nav>`.
+fn check_stated_counts(ty: &PolicyType, object: &Value) -> Result<(), GraphError> {
+    let Some(map) = object.as_object() else { return Ok(()) };
+    for (key, stated) in map {
+        let (Some(nav), Some(stated)) = (key.strip_suffix("@odata.count"), stated.as_u64()) else {
+            continue;
+        };
+        let held = map.get(nav).and_then(Value::as_array).map_or(0, Vec::len) as u64;
+        if held != stated {
+            return Err(incomplete(ty, nav, stated, held));
+        }
+    }
+    Ok(())
+}
+
+/// A settings catalog policy states `settingCount`. When the expanded settings fall short
+/// (Graph pages them at 25; IntuneCD #125 and IntuneBackupAndRestore #88 lost everything
+/// past the 25th), the settings are read again from `/settings?$top=1000`, every page; if
+/// they still fall short the capture fails instead of storing a partial policy.
+async fn complete_settings(
+    reader: &GraphReader,
+    ty: &PolicyType,
+    graph_id: &str,
+    object: &mut Value,
+) -> Result<(), GraphError> {
+    let Some(stated) = object.get("settingCount").and_then(Value::as_u64) else {
+        return Ok(());
+    };
+    if !ty.expand.contains(&"settings") {
+        return Ok(());
+    }
+    let held = |o: &Value| o.get("settings").and_then(Value::as_array).map_or(0, Vec::len) as u64;
+    if held(object) < stated {
+        let mut all = reader
+            .list(&format!("{}/{graph_id}/settings?$top=1000", ty.collection))
+            .await?;
+        all.iter_mut().for_each(strip_annotations);
+        object["settings"] = Value::Array(all);
+    }
+    if held(object) == stated {
+        Ok(())
+    } else {
+        Err(incomplete(ty, "settings", stated, held(object)))
+    }
+}
+
+fn incomplete(ty: &PolicyType, collection: &str, expected: u64, captured: u64) -> GraphError {
+    GraphError::new(
+        ErrorCode::IncompleteCapture,
+        format!("Graph states {expected} {collection} but the capture read {captured}"),
+        &json!({
+            "policy_type": ty.key,
+            "collection": collection,
+            "expected_count": expected,
+            "captured_count": captured,
+        }),
+    )
 }
 
 /// Keeps what an `assign` call accepts: Graph sets `id`, `source` and `sourceId` itself.
@@ -75,7 +154,9 @@ fn clean_assignment(mut a: Value) -> Value {
     a
 }
 
-/// The body for create/update: the document without read-only properties and assignments.
+/// The body for create/update: the document without read-only properties, assignments,
+/// Graph-assigned ids inside its collections, and OData annotations at any depth (Graph
+/// refuses `apps@odata.context` and the like with 400).
 pub fn write_body(ty: &PolicyType, document: &Value) -> Result<Map<String, Value>, GraphError> {
     let Some(map) = document.as_object() else {
         return Err(GraphError::new(
@@ -84,39 +165,49 @@ pub fn write_body(ty: &PolicyType, document: &Value) -> Result<Map<String, Value
             &json!({}),
         ));
     };
-    Ok(map
+    let mut body: Map<String, Value> = map
         .iter()
         .filter(|(k, _)| !ty.read_only.contains(&k.as_str()) && k.as_str() != "assignments")
-        .map(|(k, v)| (k.clone(), strip_ids(ty, k, v)))
-        .collect())
+        .map(|(k, v)| {
+            let mut v = v.clone();
+            if ty.expand.contains(&k.as_str()) {
+                strip_ids(&mut v);
+            }
+            (k.clone(), v)
+        })
+        .collect();
+    body.retain(|k, _| !odata::is_annotation(k) || odata::allowed_in_write(k));
+    body.values_mut().for_each(strip_annotations);
+    Ok(body)
 }
 
-/// Nested settings carry their own `id`s, which Graph assigns on create.
-fn strip_ids(ty: &PolicyType, key: &str, v: &Value) -> Value {
-    if !ty.expand.contains(&key) {
-        return v.clone();
-    }
+/// Removes the `id`s Graph assigns to the members of a collection, at every depth: a write must not send them and a comparison must not count them.
+pub fn strip_ids(v: &mut Value) {
     match v {
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|i| {
-                    let mut i = i.clone();
-                    if let Some(m) = i.as_object_mut() {
-                        m.remove("id");
-                    }
-                    i
-                })
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Object(m) => {
+            m.remove("id");
+            m.values_mut().for_each(strip_ids);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_ids),
+        _ => {}
     }
 }
 
 /// Creates the policy; returns the new Graph id.
 pub async fn create(writer: &GraphWriter, ty: &PolicyType, document: &Value) -> Result<String, GraphError> {
-    let body = Value::Object(write_body(ty, document)?);
-    let created = writer.post(ty.collection, &body).await?;
+    match ty.recipe {
+        Recipe::Plain => {
+            let body = Value::Object(write_body(ty, document)?);
+            post_new(writer, ty, &body).await
+        }
+        Recipe::Compliance => recipes::compliance::create(writer, ty, document).await,
+        Recipe::AppProtection => recipes::app_protection::create(writer, ty, document).await,
+    }
+}
+
+/// POSTs a create body to the type's collection; the new object's id.
+pub(crate) async fn post_new(writer: &GraphWriter, ty: &PolicyType, body: &Value) -> Result<String, GraphError> {
+    let created = writer.post(ty.collection, body).await?;
     created["id"].as_str().map(str::to_owned).ok_or_else(|| {
         GraphError::new(
             ErrorCode::GraphBadRequest,
@@ -126,14 +217,34 @@ pub async fn create(writer: &GraphWriter, ty: &PolicyType, document: &Value) -> 
     })
 }
 
-/// Updates an existing policy to the document's content (PUT or PATCH per type).
-pub async fn update(writer: &GraphWriter, ty: &PolicyType, graph_id: &str, document: &Value) -> Result<(), GraphError> {
-    let mut body = write_body(ty, document)?;
+/// Updates an existing policy to the document's content (PUT or PATCH per type). `live` is
+/// the object as it is now: recipes call their extra actions only for what differs.
+pub async fn update(
+    writer: &GraphWriter,
+    ty: &PolicyType,
+    graph_id: &str,
+    document: &Value,
+    live: &Value,
+) -> Result<(), GraphError> {
+    match ty.recipe {
+        Recipe::Plain => put_or_patch(writer, ty, graph_id, write_body(ty, document)?).await,
+        Recipe::Compliance => recipes::compliance::update(writer, ty, graph_id, document, live).await,
+        Recipe::AppProtection => recipes::app_protection::update(writer, ty, graph_id, document, live).await,
+    }
+}
+
+/// PUT (replaces everything) or PATCH (properties only: navigation collections are left out,
+/// Graph would not change them).
+pub(crate) async fn put_or_patch(
+    writer: &GraphWriter,
+    ty: &PolicyType,
+    graph_id: &str,
+    mut body: Map<String, Value>,
+) -> Result<(), GraphError> {
     let path = format!("{}/{graph_id}", ty.collection);
     match ty.update {
         Update::Put => writer.put(&path, &Value::Object(body)).await?,
         Update::Patch => {
-            // PATCH does not change navigation collections; leave them out.
             for k in ty.expand {
                 body.remove(*k);
             }
@@ -146,7 +257,8 @@ pub async fn update(writer: &GraphWriter, ty: &PolicyType, graph_id: &str, docum
 /// Replaces the policy's assignments with the document's.
 pub async fn assign(writer: &GraphWriter, ty: &PolicyType, graph_id: &str, document: &Value) -> Result<(), GraphError> {
     let Some(key) = ty.assign_key else { return Ok(()) };
-    let list = document.get("assignments").cloned().unwrap_or_else(|| json!([]));
+    let mut list = document.get("assignments").cloned().unwrap_or_else(|| json!([]));
+    strip_annotations(&mut list);
     writer
         .post(&format!("{}/{graph_id}/assign", ty.collection), &json!({ key: list }))
         .await?;

@@ -9,6 +9,20 @@ pub enum Update {
     Put,
 }
 
+/// How a type is written when POST/PATCH/PUT plus `assign` is not enough: each recipe lives
+/// in `graph/recipes/` and knows the extra calls its family needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipe {
+    /// Create, update and assign as the other fields say.
+    Plain,
+    /// Compliance: a create carries exactly one `block` action; scheduled actions change
+    /// only through `scheduleActionsForRules`.
+    Compliance,
+    /// App protection: `apps` is a navigation collection changed only through `targetApps`
+    /// (with `appGroupType`).
+    AppProtection,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyType {
     /// Stable key stored in our database, e.g. `settings_catalog`.
@@ -29,6 +43,10 @@ pub struct PolicyType {
     pub assign_key: Option<&'static str>,
     /// Whether an update must keep the `@odata.type` of the existing object.
     pub typed: bool,
+    pub recipe: Recipe,
+    /// `omaSettings` may hold encrypted values, readable only through
+    /// `getOmaSettingPlainTextValue` (custom profiles).
+    pub oma_secrets: bool,
 }
 
 const COMMON_READ_ONLY: &[&str] = &[
@@ -59,6 +77,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Put,
         assign_key: Some("assignments"),
         typed: false,
+        recipe: Recipe::Plain,
+        oma_secrets: false,
     },
     PolicyType {
         key: "device_configuration",
@@ -78,6 +98,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: Some("assignments"),
         typed: true,
+        recipe: Recipe::Plain,
+        oma_secrets: true,
     },
     PolicyType {
         key: "compliance_policy",
@@ -90,6 +112,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: Some("assignments"),
         typed: true,
+        recipe: Recipe::Compliance,
+        oma_secrets: false,
     },
     PolicyType {
         key: "powershell_script",
@@ -102,6 +126,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: Some("deviceManagementScriptAssignments"),
         typed: false,
+        recipe: Recipe::Plain,
+        oma_secrets: false,
     },
     PolicyType {
         key: "remediation_script",
@@ -114,6 +140,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: Some("deviceHealthScriptAssignments"),
         typed: false,
+        recipe: Recipe::Plain,
+        oma_secrets: false,
     },
     PolicyType {
         key: "autopilot_profile",
@@ -126,6 +154,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: Some("assignments"),
         typed: true,
+        recipe: Recipe::Plain,
+        oma_secrets: false,
     },
     PolicyType {
         key: "assignment_filter",
@@ -144,6 +174,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: None,
         typed: false,
+        recipe: Recipe::Plain,
+        oma_secrets: false,
     },
     PolicyType {
         key: "feature_update_profile",
@@ -163,6 +195,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: Some("assignments"),
         typed: false,
+        recipe: Recipe::Plain,
+        oma_secrets: false,
     },
     PolicyType {
         key: "ios_app_protection",
@@ -183,6 +217,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: Some("assignments"),
         typed: false,
+        recipe: Recipe::AppProtection,
+        oma_secrets: false,
     },
     PolicyType {
         key: "android_app_protection",
@@ -203,6 +239,8 @@ pub const TYPES: &[PolicyType] = &[
         update: Update::Patch,
         assign_key: Some("assignments"),
         typed: false,
+        recipe: Recipe::AppProtection,
+        oma_secrets: false,
     },
 ];
 

@@ -1,5 +1,8 @@
-//! `backup_set.capture`: the set and its items were fixed at start; each item captures its
-//! policy and records the version in the item (identical content shares one stored copy).
+//! `backup_set.capture`: each item captures its policy and records the version in the item
+//! (identical content shares one stored copy). A backup of picked policies has its items
+//! fixed at start. A whole-tenant backup starts with one `backup_list` item per type: each
+//! lists its type into the inventory and adds a capture item per object it found, so the set
+//! is the tenant as it is when the run runs, whatever the last sync saw.
 //!
 //! Policies are fetched ahead in windows of twenty (one `$batch` of GETs with assignments
 //! expanded), while outcomes are still committed item by item, so a crash loses at most the
@@ -15,7 +18,7 @@ use super::capture::{fetch_documents, record_document};
 use crate::auth::role::Role;
 use crate::db::backups;
 use crate::db::policies::Recorded;
-use crate::db::runs::{Run, RunItem};
+use crate::db::runs::{self, NewItem, Run, RunItem};
 use crate::graph::GraphReader;
 use crate::graph::error::ErrorCode;
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
@@ -26,10 +29,15 @@ const WINDOW: usize = 20;
 
 pub struct Backup(pub Deps);
 
+/// Item type of the listing phase of a whole-tenant backup (`item_id` = the policy type key).
+pub const LIST_ITEM: &str = "backup_list";
+
 struct Ctx {
     deps: Deps,
     reader: GraphReader,
     run_id: String,
+    tenant_id: String,
+    set_id: String,
     /// (backup item id, policy id) in run order.
     order: Vec<(String, String)>,
     fetched: HashMap<String, Result<Value, ItemOutcome>>,
@@ -62,6 +70,8 @@ impl RunHandler for Backup {
             deps: self.0.clone(),
             reader,
             run_id: run.id.clone(),
+            tenant_id: run.tenant_id.clone(),
+            set_id: run.target_id.clone(),
             order,
             fetched: HashMap::new(),
         }))
@@ -69,6 +79,52 @@ impl RunHandler for Backup {
 }
 
 impl Ctx {
+    /// Lists one type into the inventory and adds an item to the set and to this run for each
+    /// object found (policies already in the set are not added twice, so a listing repeated
+    /// after a crash is harmless).
+    async fn list(&mut self, key: &str) -> ItemOutcome {
+        let Some(ty) = crate::graph::registry::by_key(key) else {
+            return ItemOutcome::Skipped {
+                result: Some(json!({"reason": "type no longer supported"})),
+            };
+        };
+        let listed = match super::listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty).await {
+            Ok(l) => l,
+            Err(outcome) => return outcome,
+        };
+        let (set, run, found) = (self.set_id.clone(), self.run_id.clone(), listed.current);
+        let added = self
+            .deps
+            .db
+            .write(move |tx| {
+                let added = backups::append(tx, &set, &found)?;
+                let items: Vec<NewItem> = added
+                    .iter()
+                    .map(|(id, p)| NewItem {
+                        item_type: "backup_item".into(),
+                        item_id: id.clone(),
+                        label: p.display_name.clone(),
+                    })
+                    .collect();
+                runs::insert_items(tx, &run, &items)?;
+                Ok((added, found.len()))
+            })
+            .await;
+        match added {
+            Ok((added, found)) => {
+                self.order.extend(added.into_iter().map(|(item, p)| (item, p.id)));
+                ItemOutcome::Succeeded {
+                    result: Some(json!({"listed": found, "vanished": listed.vanished})),
+                }
+            }
+            Err(_) => ItemOutcome::Failed {
+                result: None,
+                code: ErrorCode::Internal,
+                context: json!({}),
+            },
+        }
+    }
+
     /// Fetches the window of policies starting at this item, unless already fetched.
     async fn ensure_fetched(&mut self, item_id: &str) -> Option<String> {
         let pos = self.order.iter().position(|(i, _)| i == item_id)?;
@@ -86,6 +142,9 @@ impl Ctx {
 impl RunContext for Ctx {
     /// Run items are the set's backup items (`item_id` = the backup item's id).
     async fn process(&mut self, item: &RunItem) -> ItemOutcome {
+        if item.item_type == LIST_ITEM {
+            return self.list(&item.item_id).await;
+        }
         let Some(policy_id) = self.ensure_fetched(&item.item_id).await else {
             return ItemOutcome::Failed {
                 result: None,

@@ -14,6 +14,7 @@ use crate::db::runs::NewItem;
 use crate::db::schedules::{self, Schedule};
 use crate::db::{DbError, DbResult};
 use crate::error::AppError;
+use crate::graph::registry;
 use crate::runs::Engine;
 use crate::runs::start::{Initiator, StartRequest, Started, announce, start_in};
 
@@ -22,15 +23,15 @@ struct Plan {
     tenant_id: String,
     initiator: Initiator,
     name: String,
-    /// `None`: every current policy (of `policy_types`, when not empty).
+    /// `None`: the whole tenant (of `policy_types`, when not empty) as the run lists it.
     policy_ids: Option<Vec<String>>,
     policy_types: Vec<String>,
     origin: &'static str,
     schedule_id: Option<String>,
 }
 
-/// Creates a backup set of `policy_ids` (all non-deleted policies when `None`) and starts its
-/// capture. A second identical request while the first set is still capturing returns that
+/// Creates a backup set of `policy_ids` and starts its capture; with `None`, the capture run
+/// first lists the whole tenant and backs up every object it finds. A second identical request while the first set is still capturing returns that
 /// set and run (`reused`), so a double click makes one set.
 pub async fn backup(
     engine: &Engine,
@@ -94,9 +95,15 @@ fn create_in(tx: &rusqlite::Transaction, plan: &Plan) -> DbResult<Result<(Backup
     if let Some(found) = active_capture(tx, plan)? {
         return Ok(Ok(found));
     }
-    let chosen = match choose(tx, plan)? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
+    let (chosen, listing) = match &plan.policy_ids {
+        None => match listing_items(plan) {
+            Ok(items) => (Vec::new(), items),
+            Err(e) => return Ok(Err(e)),
+        },
+        Some(ids) => match choose(tx, plan, ids)? {
+            Ok(c) => (c, Vec::new()),
+            Err(e) => return Ok(Err(e)),
+        },
     };
     let set_id = clock::new_id();
     let item_ids = backups::insert(
@@ -119,6 +126,7 @@ fn create_in(tx: &rusqlite::Transaction, plan: &Plan) -> DbResult<Result<(Backup
             item_id: id,
             label: p.display_name.clone(),
         })
+        .chain(listing)
         .collect();
     let req = StartRequest {
         target_type: "backup_set",
@@ -136,31 +144,39 @@ fn create_in(tx: &rusqlite::Transaction, plan: &Plan) -> DbResult<Result<(Backup
     Ok(Ok((set, started)))
 }
 
-/// The policies the plan names, or a message saying why there are none.
-fn choose(tx: &rusqlite::Connection, plan: &Plan) -> DbResult<Result<Vec<Policy>, AppError>> {
-    let mut all = policies::list(tx, &plan.tenant_id, None, false)?;
-    if !plan.policy_types.is_empty() {
-        all.retain(|p| plan.policy_types.contains(&p.policy_type));
+/// A whole-tenant backup's first phase: one listing item per type it covers (every supported
+/// type, or a schedule's chosen ones).
+fn listing_items(plan: &Plan) -> Result<Vec<NewItem>, AppError> {
+    let items: Vec<NewItem> = registry::TYPES
+        .iter()
+        .filter(|t| plan.policy_types.is_empty() || plan.policy_types.iter().any(|k| k == t.key))
+        .map(|t| NewItem {
+            item_type: super::backup::LIST_ITEM.into(),
+            item_id: t.key.into(),
+            label: format!("List {}", t.label),
+        })
+        .collect();
+    if items.is_empty() {
+        return Err(AppError::Invalid(
+            "none of the chosen policy types is supported any more; edit the schedule's types".into(),
+        ));
     }
-    let chosen: Vec<Policy> = match &plan.policy_ids {
-        None => all,
-        Some(ids) => {
-            let picked: Vec<Policy> = all.into_iter().filter(|p| ids.contains(&p.id)).collect();
-            let distinct: std::collections::HashSet<&String> = ids.iter().collect();
-            if picked.len() != distinct.len() {
-                return Ok(Err(AppError::Invalid(
-                    "some policy_ids are not current policies of this tenant; sync the inventory and try again".into(),
-                )));
-            }
-            picked
-        }
-    };
-    if chosen.is_empty() {
+    Ok(items)
+}
+
+/// The picked policies, or a message saying why some cannot be backed up.
+fn choose(tx: &rusqlite::Connection, plan: &Plan, ids: &[String]) -> DbResult<Result<Vec<Policy>, AppError>> {
+    let picked: Vec<Policy> = policies::list(tx, &plan.tenant_id, None, false)?
+        .into_iter()
+        .filter(|p| ids.contains(&p.id))
+        .collect();
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    if picked.len() != distinct.len() {
         return Ok(Err(AppError::Invalid(
-            "there is nothing to back up: sync the inventory first".into(),
+            "some policy_ids are not current policies of this tenant; sync the inventory and try again".into(),
         )));
     }
-    Ok(Ok(chosen))
+    Ok(Ok(picked))
 }
 
 /// The set this plan would duplicate, with its capture run: a set of the same schedule (or,

@@ -1,5 +1,8 @@
 //! The step snapshot and backup share: read a policy from Graph and record it as a version
-//! (or note that it is unchanged).
+//! (or note that it is unchanged). A policy Graph no longer has is marked deleted and its
+//! item skipped: the inventory follows what the product itself observes.
+
+use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
@@ -7,7 +10,7 @@ use super::Deps;
 use crate::clock;
 use crate::db::policies::{self, Recorded};
 use crate::graph::canonical::{canonicalize, content_hash};
-use crate::graph::error::ErrorCode;
+use crate::graph::error::{ErrorCode, GraphError};
 use crate::graph::{GraphReader, policy, registry};
 use crate::runs::handler::ItemOutcome;
 
@@ -17,7 +20,7 @@ pub async fn fetch_documents(
     deps: &Deps,
     reader: &GraphReader,
     policy_ids: &[String],
-) -> std::collections::HashMap<String, Result<Value, ItemOutcome>> {
+) -> HashMap<String, Result<Value, ItemOutcome>> {
     let ids = policy_ids.to_vec();
     let found = deps
         .db
@@ -31,48 +34,89 @@ pub async fn fetch_documents(
         .collect();
     let wanted: Vec<(&registry::PolicyType, String)> = known.iter().map(|(_, ty, gid)| (*ty, gid.clone())).collect();
     let documents = policy::capture_many(reader, &wanted).await;
-    known
-        .into_iter()
-        .zip(documents)
-        .map(|((id, ty, _), doc)| {
-            let doc = doc.map_err(|e| {
-                let mut context = e.context;
-                context["policy_type"] = json!(ty.key);
-                ItemOutcome::Failed {
-                    result: None,
-                    code: e.code,
-                    context,
-                }
-            });
-            (id, doc)
-        })
-        .collect()
+    let mut out = HashMap::with_capacity(known.len());
+    let mut gone = Vec::new();
+    for ((id, ty, _), doc) in known.into_iter().zip(documents) {
+        let doc = doc.map_err(|e| {
+            if e.code == ErrorCode::GraphNotFound {
+                gone.push(id.clone());
+            }
+            outcome_of(ty, e)
+        });
+        out.insert(id, doc);
+    }
+    mark_gone(deps, gone).await;
+    out
 }
 
-/// Stores a fetched document as the policy's version (or notes it is unchanged).
+/// A failed read as an item outcome: a policy Graph no longer has is skipped, not failed.
+fn outcome_of(ty: &registry::PolicyType, e: GraphError) -> ItemOutcome {
+    if e.code == ErrorCode::GraphNotFound {
+        return ItemOutcome::Skipped {
+            result: Some(json!({"reason": "deleted in the tenant since the last sync"})),
+        };
+    }
+    let mut context = e.context;
+    context["policy_type"] = json!(ty.key);
+    ItemOutcome::Failed {
+        result: None,
+        code: e.code,
+        context,
+    }
+}
+
+/// Marks policies Graph answered 404 for as deleted.
+async fn mark_gone(deps: &Deps, gone: Vec<String>) {
+    if gone.is_empty() {
+        return;
+    }
+    let marked = deps
+        .db
+        .write(move |tx| gone.iter().try_for_each(|id| policies::mark_deleted(tx, id)))
+        .await;
+    if let Err(e) = marked {
+        tracing::warn!(error = %e, "could not mark policies found deleted");
+    }
+}
+
+/// Stores a fetched document as the policy's version (or notes it is unchanged). Secret
+/// values in it are sealed first, in the same transaction.
 pub async fn record_document(
     deps: &Deps,
     policy_id: &str,
     document: &Value,
     run_id: &str,
 ) -> Result<Recorded, ItemOutcome> {
-    let content = canonicalize(document);
-    let hash = content_hash(&content);
-    let text = content.to_string();
-    let (run, id) = (run_id.to_owned(), policy_id.to_owned());
+    let (run, id, key, document) = (
+        run_id.to_owned(),
+        policy_id.to_owned(),
+        deps.key.clone(),
+        document.clone(),
+    );
     deps.db
         .write(move |tx| {
             // Re-read inside the transaction: another run may have captured meanwhile.
             let Some(current) = policies::get(tx, &id)? else {
                 return Ok(None);
             };
+            let Some(ty) = registry::by_key(&current.policy_type) else {
+                return Ok(None);
+            };
+            let sealer = super::sealing::Sealer {
+                key,
+                tenant_id: current.tenant_id.clone(),
+            };
+            let secured = sealer.seal(ty, document);
+            let content = canonicalize(&secured.document);
+            let now = clock::now();
+            sealer.store(tx, &secured.values, &now)?;
             Ok(Some(policies::record_version(
                 tx,
                 &current,
-                &hash,
-                &text,
+                &content_hash(&content),
+                &content.to_string(),
                 Some(&run),
-                &clock::now(),
+                &now,
             )?))
         })
         .await
@@ -90,30 +134,13 @@ pub async fn capture_policy(
     policy_id: &str,
     run_id: &str,
 ) -> Result<Recorded, ItemOutcome> {
-    let id = policy_id.to_owned();
-    let p = deps
-        .db
-        .read(move |c| policies::get(c, &id))
-        .await
-        .map_err(|_| failed(ErrorCode::Internal))?
-        .ok_or_else(|| ItemOutcome::Skipped {
+    let mut fetched = fetch_documents(deps, reader, &[policy_id.to_owned()]).await;
+    let document = fetched.remove(policy_id).unwrap_or_else(|| {
+        Err(ItemOutcome::Skipped {
             result: Some(json!({"reason": "the policy is no longer in the inventory"})),
-        })?;
-    let Some(ty) = registry::by_key(&p.policy_type) else {
-        return Err(ItemOutcome::Skipped {
-            result: Some(json!({"reason": "type no longer supported"})),
-        });
-    };
-    let document = policy::capture(reader, ty, &p.graph_id).await.map_err(|e| {
-        let mut context = e.context;
-        context["policy_type"] = json!(ty.key);
-        ItemOutcome::Failed {
-            result: None,
-            code: e.code,
-            context,
-        }
+        })
     })?;
-    record_document(deps, &p.id, &document, run_id).await
+    record_document(deps, policy_id, &document, run_id).await
 }
 
 fn failed(code: ErrorCode) -> ItemOutcome {

@@ -3,8 +3,10 @@
 pub mod backup;
 pub mod backup_start;
 pub mod capture;
+pub mod listing;
 pub mod restore;
 pub mod restore_plan;
+pub mod sealing;
 pub mod snapshot;
 pub mod starts;
 pub mod sync;
@@ -30,6 +32,14 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// Seals and opens the secret values captured from this tenant.
+    pub fn sealer(&self, tenant_id: &str) -> sealing::Sealer {
+        sealing::Sealer {
+            key: self.key.clone(),
+            tenant_id: tenant_id.to_owned(),
+        }
+    }
+
     /// The one place a tenant's client secret is opened: into the token request's connection.
     async fn connection(&self, tenant_id: &str) -> Result<TenantConnection, RunFailure> {
         let id = tenant_id.to_owned();

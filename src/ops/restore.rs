@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::Deps;
 use super::capture::{fetch_documents, record_document};
 use super::restore_plan::{Plan, comparable, live_or_gone, plan, plan_against};
+use super::sealing::{Sealer, describe_secrets, masked_setting};
 use crate::auth::role::Role;
 use crate::clock;
 use crate::db::backups::{self, NewSet, RestoreSource};
@@ -65,11 +66,23 @@ async fn source(deps: &Deps, item: &RunItem) -> Result<(RestoreSource, &'static 
     Ok((src, ty, doc))
 }
 
+/// An item whose backup holds an encrypted setting without its value (captured masked before
+/// secrets were read): skipped, since writing it would send the mask to devices.
+fn masked(ty: &PolicyType, doc: &Value) -> Option<ItemOutcome> {
+    masked_setting(ty, doc).map(|setting| ItemOutcome::Skipped {
+        result: Some(json!({
+            "action": "skip",
+            "reason": format!("the backup holds no value for the encrypted setting {setting}; restore it by hand"),
+        })),
+    })
+}
+
 pub struct Preview(pub Deps);
 
 struct PreviewCtx {
     deps: Deps,
     reader: GraphReader,
+    sealer: Sealer,
     assignments: bool,
 }
 
@@ -87,6 +100,7 @@ impl RunHandler for Preview {
         Ok(Box::new(PreviewCtx {
             deps: self.0.clone(),
             reader: self.0.reader(&run.tenant_id).await?,
+            sealer: self.0.sealer(&run.tenant_id),
             assignments: include_assignments(run),
         }))
     }
@@ -99,14 +113,17 @@ impl RunContext for PreviewCtx {
             Ok(s) => s,
             Err(o) => return o,
         };
-        match plan(&self.reader, ty, &src.graph_id, &doc, self.assignments).await {
+        if let Some(skip) = masked(ty, &doc) {
+            return skip;
+        }
+        match plan(&self.reader, &self.sealer, ty, &src.graph_id, &doc, self.assignments).await {
             Ok(Plan::Create) => ItemOutcome::Succeeded {
                 result: Some(
-                    json!({"action": "create", "diff": diff(&json!({}), &comparable(ty, &doc, self.assignments))}),
+                    json!({"action": "create", "diff": describe_secrets(diff(&json!({}), &comparable(ty, &doc, self.assignments)))}),
                 ),
             },
-            Ok(Plan::Update(d)) => ItemOutcome::Succeeded {
-                result: Some(json!({"action": "update", "diff": d})),
+            Ok(Plan::Update { diff, .. }) => ItemOutcome::Succeeded {
+                result: Some(json!({"action": "update", "diff": diff})),
             },
             Ok(Plan::Unchanged) => ItemOutcome::Skipped {
                 result: Some(json!({"action": "unchanged", "diff": []})),
@@ -122,6 +139,8 @@ pub struct Execute(pub Deps, pub &'static str);
 struct ExecuteCtx {
     writer: GraphWriter,
     deps: Deps,
+    sealer: Sealer,
+    run_id: String,
     assignments: bool,
     /// Backup items still to do, in run order, with what they restore (type, Graph id).
     order: Vec<(String, &'static PolicyType, String)>,
@@ -155,6 +174,8 @@ impl RunHandler for Execute {
         Ok(Box::new(ExecuteCtx {
             writer,
             deps: self.0.clone(),
+            sealer: self.0.sealer(&run.tenant_id),
+            run_id: run.id.clone(),
             assignments: include_assignments(run),
             order: pending_targets(&self.0, run).await?,
             live: HashMap::new(),
@@ -275,7 +296,7 @@ impl ExecuteCtx {
         else {
             return failed(ErrorCode::Internal);
         };
-        match self.writer.delete(&format!("{}/{graph_id}", ty.collection)).await {
+        let outcome = match self.writer.delete(&format!("{}/{graph_id}", ty.collection)).await {
             Ok(_) => ItemOutcome::Succeeded {
                 result: Some(json!({"action": "delete", "graph_id": graph_id})),
             },
@@ -287,36 +308,85 @@ impl ExecuteCtx {
                 code: e.code,
                 context: e.context,
             },
+        };
+        if matches!(outcome, ItemOutcome::Succeeded { .. }) {
+            self.forget(ty, graph_id).await;
+        }
+        outcome
+    }
+
+    /// The inventory follows the product's own delete: the policy it deleted is deleted.
+    async fn forget(&self, ty: &PolicyType, graph_id: &str) {
+        let (tenant, key, gid) = (self.sealer.tenant_id.clone(), ty.key, graph_id.to_owned());
+        let marked = self
+            .deps
+            .db
+            .write(move |tx| {
+                if let Some(p) = policies::by_graph_id(tx, &tenant, key, &gid)? {
+                    policies::mark_deleted(tx, &p.id)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = marked {
+            tracing::warn!(error = %e, "could not mark a deleted policy in the inventory");
         }
     }
 
-    /// Reads the object back and compares it with what we meant to write.
-    async fn verify(&self, ty: &PolicyType, graph_id: &str, doc: &Value, action: &str) -> ItemOutcome {
+    /// The inventory follows the product's own create: the policy now is the object the
+    /// restore made (its new Graph id), live, with what was read back as its newest version.
+    async fn adopt(&self, policy_id: &str, ty: &PolicyType, graph_id: &str, back: &Value) {
+        let (pid, gid, name) = (
+            policy_id.to_owned(),
+            graph_id.to_owned(),
+            ty.display_name(back).to_owned(),
+        );
+        let repointed = self
+            .deps
+            .db
+            .write(move |tx| policies::repoint(tx, &pid, &gid, &name, &clock::now()))
+            .await;
+        if repointed.is_err()
+            || record_document(&self.deps, policy_id, back, &self.run_id)
+                .await
+                .is_err()
+        {
+            tracing::warn!(policy_id, "could not record a re-created policy in the inventory");
+        }
+    }
+
+    /// Reads the object back and compares it with what we meant to write (secrets through
+    /// the same plain-text read, as references); also the object as read, when it could be.
+    async fn verify(&self, ty: &PolicyType, graph_id: &str, doc: &Value, action: &str) -> (ItemOutcome, Option<Value>) {
         let back = match policy::capture(self.writer.reader(), ty, graph_id).await {
-            Ok(b) => b,
+            Ok(b) => self.sealer.references(ty, b),
             Err(e) => {
-                return ItemOutcome::Failed {
+                let failed = ItemOutcome::Failed {
                     result: Some(json!({"action": action, "graph_id": graph_id})),
                     code: e.code,
                     context: e.context,
                 };
+                return (failed, None);
             }
         };
         let (want, have) = (
             comparable(ty, doc, self.assignments),
             comparable(ty, &back, self.assignments),
         );
-        if content_hash(&want) == content_hash(&have) {
+        let outcome = if content_hash(&want) == content_hash(&have) {
             ItemOutcome::Succeeded {
                 result: Some(json!({"action": action, "graph_id": graph_id, "verified": true})),
             }
         } else {
             ItemOutcome::Failed {
-                result: Some(json!({"action": action, "graph_id": graph_id, "diff": diff(&want, &have)})),
+                result: Some(
+                    json!({"action": action, "graph_id": graph_id, "diff": describe_secrets(diff(&want, &have))}),
+                ),
                 code: ErrorCode::VerifyMismatch,
                 context: json!({"policy_type": ty.key}),
             }
-        }
+        };
+        (outcome, Some(back))
     }
 
     /// What to do with this item, from the live state read ahead for its window (or read
@@ -335,50 +405,74 @@ impl ExecuteCtx {
                 self.order[pos..].iter().take(READ_AHEAD).cloned().collect();
             let wanted: Vec<(&PolicyType, String)> = window.iter().map(|(_, t, g)| (*t, g.clone())).collect();
             let reads = policy::capture_many(self.writer.reader(), &wanted).await;
-            for ((item, _, _), read) in window.into_iter().zip(reads) {
-                self.live.insert(item, live_or_gone(read));
+            for ((item, ty, _), read) in window.into_iter().zip(reads) {
+                self.live.insert(item, live_or_gone(&self.sealer, ty, read));
             }
         }
         match self.live.remove(item_id) {
-            Some(live) => live.map(|l| plan_against(ty, l.as_ref(), doc, self.assignments)),
-            None => plan(self.writer.reader(), ty, &src.graph_id, doc, self.assignments).await,
+            Some(live) => live.map(|l| plan_against(ty, l, doc, self.assignments)),
+            None => {
+                plan(
+                    self.writer.reader(),
+                    &self.sealer,
+                    ty,
+                    &src.graph_id,
+                    doc,
+                    self.assignments,
+                )
+                .await
+            }
         }
     }
 
-    async fn write(&mut self, item_id: &str, ty: &PolicyType, src: &RestoreSource, doc: &Value) -> ItemOutcome {
+    /// The backed-up document with its secret values opened, for the write body only.
+    async fn opened(&self, ty: &'static PolicyType, doc: &Value) -> Result<Value, ItemOutcome> {
+        let (sealer, doc) = (self.sealer.clone(), doc.clone());
+        match self.deps.db.read(move |c| sealer.open(c, ty, doc)).await {
+            Ok(Ok(plain)) => Ok(plain),
+            Ok(Err(setting)) => Err(ItemOutcome::Skipped {
+                result: Some(json!({
+                    "action": "skip",
+                    "reason": format!("the backup holds no value for the encrypted setting {setting}; restore it by hand"),
+                })),
+            }),
+            Err(_) => Err(failed(ErrorCode::Internal)),
+        }
+    }
+
+    async fn write(&mut self, item_id: &str, ty: &'static PolicyType, src: &RestoreSource, doc: &Value) -> ItemOutcome {
         let plan = match self.plan_for(item_id, ty, src, doc).await {
             Ok(p) => p,
             Err(o) => return o,
         };
-        let (action, graph_id) = match plan {
-            Plan::Unchanged => {
-                return ItemOutcome::Skipped {
-                    result: Some(json!({"action": "unchanged", "graph_id": src.graph_id})),
+        if matches!(plan, Plan::Unchanged) {
+            return ItemOutcome::Skipped {
+                result: Some(json!({"action": "unchanged", "graph_id": src.graph_id})),
+            };
+        }
+        let unsealed = match self.opened(ty, doc).await {
+            Ok(p) => p,
+            Err(o) => return o,
+        };
+        let written = match &plan {
+            Plan::Update { live, .. } => policy::update(&self.writer, ty, &src.graph_id, &unsealed, live)
+                .await
+                .map(|()| src.graph_id.clone()),
+            _ => policy::create(&self.writer, ty, &unsealed).await,
+        };
+        let action = plan.action();
+        let graph_id = match written {
+            Ok(id) => id,
+            Err(e) => {
+                return ItemOutcome::Failed {
+                    result: Some(json!({"action": action})),
+                    code: e.code,
+                    context: e.context,
                 };
             }
-            Plan::Update(_) => match policy::update(&self.writer, ty, &src.graph_id, doc).await {
-                Ok(()) => ("update", src.graph_id.clone()),
-                Err(e) => {
-                    return ItemOutcome::Failed {
-                        result: Some(json!({"action": "update"})),
-                        code: e.code,
-                        context: e.context,
-                    };
-                }
-            },
-            Plan::Create => match policy::create(&self.writer, ty, doc).await {
-                Ok(id) => ("create", id),
-                Err(e) => {
-                    return ItemOutcome::Failed {
-                        result: Some(json!({"action": "create"})),
-                        code: e.code,
-                        context: e.context,
-                    };
-                }
-            },
         };
         if self.assignments
-            && let Err(e) = policy::assign(&self.writer, ty, &graph_id, doc).await
+            && let Err(e) = policy::assign(&self.writer, ty, &graph_id, &unsealed).await
         {
             return ItemOutcome::Failed {
                 result: Some(json!({"action": action, "graph_id": graph_id})),
@@ -386,7 +480,13 @@ impl ExecuteCtx {
                 context: e.context,
             };
         }
-        self.verify(ty, &graph_id, doc, action).await
+        let (outcome, back) = self.verify(ty, &graph_id, doc, action).await;
+        if action == "create"
+            && let Some(back) = back
+        {
+            self.adopt(&src.policy_id, ty, &graph_id, &back).await;
+        }
+        outcome
     }
 }
 
@@ -416,7 +516,16 @@ impl RunContext for ExecuteCtx {
             Err(o) => return Some(o),
         };
         let want = content_hash(&comparable(ty, &doc, self.assignments));
-        if let Ok(Plan::Unchanged) = plan(self.writer.reader(), ty, &src.graph_id, &doc, self.assignments).await {
+        if let Ok(Plan::Unchanged) = plan(
+            self.writer.reader(),
+            &self.sealer,
+            ty,
+            &src.graph_id,
+            &doc,
+            self.assignments,
+        )
+        .await
+        {
             return Some(ItemOutcome::Succeeded {
                 result: Some(json!({"action": "update", "graph_id": src.graph_id, "recovered": true})),
             });
@@ -424,9 +533,12 @@ impl RunContext for ExecuteCtx {
         if let Ok(all) = self.writer.reader().list(ty.collection).await {
             for o in all.iter().filter(|o| ty.display_name(o) == ty.display_name(&doc)) {
                 let Some(id) = o["id"].as_str() else { continue };
-                if let Ok(full) = policy::capture(self.writer.reader(), ty, id).await
-                    && content_hash(&comparable(ty, &full, self.assignments)) == want
-                {
+                let Ok(full) = policy::capture(self.writer.reader(), ty, id).await else {
+                    continue;
+                };
+                let back = self.sealer.references(ty, full);
+                if content_hash(&comparable(ty, &back, self.assignments)) == want {
+                    self.adopt(&src.policy_id, ty, id, &back).await;
                     return Some(ItemOutcome::Succeeded {
                         result: Some(json!({"action": "create", "graph_id": id, "recovered": true})),
                     });

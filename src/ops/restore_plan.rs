@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::sealing::{Sealer, describe_secrets};
 use crate::graph::canonical::{content_hash, diff};
 use crate::graph::error::{ErrorCode, GraphError};
 use crate::graph::registry::PolicyType;
@@ -13,8 +14,9 @@ use crate::runs::handler::ItemOutcome;
 pub enum Plan {
     /// The object is gone from the tenant: create it.
     Create,
-    /// It exists and differs: update it. Carries the field diff (live → backup).
-    Update(Value),
+    /// It exists and differs: update it. Carries the field diff (live → backup) and the live
+    /// object (its secrets as references), which type recipes compare against.
+    Update { diff: Value, live: Value },
     /// It exists and equals the backup.
     Unchanged,
 }
@@ -23,7 +25,7 @@ impl Plan {
     pub fn action(&self) -> &'static str {
         match self {
             Plan::Create => "create",
-            Plan::Update(_) => "update",
+            Plan::Update { .. } => "update",
             Plan::Unchanged => "unchanged",
         }
     }
@@ -33,19 +35,26 @@ impl Plan {
 /// count only when the restore includes them.
 pub async fn plan(
     reader: &GraphReader,
+    sealer: &Sealer,
     ty: &PolicyType,
     graph_id: &str,
     backup: &Value,
     include_assignments: bool,
 ) -> Result<Plan, ItemOutcome> {
-    live_or_gone(policy::capture(reader, ty, graph_id).await)
-        .map(|live| plan_against(ty, live.as_ref(), backup, include_assignments))
+    live_or_gone(sealer, ty, policy::capture(reader, ty, graph_id).await)
+        .map(|live| plan_against(ty, live, backup, include_assignments))
 }
 
-/// A read of the live object: `None` when it no longer exists, a failed outcome otherwise.
-pub fn live_or_gone(read: Result<Value, GraphError>) -> Result<Option<Value>, ItemOutcome> {
+/// A read of the live object, its secret values replaced by references (so they compare with
+/// a backup's and never travel further): `None` when it no longer exists, a failed outcome
+/// otherwise.
+pub fn live_or_gone(
+    sealer: &Sealer,
+    ty: &PolicyType,
+    read: Result<Value, GraphError>,
+) -> Result<Option<Value>, ItemOutcome> {
     match read {
-        Ok(doc) => Ok(Some(doc)),
+        Ok(doc) => Ok(Some(sealer.references(ty, doc))),
         Err(e) if e.code == ErrorCode::GraphNotFound => Ok(None),
         Err(e) => Err(ItemOutcome::Failed {
             result: None,
@@ -56,39 +65,30 @@ pub fn live_or_gone(read: Result<Value, GraphError>) -> Result<Option<Value>, It
 }
 
 /// The plan for a backed-up document against the live object (`None`: gone).
-pub fn plan_against(ty: &PolicyType, live: Option<&Value>, backup: &Value, include_assignments: bool) -> Plan {
+pub fn plan_against(ty: &PolicyType, live: Option<Value>, backup: &Value, include_assignments: bool) -> Plan {
     let Some(live) = live else {
         return Plan::Create;
     };
     let (want, have) = (
         comparable(ty, backup, include_assignments),
-        comparable(ty, live, include_assignments),
+        comparable(ty, &live, include_assignments),
     );
     if content_hash(&want) == content_hash(&have) {
         Plan::Unchanged
     } else {
-        Plan::Update(json!(diff(&have, &want)))
+        Plan::Update {
+            diff: json!(describe_secrets(diff(&have, &want))),
+            live,
+        }
     }
 }
 
-/// What a restore controls of a document: the writable properties, plus assignments when
-/// they are restored too.
+/// What a restore controls of a document: the writable properties (without the ids Graph
+/// assigns inside collections), plus assignments when they are restored too.
 pub fn comparable(ty: &PolicyType, document: &Value, include_assignments: bool) -> Value {
     let mut v = policy::comparable(ty, document);
     if !include_assignments && let Some(m) = v.as_object_mut() {
         m.remove("assignments");
-    }
-    // Nested settings carry Graph-assigned ids: not part of what we restore.
-    if let Some(m) = v.as_object_mut() {
-        for k in ty.expand {
-            if let Some(Value::Array(items)) = m.get_mut(*k) {
-                for i in items {
-                    if let Some(o) = i.as_object_mut() {
-                        o.remove("id");
-                    }
-                }
-            }
-        }
     }
     v
 }

@@ -64,15 +64,6 @@ pub async fn sync(engine: &Engine, access: &TenantAccess) -> Result<Started, App
     start(engine, tenant_request(access, super::sync::KIND)).await
 }
 
-/// The scheduler's inventory sync before a scheduled backup (dedupes with a user's sync).
-pub async fn sync_scheduled(engine: &Engine, tenant_id: &str) -> Result<Started, AppError> {
-    start(
-        engine,
-        tenant_request_as(tenant_id, Initiator::Scheduler, super::sync::KIND),
-    )
-    .await
-}
-
 pub async fn snapshot(engine: &Engine, access: &TenantAccess, policy: &Policy) -> Result<Started, AppError> {
     access.require(Role::Operator)?;
     start(

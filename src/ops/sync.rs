@@ -6,11 +6,8 @@ use serde_json::json;
 
 use super::Deps;
 use crate::auth::role::Role;
-use crate::clock;
-use crate::db::policies;
 use crate::db::runs::{Run, RunItem};
 use crate::graph::GraphReader;
-use crate::graph::error::ErrorCode;
 use crate::graph::registry;
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
 
@@ -52,42 +49,11 @@ impl RunContext for Ctx {
                 result: Some(json!({"reason": "type no longer supported"})),
             };
         };
-        let objects = match self.reader.list(ty.collection).await {
-            Ok(o) => o,
-            Err(e) => {
-                return ItemOutcome::Failed {
-                    result: None,
-                    code: e.code,
-                    context: e.context,
-                };
-            }
-        };
-        let seen: Vec<(String, String)> = objects
-            .iter()
-            .filter_map(|o| Some((o["id"].as_str()?.to_owned(), ty.display_name(o).to_owned())))
-            .collect();
-        let (tenant, key) = (self.tenant_id.clone(), ty.key);
-        let written = self
-            .deps
-            .db
-            .write(move |tx| {
-                let started = clock::now();
-                for (graph_id, name) in &seen {
-                    policies::upsert_seen(tx, &tenant, key, graph_id, name, &started)?;
-                }
-                let vanished = policies::mark_vanished(tx, &tenant, key, &started)?;
-                Ok((seen.len(), vanished))
-            })
-            .await;
-        match written {
-            Ok((count, vanished)) => ItemOutcome::Succeeded {
-                result: Some(json!({"seen": count, "vanished": vanished})),
+        match super::listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty).await {
+            Ok(listed) => ItemOutcome::Succeeded {
+                result: Some(json!({"seen": listed.current.len(), "vanished": listed.vanished})),
             },
-            Err(_) => ItemOutcome::Failed {
-                result: None,
-                code: ErrorCode::Internal,
-                context: json!({}),
-            },
+            Err(outcome) => outcome,
         }
     }
 }

@@ -172,49 +172,56 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
         Ok(Err((code, context))) => return fail_run(engine, run, code, context).await,
         Err(_) => return fail_run(engine, run, ErrorCode::Timeout, json!({})).await,
     };
-    let items = {
-        let id = run.id.clone();
-        engine.db.read(move |c| runs::unfinished_items(c, &id)).await?
-    };
-    for item in items {
-        if shutdown.is_cancelled() || lost.is_cancelled() {
-            return Ok(());
-        }
-        if remaining().is_zero() {
-            return fail_run(engine, run, ErrorCode::Timeout, json!({})).await;
-        }
-        let recovered = if item.status == "running" {
-            ctx.recover(&item).await
-        } else {
-            None
+    // Items are read again once the known ones are done: an item may add more while it runs
+    // (a whole-tenant backup adds one per object its listing finds).
+    loop {
+        let items = {
+            let id = run.id.clone();
+            engine.db.read(move |c| runs::unfinished_items(c, &id)).await?
         };
-        let item_started = std::time::Instant::now();
-        let outcome = if let Some(o) = recovered {
-            o
-        } else {
-            if !mark_running(engine, run, &item.id).await? {
-                return Ok(()); // taken over
+        if items.is_empty() {
+            break;
+        }
+        for item in items {
+            if shutdown.is_cancelled() || lost.is_cancelled() {
+                return Ok(());
             }
-            tokio::time::timeout(remaining(), ctx.process(&item))
-                .await
-                .unwrap_or(ItemOutcome::Failed {
-                    result: None,
-                    code: ErrorCode::Timeout,
-                    context: json!({}),
-                })
-        };
-        let processed = item_started.elapsed();
-        if !write_outcome(engine, run, &item.id, &outcome).await? {
-            return Ok(());
+            if remaining().is_zero() {
+                return fail_run(engine, run, ErrorCode::Timeout, json!({})).await;
+            }
+            let recovered = if item.status == "running" {
+                ctx.recover(&item).await
+            } else {
+                None
+            };
+            let item_started = std::time::Instant::now();
+            let outcome = if let Some(o) = recovered {
+                o
+            } else {
+                if !mark_running(engine, run, &item.id).await? {
+                    return Ok(()); // taken over
+                }
+                tokio::time::timeout(remaining(), ctx.process(&item))
+                    .await
+                    .unwrap_or(ItemOutcome::Failed {
+                        result: None,
+                        code: ErrorCode::Timeout,
+                        context: json!({}),
+                    })
+            };
+            let processed = item_started.elapsed();
+            if !write_outcome(engine, run, &item.id, &outcome).await? {
+                return Ok(());
+            }
+            tracing::debug!(
+                run_id = %run.id,
+                item = %item.label,
+                status = outcome.status(),
+                process_ms = u64::try_from(processed.as_millis()).unwrap_or(u64::MAX),
+                total_ms = u64::try_from(item_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "item done"
+            );
         }
-        tracing::debug!(
-            run_id = %run.id,
-            item = %item.label,
-            status = outcome.status(),
-            process_ms = u64::try_from(processed.as_millis()).unwrap_or(u64::MAX),
-            total_ms = u64::try_from(item_started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "item done"
-        );
     }
     finish(engine, run).await
 }

@@ -1,6 +1,7 @@
-//! One trigger of a schedule: sync the inventory (so policies created since the last sync
-//! are included), back up, then apply the schedule's retention. Runs in the background;
-//! every step is an ordinary run, visible on the runs page with "scheduler" as initiator.
+//! One trigger of a schedule: back up the whole tenant (the backup run lists the tenant first,
+//! so policies created since the last sync are included), then apply the schedule's
+//! retention. Runs in the background; the backup is an ordinary run, visible on the runs page
+//! with "scheduler" as initiator.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use crate::ops::starts;
 use crate::runs::Engine;
 use crate::runs::wait::finished;
 
-/// How long a trigger waits for its sync and its capture before leaving them to the workers.
+/// How long a trigger waits for its capture before leaving it to the workers.
 const WAIT_AT_MOST: Duration = Duration::from_secs(6 * 3600);
 
 pub async fn fire(engine: &Engine, schedule_id: &str) {
@@ -34,13 +35,6 @@ pub async fn fire(engine: &Engine, schedule_id: &str) {
             return;
         }
     };
-    match starts::sync_scheduled(engine, &schedule.tenant_id).await {
-        Ok(sync) => {
-            // A failed sync still leaves the last known inventory to back up.
-            let _ = finished(engine, &sync.run.id, WAIT_AT_MOST).await;
-        }
-        Err(e) => tracing::warn!(schedule = %schedule.id, error = %e, "the scheduled inventory sync could not start"),
-    }
     let capture = match starts::backup_scheduled(engine, &schedule).await {
         Ok((_, started)) => started.run,
         Err(e) => {

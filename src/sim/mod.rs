@@ -6,6 +6,7 @@
 //! - `seed`: deterministic, realistic content.
 //! - `routes`: the HTTP surface, including `/_sim/faults`, `/_sim/journal`, `/_sim/counters`.
 
+pub mod quirks;
 pub mod routes;
 pub mod seed;
 pub mod state;
@@ -178,6 +179,47 @@ impl SimHandle {
         };
         change(o);
         true
+    }
+
+    /// Creates an object as a Graph client would (the same checks and quirks as a POST);
+    /// its new id, or the error message.
+    pub fn create_object(&self, entra_tenant_id: &str, collection: &str, body: Value) -> Result<String, String> {
+        routes::create_direct(&mut self.lock(), entra_tenant_id, collection, body)
+    }
+
+    /// An object's assignments, as stored.
+    pub fn assignments(&self, entra_tenant_id: &str, id: &str) -> Vec<Value> {
+        self.lock()
+            .tenants
+            .get(entra_tenant_id)
+            .and_then(|t| t.assignments.get(id).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Replaces an object's assignments behind our back.
+    pub fn set_assignments(&self, entra_tenant_id: &str, id: &str, list: Vec<Value>) {
+        if let Some(t) = self.lock().tenants.get_mut(entra_tenant_id) {
+            t.assignments.insert(id.to_owned(), list);
+        }
+    }
+
+    /// The plain values of a tenant's encrypted OMA-URI settings, by reference.
+    pub fn secret_values(&self, entra_tenant_id: &str) -> std::collections::HashMap<String, String> {
+        self.lock()
+            .tenants
+            .get(entra_tenant_id)
+            .map(|t| t.secrets.clone())
+            .unwrap_or_default()
+    }
+
+    /// Changes an encrypted value behind our back (a secret rotated in the portal).
+    pub fn rotate_secret(&self, entra_tenant_id: &str, reference: &str, value: &str) -> bool {
+        self.lock()
+            .tenants
+            .get_mut(entra_tenant_id)
+            .and_then(|t| t.secrets.get_mut(reference))
+            .map(|v| value.clone_into(v))
+            .is_some()
     }
 
     pub fn delete_object(&self, entra_tenant_id: &str, collection: &str, id: &str) -> bool {

@@ -12,8 +12,9 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::quirks;
 use super::state::{Faults, LIMIT_ANY, LIMIT_WINDOW, LIMIT_WRITES, State};
-use crate::graph::registry::{PolicyType, TYPES, Update};
+use crate::graph::registry::{PolicyType, Recipe, TYPES, Update};
 
 pub type Shared = Arc<Mutex<State>>;
 
@@ -159,6 +160,12 @@ struct ListQuery {
 /// Properties a list leaves out (nested collections, script bodies).
 fn for_list(ty: &PolicyType, o: &Value) -> Value {
     let mut o = o.clone();
+    if ty.key == "settings_catalog" {
+        o["settingCount"] = json!(quirks::setting_count(&o));
+        if let Some(m) = o.as_object_mut() {
+            m.remove(quirks::COUNT_OVERRIDE);
+        }
+    }
     if let Some(map) = o.as_object_mut() {
         for k in ty.expand {
             map.remove(*k);
@@ -243,9 +250,34 @@ fn dispatch(
     if let Err(res) = admit(s, tenant, ty.collection, write) {
         return *res;
     }
+    if let Some(b) = &body
+        && let Err(message) = quirks::refuse_annotations(b)
+    {
+        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message);
+    }
     let result = match (method.as_str(), id, action.as_deref()) {
         ("GET", None, None) => list(s, tenant, ty, q, base),
-        ("GET", Some(id), None) => get_one(s, tenant, ty, &id, q),
+        ("GET", Some(id), None) => get_one(s, tenant, ty, &id, q, base),
+        ("GET", Some(id), Some("settings")) if ty.key == "settings_catalog" => {
+            match s.tenants[tenant].objects.get(ty.collection).and_then(|m| m.get(&id)) {
+                Some(o) => Json(quirks::settings_page(
+                    o,
+                    base,
+                    ty.collection,
+                    &id,
+                    q.top,
+                    q.skiptoken.unwrap_or(0),
+                ))
+                .into_response(),
+                None => graph_error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found"),
+            }
+        }
+        ("GET", Some(_), Some(a)) if ty.oma_secrets && a.starts_with("getOmaSettingPlainTextValue(") => {
+            quirks::plain_text_value(s, tenant, a)
+        }
+        ("POST", Some(id), Some(a @ ("targetApps" | "scheduleActionsForRules"))) => {
+            action_on(s, tenant, ty, &id, a, body)
+        }
         ("GET", Some(id), Some("assignments")) => {
             let list = s.tenants[tenant].assignments.get(&id).cloned().unwrap_or_default();
             Json(json!({"value": list})).into_response()
@@ -344,7 +376,7 @@ fn list(s: &State, tenant: &str, ty: &PolicyType, q: &ListQuery, base: &str) -> 
         } else {
             s.faults.page_size
         })
-        .clamp(1, 999);
+        .clamp(1, 1000);
     let skip = q.skiptoken.unwrap_or(0);
     let all = s.tenants[tenant].objects.get(ty.collection);
     let page: Vec<Value> = all
@@ -366,7 +398,41 @@ fn list(s: &State, tenant: &str, ty: &PolicyType, q: &ListQuery, base: &str) -> 
     Json(out).into_response()
 }
 
-fn get_one(s: &State, tenant: &str, ty: &PolicyType, id: &str, q: &ListQuery) -> Response {
+/// The per-type actions that change a navigation collection.
+fn action_on(s: &mut State, tenant: &str, ty: &PolicyType, id: &str, action: &str, body: Option<Value>) -> Response {
+    let body = body.unwrap_or(Value::Null);
+    let t = s.tenants.get_mut(tenant).expect("admitted tenant exists");
+    let mut tenant_data = std::mem::take(t);
+    let answer = match tenant_data.objects.get_mut(ty.collection).and_then(|m| m.remove(id)) {
+        None => graph_error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found"),
+        Some(mut existing) => {
+            let answer = match (action, ty.recipe) {
+                ("targetApps", Recipe::AppProtection) => quirks::target_apps(&mut tenant_data, &mut existing, &body),
+                ("scheduleActionsForRules", Recipe::Compliance) => {
+                    quirks::schedule_actions(&mut tenant_data, &mut existing, &body)
+                }
+                _ => graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "Resource not found for the segment.",
+                ),
+            };
+            if answer.status().is_success() {
+                existing["lastModifiedDateTime"] = json!(crate::clock::now());
+            }
+            tenant_data
+                .objects
+                .entry(ty.collection.to_owned())
+                .or_default()
+                .insert(id.to_owned(), existing);
+            answer
+        }
+    };
+    *s.tenants.get_mut(tenant).expect("admitted tenant exists") = tenant_data;
+    answer
+}
+
+fn get_one(s: &State, tenant: &str, ty: &PolicyType, id: &str, q: &ListQuery, base: &str) -> Response {
     let expand: Vec<&str> = q
         .expand
         .as_deref()
@@ -376,12 +442,45 @@ fn get_one(s: &State, tenant: &str, ty: &PolicyType, id: &str, q: &ListQuery) ->
     match t.objects.get(ty.collection).and_then(|m| m.get(id)) {
         Some(o) => {
             let mut out = for_get(ty, o, &expand);
+            if ty.key == "settings_catalog" {
+                out["settings"] = o.get("settings").cloned().unwrap_or_else(|| json!([]));
+                quirks::shape_settings_read(&mut out, base, ty.collection, id, expand.contains(&"settings"));
+                if !expand.contains(&"settings")
+                    && let Some(m) = out.as_object_mut()
+                {
+                    m.remove("settings");
+                }
+            }
             if ty.assign_key.is_some() && expand.contains(&"assignments") {
                 out["assignments"] = json!(t.assignments.get(id).cloned().unwrap_or_default());
             }
             Json(out).into_response()
         }
         None => graph_error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found"),
+    }
+}
+
+/// A create from a test or the seed, through the same checks as a POST.
+pub fn create_direct(s: &mut State, tenant: &str, collection: &str, body: Value) -> Result<String, String> {
+    let ty = TYPES
+        .iter()
+        .find(|t| t.collection == collection)
+        .ok_or_else(|| format!("no simulated type at {collection}"))?;
+    if !s.tenants.contains_key(tenant) {
+        return Err(format!("no simulated tenant {tenant}"));
+    }
+    if let Err(message) = quirks::refuse_annotations(&body) {
+        return Err(format!("the simulator refused the object (400): {message}"));
+    }
+    let res = create(s, tenant, ty, Some(body));
+    let status = res.status();
+    let id = s.tenants[tenant]
+        .objects
+        .get(collection)
+        .and_then(|m| m.keys().max().cloned());
+    match (status.is_success(), id) {
+        (true, Some(id)) => Ok(id),
+        _ => Err(format!("the simulator refused the object ({status})")),
     }
 }
 
@@ -415,6 +514,9 @@ fn create(s: &mut State, tenant: &str, ty: &PolicyType, body: Option<Value>) -> 
         );
     }
     let t = s.tenants.get_mut(tenant).expect("admitted tenant exists");
+    if let Err(message) = quirks::on_create(t, ty, &mut o) {
+        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message);
+    }
     let id = t.new_id();
     o.insert("id".into(), json!(id));
     o.insert("createdDateTime".into(), json!(crate::clock::now()));
@@ -428,7 +530,7 @@ fn create(s: &mut State, tenant: &str, ty: &PolicyType, body: Option<Value>) -> 
 }
 
 fn update(s: &mut State, tenant: &str, ty: &PolicyType, id: &str, method: &Method, body: Option<Value>) -> Response {
-    let Some(Value::Object(patch)) = body else {
+    let Some(Value::Object(mut patch)) = body else {
         return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "a JSON object is required");
     };
     let put = *method == Method::PUT;
@@ -448,6 +550,10 @@ fn update(s: &mut State, tenant: &str, ty: &PolicyType, id: &str, method: &Metho
         );
     }
     let t = s.tenants.get_mut(tenant).expect("admitted tenant exists");
+    if !t.objects.get(ty.collection).is_some_and(|m| m.contains_key(id)) {
+        return graph_error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found");
+    }
+    quirks::on_update(t, ty, &mut patch);
     let Some(existing) = t.objects.get_mut(ty.collection).and_then(|m| m.get_mut(id)) else {
         return graph_error(StatusCode::NOT_FOUND, "ResourceNotFound", "not found");
     };

@@ -1,5 +1,6 @@
 //! Deterministic demo content that looks like a real MSP customer's Intune.
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::state::SimTenant;
@@ -45,19 +46,9 @@ pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
         "settings_catalog" => json!({
             "name": n, "description": "Managed by the MSP", "platforms": "windows10", "technologies": "mdm",
             "roleScopeTagIds": ["0"], "templateReference": {"templateId": "", "templateFamily": "none"},
-            "settings": [{
-                "id": "0",
-                "settingInstance": {
-                    "@odata.type": "#microsoft.graph.deviceManagementConfigurationGroupSettingCollectionInstance",
-                    "settingDefinitionId": "device_vendor_msft_policy_config_defender_scan",
-                    "groupSettingCollectionValue": [{"children": [{
-                        "@odata.type": "#microsoft.graph.deviceManagementConfigurationChoiceSettingInstance",
-                        "settingDefinitionId": "device_vendor_msft_policy_config_defender_allowrealtimemonitoring",
-                        "choiceSettingValue": {"value": format!("allow_{}", i % 2), "children": []}
-                    }]}]
-                }
-            }]
+            "settings": catalog_settings(i)
         }),
+        "device_configuration" if i % 5 == 3 => custom_profile(&n, i),
         "device_configuration" => json!({
             "@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "displayName": n,
             "description": "", "passwordMinimumLength": 8 + i % 6, "defenderScanType": "full", "roleScopeTagIds": ["0"]
@@ -65,8 +56,9 @@ pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
         "compliance_policy" => json!({
             "@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": n,
             "passwordRequired": true, "osMinimumVersion": format!("10.0.2{}000", i % 3),
-            "scheduledActionsForRule": [{"ruleName": "PasswordRequired", "scheduledActionConfigurations": [
-                {"actionType": "block", "gracePeriodHours": 12 * (i % 3), "notificationTemplateId": ""}]}]
+            "scheduledActionsForRule": [{"id": format!("{i:08x}-5a5a-4000-8000-000000000001"), "ruleName": "PasswordRequired", "scheduledActionConfigurations": [
+                {"id": format!("{i:08x}-5a5a-4000-8000-000000000002"), "actionType": "block", "gracePeriodHours": 12 * (i % 3), "notificationTemplateId": "", "notificationMessageCCList": []},
+                {"id": format!("{i:08x}-5a5a-4000-8000-000000000003"), "actionType": "notification", "gracePeriodHours": 24, "notificationTemplateId": "", "notificationMessageCCList": []}]}]
         }),
         "powershell_script" => json!({
             "displayName": n, "description": "", "runAsAccount": "system", "enforceSignatureCheck": false,
@@ -87,9 +79,21 @@ pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
         "feature_update_profile" => json!({
             "displayName": n, "featureUpdateVersion": "Windows 11, version 24H2", "roleScopeTagIds": ["0"]
         }),
+        "android_app_protection" => json!({
+            "displayName": n, "minimumRequiredOsVersion": "10.0", "pinRequired": i.is_multiple_of(2),
+            "appGroupType": if i.is_multiple_of(2) { "allMicrosoftApps" } else { "selectedPublicApps" },
+            "apps": [
+                {"id": "com.microsoft.office.outlook.android", "version": "-1", "mobileAppIdentifier": {"@odata.type": "#microsoft.graph.androidMobileAppIdentifier", "packageId": "com.microsoft.office.outlook"}},
+                {"id": "com.microsoft.teams.android", "version": "-1", "mobileAppIdentifier": {"@odata.type": "#microsoft.graph.androidMobileAppIdentifier", "packageId": "com.microsoft.teams"}}
+            ]
+        }),
         _ => json!({
             "displayName": n, "minimumRequiredOsVersion": "16.0", "pinRequired": i.is_multiple_of(2),
-            "apps": [{"mobileAppIdentifier": {"@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": "com.microsoft.office.outlook"}}]
+            "appGroupType": if i.is_multiple_of(2) { "allMicrosoftApps" } else { "selectedPublicApps" },
+            "apps": [
+                {"id": "com.microsoft.office.outlook.ios", "version": "-1", "mobileAppIdentifier": {"@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": "com.microsoft.office.outlook"}},
+                {"id": "com.microsoft.skype.teams.ios", "version": "-1", "mobileAppIdentifier": {"@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": "com.microsoft.skype.teams"}}
+            ]
         }),
     };
     // Graph returns every property, unset ones too: a backup therefore restores them all.
@@ -102,12 +106,55 @@ pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
     o
 }
 
+/// A settings catalog policy's settings: the first policy of each tenant holds 40, as real
+/// baselines hold far more than the 25 Graph returns per page.
+fn catalog_settings(i: usize) -> Value {
+    let count = if i == 0 { 40 } else { 1 + i % 3 };
+    Value::Array(
+        (0..count)
+            .map(|k| {
+                json!({
+                    "id": k.to_string(),
+                    "settingInstance": {
+                        "@odata.type": "#microsoft.graph.deviceManagementConfigurationChoiceSettingInstance",
+                        "settingDefinitionId": format!("device_vendor_msft_policy_config_defender_setting_{k}"),
+                        "choiceSettingValue": {"value": format!("device_vendor_msft_policy_config_defender_setting_{k}_{}", (i + k) % 2), "children": []}
+                    }
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A custom (OMA-URI) profile holding two encrypted values, as a Wi-Fi key and a certificate
+/// password would be.
+fn custom_profile(name: &str, i: usize) -> Value {
+    let xml = base64::engine::general_purpose::STANDARD.encode(format!("<wifi><key>psk-{i}-Xr7!</key></wifi>"));
+    json!({
+        "@odata.type": "#microsoft.graph.windows10CustomConfiguration", "displayName": name,
+        "description": "Custom OMA-URI settings", "roleScopeTagIds": ["0"],
+        "omaSettings": [
+            {"@odata.type": "#microsoft.graph.omaSettingString", "displayName": "VPN shared secret",
+             "omaUri": "./Vendor/MSFT/VPNv2/Corp/NativeProfile/SharedSecret", "isEncrypted": true, "value": format!("s3cret-{i}-Kq9")},
+            {"@odata.type": "#microsoft.graph.omaSettingStringXml", "displayName": "Wi-Fi profile", "fileName": "wifi.xml",
+             "omaUri": "./Vendor/MSFT/WiFi/Profile/Corp/WlanXml", "isEncrypted": true, "value": xml},
+            {"@odata.type": "#microsoft.graph.omaSettingInteger", "displayName": "Telemetry",
+             "omaUri": "./Vendor/MSFT/Policy/Config/System/AllowTelemetry", "isEncrypted": false, "value": 1}
+        ]
+    })
+}
+
 /// Fills a tenant with `per_type` objects of every supported type.
 pub fn fill(tenant: &mut SimTenant, entra_id: &str, per_type: usize) {
     for ty in TYPES {
         for i in 0..per_type {
             let id = tenant.new_id();
-            let o = object(ty, i, entra_id, &id);
+            let mut o = object(ty, i, entra_id, &id);
+            if ty.oma_secrets
+                && let Some(map) = o.as_object_mut()
+            {
+                super::quirks::hide_secrets(tenant, map);
+            }
             tenant
                 .objects
                 .entry(ty.collection.to_owned())

@@ -15,6 +15,8 @@ pub struct SimTenant {
     pub client_secret: String,
     pub objects: HashMap<String, BTreeMap<String, Value>>,
     pub assignments: HashMap<String, Vec<Value>>,
+    /// Encrypted OMA-URI values by `secretReferenceValueId` (objects hold only a mask).
+    pub secrets: HashMap<String, String>,
     /// Request times of the last 20 s, for limit enforcement: (at, is_write).
     pub recent: VecDeque<(Instant, bool)>,
     pub reads: u64,
@@ -60,6 +62,8 @@ pub struct Faults {
     /// Answer 429 beyond Intune's per-tenant limits (1,000 requests / 100 writes per 20 s).
     pub enforce_limits: bool,
     pub page_size: usize,
+    /// `getOmaSettingPlainTextValue` answers 403, as for an app without ReadWrite.
+    pub secrets_unreadable: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -153,7 +153,7 @@ async fn every_type_round_trips_captured_content_creates_an_identical_object() {
         // An update with changed content is visible on read-back.
         let mut changed = copy.clone();
         changed[ty.name_field] = json!(format!("{} (changed)", ty.display_name(&copy)));
-        policy::update(&w, ty, &new_id, &changed).await.expect("update");
+        policy::update(&w, ty, &new_id, &changed, &copy).await.expect("update");
         let after = policy::capture(w.reader(), ty, &new_id).await.expect("read back");
         assert!(ty.display_name(&after).ends_with("(changed)"), "{}", ty.key);
     }
@@ -283,14 +283,16 @@ async fn a_capture_is_one_request_with_assignments_expanded() {
     let sim = sim().await;
     let t = sim.add_tenant("Expanded", 2);
     let g = Graph::default().reader(connection(&sim, &t, &t.client_secret));
-    let first = |collection: &str| {
-        sim.objects(&t.entra_tenant_id, collection)[0]["id"]
+    // The second object of each type: the first settings catalog policy holds 40 settings,
+    // whose second page costs a request of its own.
+    let second = |collection: &str| {
+        sim.objects(&t.entra_tenant_id, collection)[1]["id"]
             .as_str()
             .expect("id")
             .to_owned()
     };
     let ty = by_key("settings_catalog").expect("type");
-    let doc = policy::capture(&g, ty, &first(ty.collection)).await.expect("capture");
+    let doc = policy::capture(&g, ty, &second(ty.collection)).await.expect("capture");
     assert!(
         doc["assignments"].as_array().is_some_and(|a| !a.is_empty()) && doc["settings"].is_array(),
         "{doc}"
@@ -301,7 +303,7 @@ async fn a_capture_is_one_request_with_assignments_expanded() {
     );
     assert_eq!(sim.counters(&t.entra_tenant_id).0, 1, "one GET, no assignments request");
 
-    let wanted: Vec<_> = TYPES.iter().map(|ty| (ty, first(ty.collection))).collect();
+    let wanted: Vec<_> = TYPES.iter().map(|ty| (ty, second(ty.collection))).collect();
     let docs = policy::capture_many(&g, &wanted).await;
     for ((ty, _), doc) in wanted.iter().zip(&docs) {
         let doc = doc.as_ref().expect("captured");

@@ -11,6 +11,7 @@ mod crash;
 mod csrf;
 mod db;
 mod deploy;
+mod fidelity;
 mod graph;
 mod hardening_api;
 mod hardening_conn;

@@ -58,7 +58,7 @@ fn counts(app: &TestApp, schedule_id: &str) -> (i64, i64, i64) {
 async fn a_schedule_fires_on_time_never_overlaps_itself_keeps_the_last_n_and_stops_when_paused() {
     let (app, token, sim) = admin_app().await;
     let (tid, _) = sim_tenant(&app, &token, &sim, "Sched", 2, None).await;
-    // Slow Graph: each trigger (sync + capture) takes longer than the one-second cron, so
+    // Slow Graph: each trigger (a listing and a capture) takes longer than the one-second cron, so
     // triggers pile up on a capture that is still running.
     sim.set_faults(Faults {
         latency_ms: 120,
@@ -204,21 +204,38 @@ async fn a_trigger_missed_while_the_server_was_down_runs_once_at_start() {
         fired > three_days_ago,
         "the catch-up is recorded, so the next start does not repeat it"
     );
-    // The sync ran first, by the scheduler, so the backup holds the live inventory.
-    let (_, syncs) = app
+    // The backup listed the tenant itself first, so it holds the live tenant.
+    let (_, backups) = app
         .api(
             Method::GET,
             &token,
-            &format!("/api/v1/tenants/{tid}/runs?kind=inventory.sync"),
+            &format!("/api/v1/tenants/{tid}/runs?kind=backup_set.capture"),
             None,
         )
         .await;
-    assert!(
-        syncs
-            .as_array()
-            .is_some_and(|s| !s.is_empty() && s.iter().all(|r| r["status"] == "succeeded")),
-        "{syncs}"
-    );
+    let run = backups
+        .as_array()
+        .and_then(|b| b.first())
+        .cloned()
+        .expect("a backup run");
+    let (_, items) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!(
+                "/api/v1/tenants/{tid}/runs/{}/items?limit=1000",
+                run["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+    let listed = items
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["item_type"] == "backup_list" && i["status"] == "succeeded")
+        .count();
+    assert_eq!(listed, policyvault::graph::registry::TYPES.len(), "{items}");
 }
 
 #[tokio::test]

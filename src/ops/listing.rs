@@ -1,0 +1,62 @@
+//! Listing one policy type of a tenant into the inventory: shared by `inventory.sync` and by
+//! whole-tenant backups, which list the tenant as the first phase of their own run.
+
+use serde_json::json;
+
+use super::Deps;
+use crate::clock;
+use crate::db::policies::{self, Policy};
+use crate::graph::GraphReader;
+use crate::graph::error::ErrorCode;
+use crate::graph::registry::PolicyType;
+use crate::runs::handler::ItemOutcome;
+
+/// What a listing found: the type's current policies, and how many vanished since.
+pub struct Listed {
+    pub current: Vec<Policy>,
+    pub vanished: usize,
+}
+
+/// Lists every object of `ty` (all pages), upserts each into the inventory and marks the
+/// type's policies not seen as deleted, in one transaction.
+pub async fn list_type(
+    deps: &Deps,
+    reader: &GraphReader,
+    tenant_id: &str,
+    ty: &'static PolicyType,
+) -> Result<Listed, ItemOutcome> {
+    let objects = reader.list(ty.collection).await.map_err(|e| {
+        let mut context = e.context;
+        context["policy_type"] = json!(ty.key);
+        ItemOutcome::Failed {
+            result: None,
+            code: e.code,
+            context,
+        }
+    })?;
+    let seen: Vec<(String, String)> = objects
+        .iter()
+        .filter_map(|o| Some((o["id"].as_str()?.to_owned(), ty.display_name(o).to_owned())))
+        .collect();
+    let tenant = tenant_id.to_owned();
+    deps.db
+        .write(move |tx| {
+            let started = clock::now();
+            let mut ids = Vec::with_capacity(seen.len());
+            for (graph_id, name) in &seen {
+                ids.push(policies::upsert_seen(tx, &tenant, ty.key, graph_id, name, &started)?);
+            }
+            let vanished = policies::mark_vanished(tx, &tenant, ty.key, &started)?;
+            let mut current = Vec::with_capacity(ids.len());
+            for id in &ids {
+                current.extend(policies::get(tx, id)?);
+            }
+            Ok(Listed { current, vanished })
+        })
+        .await
+        .map_err(|_| ItemOutcome::Failed {
+            result: None,
+            code: ErrorCode::Internal,
+            context: json!({}),
+        })
+}

@@ -1,0 +1,139 @@
+//! Secret values inside captured documents (encrypted OMA-URI values). Graph hands them to a
+//! capture in plain text (`graph::oma`); before a document is stored, compared or shown, each
+//! value is replaced by a reference `pv-sealed:<fingerprint>` and the value itself is sealed
+//! under the master key into `sealed_values`. Only a live restore opens it again, into the
+//! write body. So the database file, pages, diffs, the API and logs never hold a value,
+//! while a rotated secret still shows as a change (its fingerprint differs).
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use crate::db::{DbResult, sealed};
+use crate::graph::canonical::DiffEntry;
+use crate::graph::oma::{encrypted, setting_label};
+use crate::graph::registry::PolicyType;
+use crate::secrets::MasterKey;
+
+pub const PREFIX: &str = "pv-sealed:";
+
+/// A document with its secret values replaced by references, and the sealed values to store.
+pub struct Sealed {
+    pub document: Value,
+    /// (reference, sealed value)
+    pub values: Vec<(String, Vec<u8>)>,
+}
+
+/// Seals and opens the secret values of one tenant's documents.
+#[derive(Clone)]
+pub struct Sealer {
+    pub key: Arc<MasterKey>,
+    pub tenant_id: String,
+}
+
+fn is_reference(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.starts_with(PREFIX))
+}
+
+impl Sealer {
+    fn aad(&self, reference: &str) -> String {
+        format!("{}:{reference}", self.tenant_id)
+    }
+
+    /// Replaces every plain secret value with its reference (for storing: with `values`).
+    pub fn seal(&self, ty: &PolicyType, mut document: Value) -> Sealed {
+        let mut values = Vec::new();
+        if !ty.oma_secrets {
+            return Sealed { document, values };
+        }
+        let plain: Vec<(usize, String)> = encrypted(&document)
+            .filter_map(|(i, s)| {
+                let v = s.get("value")?;
+                (!is_reference(v)).then(|| Some((i, v.as_str()?.to_owned())))?
+            })
+            .collect();
+        for (index, value) in plain {
+            let reference = format!("{PREFIX}{}", &self.key.fingerprint(&self.tenant_id, &value)[..32]);
+            // Never store the value unsealed: a reference without its value cannot be
+            // restored, which the restore then says instead of writing a mask.
+            if let Ok(sealed) = self.key.seal(&SecretString::from(value), &self.aad(&reference)) {
+                values.push((reference.clone(), sealed));
+            } else {
+                tracing::error!("a captured secret value could not be sealed");
+            }
+            document["omaSettings"][index]["value"] = Value::String(reference);
+        }
+        Sealed { document, values }
+    }
+
+    /// The document with references only, for comparing with a stored one.
+    pub fn references(&self, ty: &PolicyType, document: Value) -> Value {
+        self.seal(ty, document).document
+    }
+
+    /// Stores the sealed values of a document (in the caller's transaction).
+    pub fn store(&self, c: &rusqlite::Connection, values: &[(String, Vec<u8>)], now: &str) -> DbResult<()> {
+        for (reference, value) in values {
+            sealed::store(c, &self.tenant_id, reference, value, now)?;
+        }
+        Ok(())
+    }
+
+    /// The document with every reference opened into its value, for a write body. `Err`
+    /// names an encrypted setting whose value the backup does not hold (captured masked, or
+    /// its sealed value is gone): such a document is never written, a mask would reach devices.
+    pub fn open(
+        &self,
+        c: &rusqlite::Connection,
+        ty: &PolicyType,
+        mut document: Value,
+    ) -> DbResult<Result<Value, String>> {
+        if !ty.oma_secrets {
+            return Ok(Ok(document));
+        }
+        let wanted: Vec<(usize, Option<String>, String)> = encrypted(&document)
+            .map(|(i, s)| {
+                let reference = s.get("value").filter(|v| is_reference(v)).and_then(Value::as_str);
+                (i, reference.map(str::to_owned), setting_label(s))
+            })
+            .collect();
+        for (index, reference, label) in wanted {
+            let Some(reference) = reference else {
+                return Ok(Err(label));
+            };
+            let Some(blob) = sealed::get(c, &self.tenant_id, &reference)? else {
+                return Ok(Err(label));
+            };
+            let Ok(value) = self.key.open(&blob, &self.aad(&reference)) else {
+                return Ok(Err(label));
+            };
+            document["omaSettings"][index]["value"] = Value::String(value.expose_secret().to_owned());
+        }
+        Ok(Ok(document))
+    }
+}
+
+/// The encrypted settings of a stored document that hold no sealed value (a mask).
+pub fn masked_setting(ty: &PolicyType, document: &Value) -> Option<String> {
+    if !ty.oma_secrets {
+        return None;
+    }
+    encrypted(document)
+        .find(|(_, s)| !s.get("value").is_some_and(is_reference))
+        .map(|(_, s)| setting_label(s))
+}
+
+/// A diff as people read it: a secret shows as changed or not, never as its reference.
+pub fn describe_secrets(diff: Vec<DiffEntry>) -> Vec<DiffEntry> {
+    diff.into_iter()
+        .map(|mut e| {
+            let secret = e.old.as_ref().is_some_and(is_reference) || e.new.as_ref().is_some_and(is_reference);
+            if secret {
+                e.old = e.old.map(|_| json!("(secret)"));
+                e.new = e.new.map(|_| json!("(secret changed)"));
+            }
+            e
+        })
+        .collect()
+}
