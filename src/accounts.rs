@@ -143,11 +143,23 @@ pub async fn set_disabled(db: &Db, user_id: &str, disabled: bool, actor: &User) 
         )?;
         Ok(Ok(()))
     })
-    .await?
+    .await??;
+    // Their open event streams end now, not at their lifetime limit.
+    db.access_changed();
+    Ok(())
 }
 
 /// Sets a new password and ends the user's sessions.
-pub async fn reset_password(db: &Db, user_id: &str, pw: SecretString, actor: &str) -> Result<(), AppError> {
+/// Sets a new password and ends the user's sessions. API tokens are separate credentials and
+/// keep working unless `revoke_tokens` (the pages say so and offer the box): a reset after a
+/// leak should tick it, a forgotten password need not break the user's scripts.
+pub async fn reset_password(
+    db: &Db,
+    user_id: &str,
+    pw: SecretString,
+    revoke_tokens: bool,
+    actor: &str,
+) -> Result<(), AppError> {
     password::validate_new(secrecy::ExposeSecret::expose_secret(&pw)).map_err(AppError::Invalid)?;
     let hash = password::hash(pw).await?;
     let (id, actor) = (user_id.to_owned(), actor.to_owned());
@@ -157,6 +169,11 @@ pub async fn reset_password(db: &Db, user_id: &str, pw: SecretString, actor: &st
         };
         users::set_password_hash(tx, &id, &hash)?;
         sessions::delete_for_user(tx, &id)?;
+        let revoked = if revoke_tokens {
+            tokens::revoke_all_for_user(tx, &id, &clock::now())?
+        } else {
+            0
+        };
         audit::record(
             tx,
             &Event {
@@ -164,27 +181,27 @@ pub async fn reset_password(db: &Db, user_id: &str, pw: SecretString, actor: &st
                 actor: &actor,
                 action: "user.password_reset",
                 run_id: None,
-                details: json!({"user_id": id, "email": target.email}),
+                details: json!({"user_id": id, "email": target.email, "tokens_revoked": revoked}),
             },
         )?;
         Ok(Ok(()))
     })
-    .await?
+    .await??;
+    // Their open event streams end now, not at their lifetime limit.
+    db.access_changed();
+    Ok(())
 }
 
 /// Creates an API token for `user` and returns it: the only time it exists in plain text.
 pub async fn create_token(db: &Db, user: &User, name: &str, actor: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid("give the token a name of 1 to 100 characters".into()));
-    }
+    let name = crate::names::check(name, "token", 100)?;
     let plain = token::generate(TOKEN_PREFIX);
     let hash = token::hash(&plain);
     let (id, user_id, email, name, actor) = (
         clock::new_id(),
         user.id.clone(),
         user.email.clone(),
-        name.to_owned(),
+        name,
         actor.to_owned(),
     );
     db.write(move |tx| {

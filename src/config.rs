@@ -141,6 +141,11 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u8).range(10..=100))]
     pub graph_limit_percent: u8,
 
+    /// Seconds a connection may take to send a request's headers, and may sit idle between
+    /// requests, before it is closed: half-open and slow-header connections cannot pile up.
+    #[arg(long, env = "PV_HEADER_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+
     /// Scheduled backups may fire at most this often (seconds between two triggers), so a
     /// typo such as `* * * * *` cannot spend a tenant's Graph quota every minute.
     #[arg(long, env = "PV_SCHEDULE_MIN_INTERVAL_SECS", default_value_t = 900)]
@@ -172,6 +177,7 @@ impl ServeArgs {
             run_deadline_secs: None,
             graph_backoff_ms: 10,
             schedule_min_interval_secs: 1,
+            header_timeout_secs: 30,
             graph_limit_percent: crate::graph::limiter::DEFAULT_PERCENT,
         }
     }

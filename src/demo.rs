@@ -42,9 +42,15 @@ pub async fn demo(data_dir: Option<PathBuf>, mut settings: ServeArgs) -> anyhow:
     let admin = match existing {
         Some(u) => {
             // An existing demo directory: keep its data, give the admin a fresh password.
-            accounts::reset_password(&app.state.db, &u.id, SecretString::from(password.clone()), "demo")
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            accounts::reset_password(
+                &app.state.db,
+                &u.id,
+                SecretString::from(password.clone()),
+                false,
+                "demo",
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             u
         }
         None => accounts::create_user(&app.state.db, email, SecretString::from(password.clone()), true, "demo")

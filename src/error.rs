@@ -28,6 +28,9 @@ pub enum AppError {
     /// Well-formed input with invalid values; the message says which and why.
     #[error("{0}")]
     Invalid(String),
+    /// A body over the limit of its route.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_secs: u64 },
     #[error("internal error")]
@@ -61,6 +64,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,6 +78,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::Invalid(_) => "invalid",
+            AppError::TooLarge(_) => "payload_too_large",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Internal(_) => "internal",
         }
@@ -111,6 +116,9 @@ impl IntoResponse for AppError {
 impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(r: axum::extract::rejection::JsonRejection) -> AppError {
         use axum::extract::rejection::JsonRejection as J;
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::TooLarge("the request body is larger than this endpoint accepts".into());
+        }
         match r {
             // Valid JSON of the wrong shape: name the problem, as serde words it.
             J::JsonDataError(e) => AppError::Invalid(e.body_text()),
@@ -122,6 +130,9 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
 
 impl From<axum::extract::rejection::FormRejection> for AppError {
     fn from(r: axum::extract::rejection::FormRejection) -> AppError {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::TooLarge("the form is larger than this page accepts".into());
+        }
         AppError::BadRequest(r.body_text())
     }
 }

@@ -10,6 +10,7 @@
 //! - `secrets`: the master key and sealing of tenant client secrets.
 //! - `audit`: the hash-chained, append-only audit log.
 //! - `auth`: passwords, sessions, API tokens, CSRF, login throttling, the tenant guard.
+//! - `names`: the rule for names people type (no control or text-direction characters).
 //! - `accounts`, `tenants`: the operations on users, tokens, tenants and members that pages,
 //!   the API and the command line share.
 //! - `ops`: the run kinds (verify, sync, snapshot, backup, preview, restore).
@@ -29,6 +30,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod graph;
+pub mod names;
 pub mod ops;
 pub mod runs;
 pub mod schedules;

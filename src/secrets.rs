@@ -23,6 +23,10 @@ pub enum KeyError {
         "the key file {0} is not 64 hex characters; restore it from your backup (without it, stored tenant secrets cannot be read)"
     )]
     BadKeyFile(String),
+    #[error(
+        "the key file {0} is empty: an older policyvault ran out of disk space while creating it. If no tenant was ever added, delete it and start again; otherwise restore it from your backup"
+    )]
+    EmptyKeyFile(String),
     #[error("could not read or write the key file {path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error("the system random generator failed: {0}")]
@@ -51,6 +55,9 @@ pub struct MasterKey {
     /// HMAC key for fingerprints of captured secret values, derived from the master key so
     /// a fingerprint says nothing about a value to anyone without the key.
     fingerprint_key: [u8; 32],
+    /// A separate key for MACs (pre-login CSRF tokens), derived from the master key so it
+    /// survives restarts without a second file, and never the encryption key itself.
+    mac_key: [u8; 32],
 }
 
 impl MasterKey {
@@ -67,6 +74,7 @@ impl MasterKey {
             source,
         };
         match fs::read_to_string(&path) {
+            Ok(text) if text.trim().is_empty() => Err(KeyError::EmptyKeyFile(path.display().to_string())),
             Ok(text) => {
                 let bytes = decode_key(text.trim()).ok_or_else(|| KeyError::BadKeyFile(path.display().to_string()))?;
                 Ok(MasterKey::from_bytes(&bytes))
@@ -85,7 +93,13 @@ impl MasterKey {
         MasterKey {
             cipher: XChaCha20Poly1305::new(bytes.into()),
             fingerprint_key: hmac_sha256(bytes, b"policyvault fingerprint key v1"),
+            mac_key: hmac_sha256(bytes, b"policyvault mac key v1"),
         }
+    }
+
+    /// HMAC-SHA256 of `msg` under the derived MAC key (pre-login CSRF tokens).
+    pub fn mac(&self, msg: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.mac_key, msg)
     }
 
     /// A keyed fingerprint (HMAC-SHA256, hex) of a value within a context: equal values give
@@ -138,18 +152,38 @@ fn decode_key(text: &str) -> Option<[u8; 32]> {
     hex::decode(text).ok()?.try_into().ok()
 }
 
-/// Creates the file readable by its owner only; fails rather than overwrite an existing key.
+/// Creates the file readable by its owner only, atomically: the contents go to a temporary
+/// file that is synced and then linked into place, so a full disk or a crash leaves either
+/// no key file or a complete one, never an empty one. Fails rather than overwrite an
+/// existing key (`hard_link` refuses an existing target, `rename` would replace it).
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
+    write_private_with(path, |file| file.write_all(contents))
+}
+
+fn write_private_with(path: &Path, write: impl FnOnce(&mut fs::File) -> std::io::Result<()>) -> std::io::Result<()> {
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(format!(".tmp-{}", std::process::id()));
+    let temp = std::path::PathBuf::from(temp);
+    let result = (|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&temp)?;
+        write(&mut file)?;
+        file.sync_all()?;
+        fs::hard_link(&temp, path)?;
+        // The new directory entry must survive a power cut too.
+        if let Some(dir) = path.parent() {
+            fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    let _ = fs::remove_file(&temp);
+    result
 }
 
 #[cfg(test)]
@@ -198,6 +232,35 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn hmac_matches_the_rfc_4231_vector() {
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn a_failed_key_write_leaves_no_key_file_and_an_empty_one_is_explained() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(KEY_FILE);
+        let full = write_private_with(&path, |_| Err(std::io::Error::from(std::io::ErrorKind::StorageFull)));
+        assert!(full.is_err());
+        assert!(!path.exists(), "no key file after a failed write");
+        assert_eq!(
+            fs::read_dir(dir.path()).expect("dir").count(),
+            0,
+            "no temporary file left"
+        );
+        // The next start creates the key normally.
+        assert!(MasterKey::load_or_create(dir.path(), None).is_ok());
+        // A 0-byte key left by an older version gets a message that says what happened.
+        let other = tempfile::tempdir().expect("tempdir");
+        fs::write(other.path().join(KEY_FILE), b"").expect("empty key");
+        let err = MasterKey::load_or_create(other.path(), None).err().expect("refused");
+        assert!(err.to_string().contains("is empty"), "{err}");
     }
 
     #[test]

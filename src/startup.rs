@@ -22,12 +22,16 @@ use crate::secrets::MasterKey;
 use crate::web::{self, state::AppState};
 
 pub const DB_FILE: &str = "policyvault.db";
+/// Held locked (`flock`) by the server using the data directory; holds its pid.
+pub const LOCK_FILE: &str = "policyvault.lock";
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// On SIGTERM, in-flight items get this long to finish; the rest is left to recovery.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub struct App {
     listener: TcpListener,
+    /// Released when the server has stopped (or the app is dropped unstarted).
+    lock: DataDirLock,
     pub state: AppState,
     /// Cancel to stop the server gracefully (tests, signals).
     pub shutdown: CancellationToken,
@@ -36,16 +40,101 @@ pub struct App {
 /// Opens the database in `data_dir` (creating the directory and the master key on first
 /// start). Shared by the server and the command-line tools.
 pub fn open_data_dir(data_dir: &Path, master_key: Option<&str>) -> anyhow::Result<(Db, MasterKey)> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("could not create the data directory {}", data_dir.display()))?;
+    prepare_data_dir(data_dir)?;
+    open_prepared(data_dir, master_key)
+}
+
+fn open_prepared(data_dir: &Path, master_key: Option<&str>) -> anyhow::Result<(Db, MasterKey)> {
     let key = MasterKey::load_or_create(data_dir, master_key)?;
     let db = Db::open(&data_dir.join(DB_FILE))?;
     Ok((db, key))
 }
 
+/// Creates the directory (owner only) if needed and checks that it takes writes, so a
+/// read-only one is one clear sentence instead of a pool timeout per connection.
+fn prepare_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(data_dir)
+        .with_context(|| format!("could not create the data directory {}", data_dir.display()))?;
+    let probe = data_dir.join(format!(".write-check-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            anyhow::bail!(
+                "the data directory {} is read-only; make it writable for this user (uid of the server) or point --data-dir / PV_DATA_DIR at a writable one",
+                data_dir.display()
+            )
+        }
+        Err(e) => Err(e).with_context(|| format!("could not write in the data directory {}", data_dir.display())),
+    }
+}
+
+/// The exclusive lock on a data directory: two servers on one database would both resume
+/// the same runs and both run the scheduler. The kernel drops the lock when the process
+/// ends, however it ends.
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<DataDirLock> {
+    use std::io::{Read, Seek, Write};
+    let path = data_dir.join(LOCK_FILE);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("could not open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.seek(std::io::SeekFrom::Start(0))?;
+            writeln!(file, "{}", std::process::id())?;
+            Ok(DataDirLock { _file: file })
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "unknown pid".to_owned(),
+                pid => format!("pid {pid}"),
+            };
+            anyhow::bail!(
+                "the data directory {} is in use by another policyvault server ({holder}); stop it first, or give this server its own --data-dir",
+                data_dir.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("could not lock the data directory {}", data_dir.display()))
+        }
+    }
+}
+
 impl App {
     pub async fn build(data_dir: &Path, settings: ServeArgs) -> anyhow::Result<App> {
-        let (db, key) = open_data_dir(data_dir, settings.master_key.as_deref())?;
+        prepare_data_dir(data_dir)?;
+        // Before the key and the database: a second server must not even create a key.
+        let lock = lock_data_dir(data_dir)?;
+        let (db, key) = open_prepared(data_dir, settings.master_key.as_deref())?;
         let listener = TcpListener::bind(settings.listen).await.with_context(|| {
             format!(
                 "could not listen on {} (is another server running there?)",
@@ -57,6 +146,7 @@ impl App {
             db: db.clone(),
             key: key.clone(),
             graph: graph_for(&settings),
+            allow_custom_endpoints: settings.allow_custom_endpoints,
         };
         let engine = Engine::new(db.clone(), crate::ops::handlers(&deps));
         let scheduler = Scheduler::new(engine.clone(), settings.schedule_min_interval_secs).await?;
@@ -71,6 +161,7 @@ impl App {
         };
         Ok(App {
             listener,
+            lock,
             state,
             shutdown: CancellationToken::new(),
         })
@@ -86,6 +177,7 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let App {
             listener,
+            lock,
             state,
             shutdown,
         } = self;
@@ -107,20 +199,78 @@ impl App {
                 tracing::error!(error = %e, "the backup scheduler stopped; scheduled backups will not run until restart");
             }
         });
-        let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .context("the HTTP server failed");
+        let header_timeout = Duration::from_secs(state.settings.header_timeout_secs);
+        let app = web::router(state);
+        let served = serve_http(listener, app, header_timeout, shutdown.clone()).await;
         // Workers stop claiming at once and finish the item in hand; what is left stays
         // `running` and is resumed by the next start.
         shutdown.cancel();
         if tokio::time::timeout(SHUTDOWN_GRACE, join_all(workers)).await.is_err() {
             tracing::warn!("workers did not stop within the grace period; their runs resume at next start");
         }
+        drop(lock);
         served
     }
+}
+
+/// The accept loop: axum's router on hyper's HTTP/1 connections with a header-read timeout
+/// (`axum::serve` sets none, so a client that sends half a header, or connects and sends
+/// nothing, held a connection forever). Hyper starts that timer whenever it waits for a
+/// request head, so it also closes keep-alive connections idle between requests; a
+/// streaming answer (SSE) is not waiting for a head and is not affected. On shutdown, stops
+/// accepting, asks every connection to finish its request in flight, and waits for them.
+async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    header_timeout: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service;
+    // Every connection task holds a sender; all dropped = all connections closed.
+    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
+    loop {
+        let (stream, remote) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let router = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            let mut router = router.clone();
+            async move { router.call(req.map(axum::body::Body::new)).await }
+        });
+        let (stop, open) = (shutdown.clone(), open_tx.clone());
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection closed with an error");
+                    }
+                }
+                () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.as_mut().await;
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(open_tx);
+    let _ = open_rx.recv().await;
+    Ok(())
 }
 
 async fn join_all(handles: Vec<tokio::task::JoinHandle<()>>) {

@@ -42,10 +42,7 @@ struct Valid {
 }
 
 fn validate(input: &TenantInput, allow_custom: bool) -> Result<Valid, AppError> {
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid("the name must have 1 to 100 characters".into()));
-    }
+    let name = crate::names::check(&input.name, "tenant", 100)?;
     let entra_tenant_id = guid(
         &input.entra_tenant_id,
         "Entra tenant id (Directory ID in the Entra admin center)",
@@ -59,10 +56,15 @@ fn validate(input: &TenantInput, allow_custom: bool) -> Result<Valid, AppError> 
     })?;
     let custom_graph = non_empty(input.graph_base_url.as_deref());
     let custom_login = non_empty(input.login_base_url.as_deref());
-    if (custom_graph.is_some() || custom_login.is_some()) && !allow_custom {
-        return Err(AppError::Invalid(
-            "custom Graph or login endpoints are disabled on this server (start it with PV_ALLOW_CUSTOM_ENDPOINTS=1 to allow them); leave them empty to use the cloud's endpoints".into(),
-        ));
+    let default_or_empty =
+        |given: Option<&str>, default: &str| given.is_none_or(|u| u.trim_end_matches('/') == default);
+    // The cloud's own endpoints typed by hand (the settings form shows them) are not custom.
+    let custom = !default_or_empty(custom_graph, cloud.graph_base_url())
+        || !default_or_empty(custom_login, cloud.login_base_url());
+    if custom && !allow_custom {
+        return Err(AppError::Invalid(format!(
+            "{CUSTOM_ENDPOINTS_DISABLED}; leave them empty to use the cloud's endpoints"
+        )));
     }
     let graph_base_url = match custom_graph {
         Some(u) => base_url(u, "graph_base_url")?,
@@ -73,13 +75,24 @@ fn validate(input: &TenantInput, allow_custom: bool) -> Result<Valid, AppError> 
         None => cloud.login_base_url().to_owned(),
     };
     Ok(Valid {
-        name: name.to_owned(),
+        name,
         entra_tenant_id,
         client_id,
         cloud,
         graph_base_url,
         login_base_url,
     })
+}
+
+/// Why a tenant with hand-set endpoints is refused on a server without the switch.
+pub const CUSTOM_ENDPOINTS_DISABLED: &str = "custom Graph or login endpoints are disabled on this server (start it with PV_ALLOW_CUSTOM_ENDPOINTS=1 to allow them, or set the tenant's endpoints back to its cloud's)";
+
+/// Whether a stored tenant talks to other hosts than its cloud's.
+pub fn uses_custom_endpoints(t: &Tenant) -> bool {
+    let Some(cloud) = Cloud::parse(&t.cloud) else {
+        return true;
+    };
+    t.graph_base_url != cloud.graph_base_url() || t.login_base_url != cloud.login_base_url()
 }
 
 fn non_empty(s: Option<&str>) -> Option<&str> {
@@ -198,6 +211,18 @@ pub async fn update(
         ),
         None => None,
     };
+    // The stored secret was entered for one app, in one directory, to be sent to one login
+    // host: whoever points any of those elsewhere must prove they know the secret, or an
+    // owner could have the server post it to a host of their choosing.
+    let moved = v.entra_tenant_id != current.entra_tenant_id
+        || v.client_id != current.client_id
+        || v.graph_base_url != current.graph_base_url
+        || v.login_base_url != current.login_base_url;
+    if moved && new_secret.is_none() {
+        return Err(AppError::Invalid(
+            "changing the Entra tenant id, the client id, the cloud or an endpoint needs the client secret entered again".into(),
+        ));
+    }
     let now = clock::now();
     let tenant = Tenant {
         name: v.name,
@@ -251,7 +276,7 @@ pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor
     let role = Role::parse(role.trim())
         .ok_or_else(|| AppError::Invalid(format!("role must be viewer, operator or owner; got {role:?}")))?;
     let (tenant_id, actor) = (tenant_id.to_owned(), actor.to_owned());
-    db.write(move |tx| {
+    let member = db.write(move |tx| {
         let Some(user) = users::find_by_email(tx, &email)? else {
             return Ok(Err(AppError::Invalid(format!("no user with email {email}: a superadmin must create the account first"))));
         };
@@ -269,7 +294,10 @@ pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor
         })?;
         Ok(Ok(Member { user_id: user.id, email: user.email, role: role.as_str().to_owned() }))
     })
-    .await?
+    .await??;
+    // A changed role ends the member's open event streams (they reconnect with the new one).
+    db.access_changed();
+    Ok(member)
 }
 
 pub async fn remove_member(db: &Db, tenant_id: &str, user_id: &str, actor: &str) -> Result<(), AppError> {
@@ -297,7 +325,9 @@ pub async fn remove_member(db: &Db, tenant_id: &str, user_id: &str, actor: &str)
         )?;
         Ok(Ok(()))
     })
-    .await?
+    .await??;
+    db.access_changed();
+    Ok(())
 }
 
 #[cfg(test)]

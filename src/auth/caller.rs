@@ -82,10 +82,14 @@ async fn from_bearer(state: &AppState, headers: &axum::http::HeaderMap) -> Resul
     }
     let id = token_id.clone();
     let not_since = clock::format_time(Utc::now() - Duration::minutes(1));
-    state
+    // Best effort: on a full disk the token must still read; `last used` can wait.
+    if let Err(e) = state
         .db
         .write(move |tx| tokens::mark_used(tx, &id, &clock::now(), &not_since))
-        .await?;
+        .await
+    {
+        tracing::warn!(error = %e, "could not record the API token's last use");
+    }
     Ok(Some(Caller {
         user,
         via: Via::ApiToken { token_id },

@@ -3,26 +3,52 @@
 //! Two checks, both required: the `Origin` (or `Referer`) must be this site when the browser
 //! sends one, and the request must carry the secret token of the session (or, before login,
 //! the double-submit cookie) in the `X-CSRF-Token` header (htmx) or the `_csrf` form field.
+//! The pre-login token is `nonce.mac`, the MAC keyed by a key derived from the master key,
+//! so a value planted by someone else (a sibling subdomain setting `pv_csrf=a`) is refused.
 //! `/api/` is exempt: it authenticates by bearer token only, which a browser never adds by
 //! itself.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::caller::Caller;
 use super::session;
 use super::token;
 use crate::error::AppError;
+use crate::secrets::MasterKey;
+use crate::web::state::AppState;
 
 pub const HEADER: &str = "x-csrf-token";
 pub const FIELD: &str = "_csrf";
 /// Forms are small; a restore's item picker is the biggest we expect.
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
 
-pub async fn protect(req: Request, next: Next) -> Result<Response, AppError> {
+/// A new pre-login token, signed by this server.
+pub fn new_anon_token(key: &MasterKey) -> String {
+    let nonce = token::generate("");
+    let mac = URL_SAFE_NO_PAD.encode(key.mac(anon_message(&nonce).as_bytes()));
+    format!("{nonce}.{mac}")
+}
+
+/// Whether a pre-login token was made by this server (its MAC checks out).
+pub fn anon_token_is_ours(key: &MasterKey, presented: &str) -> bool {
+    let Some((nonce, mac)) = presented.split_once('.') else {
+        return false;
+    };
+    let expected = URL_SAFE_NO_PAD.encode(key.mac(anon_message(nonce).as_bytes()));
+    nonce.len() >= 32 && token::equal(mac, &expected)
+}
+
+fn anon_message(nonce: &str) -> String {
+    format!("pv_csrf:{nonce}")
+}
+
+pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, AppError> {
     if is_safe(req.method()) || req.uri().path().starts_with("/api/") {
         return Ok(next.run(req).await);
     }
@@ -31,7 +57,9 @@ pub async fn protect(req: Request, next: Next) -> Result<Response, AppError> {
     }
     let expected = match req.extensions().get::<Caller>() {
         Some(caller) => caller.csrf_token().map(str::to_owned),
-        None => session::cookie(req.headers(), session::ANON_CSRF_COOKIE).map(str::to_owned),
+        None => session::cookie(req.headers(), session::ANON_CSRF_COOKIE)
+            .filter(|t| anon_token_is_ours(&state.key, t))
+            .map(str::to_owned),
     };
     let Some(expected) = expected.filter(|t| !t.is_empty()) else {
         return Err(rejected());

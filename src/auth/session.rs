@@ -80,14 +80,20 @@ pub async fn resolve(
     let idle_limit = now - Duration::minutes(i64::from(settings.session_idle_minutes));
     let absolute_limit = now - Duration::hours(i64::from(settings.session_max_hours));
     let expired = is_before(&row.last_seen_at, idle_limit) || is_before(&row.created_at, absolute_limit);
+    // Both writes are best effort: on a full disk, pages must still read. An expired
+    // session is refused either way; the sweep deletes it later.
     if expired || row.user.disabled {
         let h = token_hash.clone();
-        db.write(move |tx| sessions::delete(tx, &h)).await?;
+        if let Err(e) = db.write(move |tx| sessions::delete(tx, &h)).await {
+            tracing::warn!(error = %e, "could not delete an expired session");
+        }
         return Ok(None);
     }
     if is_before(&row.last_seen_at, now - Duration::seconds(TOUCH_EVERY_SECS)) {
         let h = token_hash.clone();
-        db.write(move |tx| sessions::touch(tx, &h, &clock::now())).await?;
+        if let Err(e) = db.write(move |tx| sessions::touch(tx, &h, &clock::now())).await {
+            tracing::warn!(error = %e, "could not record the session's last activity");
+        }
     }
     let SessionRow { user, csrf_token, .. } = row;
     Ok(Some((Session { token_hash, csrf_token }, user)))
@@ -99,7 +105,9 @@ fn is_before(stored: &str, limit: chrono::DateTime<Utc>) -> bool {
 }
 
 pub async fn end(db: &Db, token_hash: String) -> DbResult<()> {
-    db.write(move |tx| sessions::delete(tx, &token_hash)).await
+    db.write(move |tx| sessions::delete(tx, &token_hash)).await?;
+    db.access_changed();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -58,6 +58,16 @@ impl DbError {
     }
 }
 
+impl DbError {
+    /// True when the storage refused the write (disk full, read-only file or directory, I/O
+    /// error), as opposed to a constraint or a bug: the server stays up for reads.
+    pub fn is_storage_failure(&self) -> bool {
+        use rusqlite::ffi::ErrorCode as C;
+        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, C::DiskFull | C::ReadOnly | C::SystemIoFailure | C::CannotOpen))
+    }
+}
+
 pub type DbResult<T> = Result<T, DbError>;
 
 #[derive(Clone)]
@@ -67,11 +77,27 @@ pub struct Db {
     /// cheaper than many blocking threads spinning on the file lock.
     write_gate: Arc<Semaphore>,
     path: PathBuf,
+    /// Bumped after every write that may take access away (sign-out, disabled user, password
+    /// reset, membership removed or role changed): open event streams re-check their caller
+    /// on it and end at once instead of at their lifetime limit.
+    access_epoch: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Why the last write failed for lack of storage (disk full, read-only, I/O error), until
+    /// a write that changed rows succeeds again; `/readyz` reports it.
+    storage_failure: Arc<std::sync::Mutex<Option<String>>>,
+    /// Tests turn this on to make every write fail as on a full disk (`SQLITE_FULL`).
+    simulate_full_disk: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Db {
     /// Opens (or creates) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> DbResult<Db> {
+        let private = |e: std::io::Error| DbError::Open {
+            path: path.to_owned(),
+            message: format!("could not make it private to this user: {e}"),
+        };
+        // The database holds hashes, audit history and sealed secrets: owner only, like the
+        // key file. SQLite gives the -wal and -shm files the database file's mode.
+        create_private(path).map_err(private)?;
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(BUSY_TIMEOUT)?;
             c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
@@ -92,11 +118,64 @@ impl Db {
             }
             migrate::migrate(&mut conn)?;
         }
+        // Files of an older version (0644) become private too; the WAL files exist by now.
+        // Best effort: a file owned by another user cannot be changed, and that is no reason
+        // not to start.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            if let Err(e) = make_private(Path::new(&p)) {
+                tracing::warn!(file = %Path::new(&p).display(), error = %e, "could not make the database file private (chmod 600 it by hand)");
+            }
+        }
         Ok(Db {
             pool,
             write_gate: Arc::new(Semaphore::new(1)),
             path: path.to_owned(),
+            access_epoch: Arc::new(tokio::sync::watch::Sender::new(0)),
+            storage_failure: Arc::default(),
+            simulate_full_disk: Arc::default(),
         })
+    }
+
+    /// Why writes fail for lack of storage, if the last one did (see `storage_failure`).
+    pub fn storage_failure(&self) -> Option<String> {
+        self.storage_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// For tests: every write fails with `SQLITE_FULL` while `on`, as on a full disk, so the
+    /// paths that must survive one can be exercised without filling a real disk.
+    #[doc(hidden)]
+    pub fn simulate_full_disk(&self, on: bool) {
+        self.simulate_full_disk.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn note_write(&self, result: Result<bool, &DbError>) {
+        let mut failure = self
+            .storage_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match result {
+            // Only a commit that changed rows proves the disk takes writes again.
+            Ok(true) => *failure = None,
+            Err(e) if e.is_storage_failure() => *failure = Some(e.to_string()),
+            // A commit that wrote nothing, or a failure that is not about storage, says
+            // nothing new about the disk.
+            Ok(false) | Err(_) => {}
+        }
+    }
+
+    /// Tells open streams that someone's access may have changed (call after the commit).
+    pub fn access_changed(&self) {
+        self.access_epoch.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Wakes on every `access_changed`; subscribe before reading the state to compare with.
+    pub fn watch_access(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.access_epoch.subscribe()
     }
 
     pub fn path(&self) -> &Path {
@@ -130,24 +209,84 @@ impl Db {
             message: "database is shutting down".into(),
         })?;
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let simulate_full = self.simulate_full_disk.load(std::sync::atomic::Ordering::SeqCst);
+        let result = tokio::task::spawn_blocking(move || {
+            if simulate_full {
+                return Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                    Some("database or disk is full (simulated)".into()),
+                )));
+            }
             let mut conn = pool.get()?;
+            let before = conn.total_changes();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
-            Ok(out)
+            Ok((out, conn.total_changes() != before))
         })
-        .await?
+        .await
+        .map_err(DbError::from)
+        .and_then(|r| r);
+        self.note_write(result.as_ref().map(|(_, changed)| *changed));
+        result.map(|(out, _)| out)
     }
 
     /// Writes a consistent copy of the database to `dest` while others keep using it.
     /// `VACUUM INTO` reads inside one transaction, so the copy is a single point in time.
     pub async fn backup_to(&self, dest: &Path) -> DbResult<()> {
-        let dest = dest.to_string_lossy().into_owned();
-        self.read(move |c| {
-            c.execute("VACUUM INTO ?1", [dest])?;
-            Ok(())
-        })
-        .await
+        // VACUUM INTO accepts an empty existing file and keeps its mode: create it private.
+        create_private(dest).map_err(|e| DbError::Open {
+            path: dest.to_owned(),
+            message: format!("could not create the backup file: {e}"),
+        })?;
+        let target = dest.to_string_lossy().into_owned();
+        let result = self
+            .read(move |c| {
+                c.execute("VACUUM INTO ?1", [target])?;
+                Ok(())
+            })
+            .await;
+        if result.is_err() {
+            // Leave no empty or partial file behind: the next try would refuse to overwrite it.
+            let _ = std::fs::remove_file(dest);
+        }
+        result
+    }
+}
+
+/// Creates `path` empty with mode 0600 unless it exists.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes group and other permissions off an existing file; a missing file is fine.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(path) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(m.permissions().mode() & 0o700))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
     }
 }

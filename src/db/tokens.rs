@@ -70,6 +70,14 @@ pub fn list_for_user(c: &Connection, user_id: &str) -> DbResult<Vec<ApiToken>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Revokes every live token of a user (offered with a password reset); how many.
+pub fn revoke_all_for_user(c: &Connection, user_id: &str, now: &str) -> DbResult<usize> {
+    Ok(c.execute(
+        "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+        params![user_id, now],
+    )?)
+}
+
 /// Revokes one of the user's own tokens; false if there is no such live token.
 pub fn revoke(c: &Connection, user_id: &str, id: &str, now: &str) -> DbResult<bool> {
     let n = c.execute(

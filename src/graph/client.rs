@@ -58,6 +58,9 @@ enum Attempt {
 impl Client {
     pub fn new(retry: RetryPolicy, limits: Limits) -> Client {
         let http = reqwest::Client::builder()
+            // A redirect would carry the bearer token (or, from the token endpoint, the
+            // client secret) to whatever host it names: never follow one; a 3xx fails.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(retry.request_timeout)
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("policyvault/", env!("CARGO_PKG_VERSION")))
@@ -100,7 +103,7 @@ impl Client {
         requests: u32,
     ) -> Result<Value, GraphError> {
         let url = if url.starts_with("http") {
-            url.to_owned()
+            on_graph_host(conn, url)?
         } else {
             format!("{}/beta/{}", conn.graph_base_url, url)
         };
@@ -234,7 +237,8 @@ impl Client {
         ceiling.mul_f64(random_fraction())
     }
 
-    /// Every item of a collection, following `@odata.nextLink` exactly as given.
+    /// Every item of a collection, following `@odata.nextLink` as given when it stays on the
+    /// tenant's Graph host (see `on_graph_host`).
     pub async fn list_all(&self, conn: &TenantConnection, path: &str) -> Result<Vec<Value>, GraphError> {
         let mut items = Vec::new();
         let mut next = Some(path.to_owned());
@@ -246,6 +250,27 @@ impl Client {
             next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_owned);
         }
         Ok(items)
+    }
+}
+
+/// An absolute URL (a nextLink Graph handed us) is only requested when it is on the
+/// tenant's own Graph origin: the request carries the tenant's bearer token, and an answer
+/// naming another host must not be able to collect it.
+fn on_graph_host(conn: &TenantConnection, url: &str) -> Result<String, GraphError> {
+    let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
+    match (origin(url), origin(&conn.graph_base_url)) {
+        (Some(got), Some(ours)) if got == ours && got.is_tuple() => Ok(url.to_owned()),
+        _ => {
+            let host = reqwest::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "an unparseable URL".to_owned());
+            Err(GraphError::new(
+                ErrorCode::GraphUnavailable,
+                format!("Graph sent a next-page link to {host}, not to this tenant's Graph host; refused"),
+                &json!({"reason": format!("next-page link to another host ({host}) refused; the tenant's token is only sent to its Graph host")}),
+            ))
+        }
     }
 }
 
@@ -313,6 +338,32 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_retry_after("-1"), None);
+    }
+
+    #[test]
+    fn next_links_are_followed_only_on_the_tenants_graph_origin() {
+        let conn = TenantConnection {
+            login_base_url: "https://login.microsoftonline.com".into(),
+            graph_base_url: "https://graph.microsoft.com".into(),
+            entra_tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: String::new().into(),
+        };
+        assert!(on_graph_host(&conn, "https://graph.microsoft.com/beta/x?$skiptoken=1").is_ok());
+        for evil in [
+            "https://evil.example/beta/x",
+            "http://graph.microsoft.com/beta/x",
+            "https://graph.microsoft.com:444/beta/x",
+            "https://graph.microsoft.com.evil.example/beta/x",
+            "https://graph.microsoft.com@evil.example/beta/x",
+            "http",
+        ] {
+            let e = on_graph_host(&conn, evil).expect_err(evil);
+            assert!(
+                e.context["reason"].as_str().is_some_and(|r| r.contains("refused")),
+                "{evil}"
+            );
+        }
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl ErrorCode {
 }
 
 /// Keys an error context may carry; anything else is dropped before it is stored.
-pub const CONTEXT_KEYS: [&str; 10] = [
+pub const CONTEXT_KEYS: [&str; 11] = [
     "http_status",
     "graph_error_code",
     "request_id",
@@ -67,6 +67,9 @@ pub const CONTEXT_KEYS: [&str; 10] = [
     // secret_unreadable and unresolved_reference: the setting or object concerned (a name or
     // an OMA-URI, never a value).
     "setting",
+    // Our own sentence for failures Graph did not report (a refused host, a disabled
+    // custom endpoint): never Graph's text.
+    "reason",
 ];
 
 /// Keeps only whitelisted keys with scalar values, so no body, token or secret can slip in.

@@ -75,6 +75,14 @@ async fn request(http: &reqwest::Client, conn: &TenantConnection) -> Result<(Sec
         GraphError::new(code, "could not reach the token endpoint", &json!({}))
     })?;
     let status = res.status().as_u16();
+    if res.status().is_redirection() {
+        // The client never follows redirects: the secret goes to the login endpoint only.
+        return Err(GraphError::new(
+            ErrorCode::AuthFailed,
+            format!("the token endpoint answered with a redirect ({status}), which is not followed"),
+            &json!({"http_status": status, "reason": "the token endpoint redirected elsewhere; the client secret is only sent to the tenant's login endpoint"}),
+        ));
+    }
     if !res.status().is_success() {
         // Entra answers e.g. {"error": "invalid_client", ...}: keep the code, drop the text.
         let err: Option<TokenError> = res.json().await.ok();

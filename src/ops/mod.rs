@@ -29,6 +29,8 @@ pub struct Deps {
     pub db: Db,
     pub key: Arc<MasterKey>,
     pub graph: Graph,
+    /// `PV_ALLOW_CUSTOM_ENDPOINTS`, checked again at use (see `connection`).
+    pub allow_custom_endpoints: bool,
 }
 
 impl Deps {
@@ -51,6 +53,17 @@ impl Deps {
         let (Some(t), Some(sealed)) = found else {
             return Err(failure(ErrorCode::Internal));
         };
+        // The guard on save is not enough: a tenant saved while custom endpoints were
+        // allowed keeps its URLs after a restart without the flag. Check before the secret
+        // is opened.
+        if !self.allow_custom_endpoints && crate::tenants::uses_custom_endpoints(&t) {
+            return Err(RunFailure {
+                code: ErrorCode::AuthFailed,
+                context: crate::graph::error::safe_context(
+                    &json!({"reason": crate::tenants::CUSTOM_ENDPOINTS_DISABLED}),
+                ),
+            });
+        }
         let secret = self
             .key
             .open(&sealed, &t.id)

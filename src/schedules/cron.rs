@@ -1,7 +1,7 @@
 //! Cron expressions as admins type them, checked with the same parser settings the
 //! scheduler (tokio-cron-scheduler) uses, so what we accept is what fires.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 
@@ -38,17 +38,49 @@ impl CronExpr {
             .parse(&normalized)
             .map_err(|e| format!("`{}` is not a valid cron expression: {e}", input.trim()))?;
         let expr = CronExpr { normalized, cron };
-        let next = expr.next_after(Utc::now(), 2);
-        match next.as_slice() {
-            [] => Err(format!("`{}` never fires", input.trim())),
-            [a, b] if (*b - *a).num_seconds() < i64::try_from(min_interval_secs).unwrap_or(i64::MAX) => Err(format!(
-                "`{}` would run every {}; back-ups may run at most every {} (PV_SCHEDULE_MIN_INTERVAL_SECS)",
+        let Some(first) = expr.first_after(Utc::now()) else {
+            return Err(format!("`{}` never fires", input.trim()));
+        };
+        if min_interval_secs == 0 {
+            // `stored`: validated when saved; skip the scan on every read.
+            return Ok(expr);
+        }
+        let min = i64::try_from(min_interval_secs).unwrap_or(i64::MAX);
+        match expr.smallest_gap_from(first) {
+            Some(gap) if gap < min => Err(format!(
+                "`{}` would run every {} at times; back-ups may run at most every {} (PV_SCHEDULE_MIN_INTERVAL_SECS)",
                 input.trim(),
-                human((*b - *a).num_seconds()),
-                human(i64::try_from(min_interval_secs).unwrap_or(i64::MAX)),
+                human(gap),
+                human(min),
             )),
             _ => Ok(expr),
         }
+    }
+
+    /// The smallest gap in seconds between consecutive firings in the 31 days from `first`
+    /// (`None` if it fires only once). Not just the first two: `0-4,20 * * * *` at 01:04
+    /// first fires 40 minutes apart, then every minute. Every day that fires repeats the
+    /// same times of day, so a month covers the month-end and weekday patterns too. At most
+    /// `SCAN_LIMIT` firings are looked at: an expression that fires that often in a month
+    /// has long shown its smallest gap (and a check must stay cheap).
+    fn smallest_gap_from(&self, first: DateTime<Utc>) -> Option<i64> {
+        const SCAN_DAYS: i64 = 31;
+        const SCAN_LIMIT: usize = 20_000;
+        let end = first + Duration::days(SCAN_DAYS);
+        let mut prev = first;
+        let mut smallest: Option<i64> = None;
+        for t in self.cron.iter_after(first).take(SCAN_LIMIT) {
+            if t > end {
+                break;
+            }
+            let gap = (t - prev).num_seconds();
+            smallest = Some(smallest.map_or(gap, |s| s.min(gap)));
+            if gap <= 1 {
+                break; // cannot get smaller
+            }
+            prev = t;
+        }
+        smallest
     }
 
     /// An expression already stored (validated when saved): no interval rule applies;
@@ -57,20 +89,32 @@ impl CronExpr {
         CronExpr::parse(normalized, 0).ok()
     }
 
-    /// The next `n` times it fires strictly after `after`.
+    /// The next `n` times it fires strictly after `after`, in whole seconds (the parser
+    /// keeps the sub-second part of `after`, which no trigger has).
     pub fn next_after(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
-        self.cron.iter_after(after).take(n).collect()
+        self.cron
+            .iter_after(whole_second(after))
+            .take(n)
+            .map(whole_second)
+            .collect()
     }
 
-    /// The first time it fires strictly after `after`.
+    /// The first time it fires strictly after `after`, in whole seconds.
     pub fn first_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron.find_next_occurrence(&after, false).ok()
+        self.cron
+            .find_next_occurrence(&whole_second(after), false)
+            .ok()
+            .map(whole_second)
     }
 
     /// In words, e.g. "At 02:00:00 …"; best effort, from the parser.
     pub fn describe(&self) -> String {
         self.cron.describe()
     }
+}
+
+fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(0).unwrap_or(t)
 }
 
 fn human(secs: i64) -> String {
@@ -115,6 +159,22 @@ mod tests {
         let err = CronExpr::parse("* * * * *", 900).unwrap_err();
         assert!(err.contains("every 1 min") && err.contains("every 15 min"), "{err}");
         assert!(CronExpr::parse("* * * * * *", 1).is_ok());
+    }
+
+    #[test]
+    fn the_smallest_gap_counts_not_the_first_two_firings() {
+        let e = CronExpr::parse("0-4,20 * * * *", 0).unwrap();
+        let at_01_04 = crate::clock::parse_time("2026-11-24T01:04:30Z").unwrap();
+        let first = e.first_after(at_01_04).unwrap();
+        assert_eq!(crate::clock::format_time(first), "2026-11-24T01:20:00.000Z");
+        assert_eq!(e.smallest_gap_from(first), Some(60));
+        // Only on Sundays, every minute from 03:00 to 03:05.
+        let sunday = CronExpr::parse("0-5 3 * * Sun", 0).unwrap();
+        let first = sunday.first_after(at_01_04).unwrap();
+        assert_eq!(sunday.smallest_gap_from(first), Some(60));
+        let daily = CronExpr::parse("0 2 * * *", 0).unwrap();
+        let first = daily.first_after(at_01_04).unwrap();
+        assert_eq!(daily.smallest_gap_from(first), Some(86_400));
     }
 
     #[test]

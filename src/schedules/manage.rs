@@ -102,7 +102,8 @@ pub async fn delete(scheduler: &Scheduler, access: &TenantAccess, schedule_id: &
 }
 
 /// Owner only: applies `apply` to a schedule of this tenant and records `action` in the
-/// audit log, in one transaction. A schedule of another tenant is "not found".
+/// audit log, in one transaction. A schedule of another tenant is forbidden (403), like every
+/// other object of a tenant outside the path (`shared/API.md`).
 async fn change(
     scheduler: &Scheduler,
     access: &TenantAccess,
@@ -120,15 +121,17 @@ async fn change(
         .engine
         .db
         .write(move |tx| {
-            let Some(mut s) = schedules::get(tx, &id)?.filter(|s| s.tenant_id == tid) else {
-                return Ok(None);
+            let Some(mut s) = schedules::get(tx, &id)? else {
+                return Ok(Err(not_found()));
             };
+            if s.tenant_id != tid {
+                return Ok(Err(AppError::forbidden()));
+            }
             apply(tx, &mut s)?;
             audit::record(tx, &event(&s, &actor, action))?;
-            Ok(Some(s))
+            Ok(Ok(s))
         })
         .await?
-        .ok_or_else(not_found)
 }
 
 async fn register(scheduler: &Scheduler, s: &Schedule) -> Result<(), AppError> {

@@ -115,6 +115,8 @@ pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: O
                         label { "Current password" input type="password" name="current" autocomplete="current-password" required; }
                         label { "New password" input type="password" name="new" autocomplete="new-password" minlength="12" required; }
                     }
+                    label { input type="checkbox" name="revoke_tokens"; " Also revoke my API tokens" }
+                    small.pv-muted { "Changing the password ends your sessions; API tokens keep working unless you revoke them here or above." }
                     button.secondary type="submit" { "Change password" }
                 }
             }

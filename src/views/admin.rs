@@ -32,6 +32,8 @@ pub fn users(nav: &Nav, users: &[User], error: Option<&str>) -> Markup {
                                     form.pv-actions method="post" action={ "/admin/users/" (u.id) "/password" } {
                                         (csrf_field(&nav.csrf))
                                         input type="password" name="password" placeholder="New password" minlength="12" required autocomplete="new-password";
+                                        label { input type="checkbox" name="revoke_tokens"; " Also revoke their API tokens" }
+                                        small.pv-muted { "A reset ends the user's sessions; their API tokens keep working unless you revoke them." }
                                         button type="submit" { "Set" }
                                     }
                                 }

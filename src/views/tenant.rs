@@ -116,7 +116,7 @@ fn tenant_fields(f: &TenantForm, editing: bool, allow_custom: bool) -> Markup {
             label { "App (client) id" input.pv-mono type="text" name="client_id" value=(f.client_id) required placeholder="00000000-0000-0000-0000-000000000000"; }
         }
         label {
-            @if editing { "Replace client secret" small.pv-muted { " (leave empty to keep the stored one)" } } @else { "Client secret" }
+            @if editing { "Replace client secret" small.pv-muted { " (leave empty to keep the stored one; required when you change the Entra tenant id, the client id, the cloud or an endpoint)" } } @else { "Client secret" }
             input type="password" name="client_secret" autocomplete="off" required[!editing];
         }
         label { "Cloud"

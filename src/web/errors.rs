@@ -20,10 +20,18 @@ pub async fn render(req: Request, next: Next) -> Response {
         .map(|pq| pq.as_str().to_owned())
         .unwrap_or_default();
     let res = next.run(req).await;
-    let Some(info) = res.extensions().get::<ErrorInfo>().cloned() else {
-        return res;
-    };
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let info = match res.extensions().get::<ErrorInfo>().cloned() {
+        Some(info) => info,
+        // Errors axum or a layer produced without our type (a query the extractor rejects,
+        // 405 for a known path with another method, a body over the limit): under /api they
+        // still get the contract's JSON shape.
+        None if is_api && (res.status().is_client_error() || res.status().is_server_error()) => {
+            foreign_error(res).await
+        }
+        None => return res,
+    };
 
     let mut out = if is_api {
         (
@@ -55,7 +63,53 @@ pub async fn render(req: Request, next: Next) -> Response {
     if let Some(v) = retry_after {
         out.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    if let Some(v) = allow {
+        out.headers_mut().insert(header::ALLOW, v);
+    }
     out
+}
+
+/// An `ErrorInfo` for an error response we did not make, keeping its status and, when it is
+/// a short plain text (axum's rejections are), its message.
+async fn foreign_error(res: Response) -> ErrorInfo {
+    let status = res.status();
+    let is_text = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let text = if is_text {
+        axum::body::to_bytes(res.into_body(), 2048)
+            .await
+            .ok()
+            .and_then(|b| String::from_utf8(b.to_vec()).ok())
+            .filter(|t| !t.trim().is_empty())
+    } else {
+        None
+    };
+    let (code, fallback) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "the request is malformed"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "sign in first"),
+        StatusCode::FORBIDDEN => ("forbidden", "you do not have access to this"),
+        StatusCode::NOT_FOUND => ("not_found", "no such API endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this endpoint does not accept this method"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long to arrive"),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "the request body is larger than this endpoint accepts",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send Content-Type: application/json"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid", "the request has invalid values"),
+        StatusCode::TOO_MANY_REQUESTS => ("too_many_requests", "too many requests; try again later"),
+        s if s.is_server_error() => ("internal", "internal error"),
+        _ => ("error", "the request failed"),
+    };
+    // A server error's text could describe internals: only our fixed words for those.
+    let message = match text {
+        Some(t) if !status.is_server_error() => t.trim().chars().take(500).collect(),
+        _ => fallback.to_owned(),
+    };
+    ErrorInfo { status, code, message }
 }
 
 fn urlencode(s: &str) -> String {

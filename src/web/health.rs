@@ -16,20 +16,31 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 when the database answers and the workers run.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// 200 when the database answers and takes writes, and the workers run.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    let unavailable = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
     let db_ok = state
         .db
         .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
         .await
         .is_ok();
     if !db_ok {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-    } else if state.engine.workers_alive() == 0 {
-        (StatusCode::SERVICE_UNAVAILABLE, "no worker running")
-    } else {
-        (StatusCode::OK, "ready")
+        return unavailable("database unavailable".into());
     }
+    // Taking the write lock catches a read-only file; the last real write's outcome catches
+    // a full disk (an empty transaction writes nothing, so it cannot).
+    if let Err(e) = state.db.write(|_| Ok(())).await {
+        return unavailable(format!("database cannot write: {e}"));
+    }
+    if let Some(why) = state.db.storage_failure() {
+        return unavailable(format!(
+            "database cannot write: {why}; free disk space (reads keep working meanwhile)"
+        ));
+    }
+    if state.engine.workers_alive() == 0 {
+        return unavailable("no worker running".into());
+    }
+    (StatusCode::OK, "ready".into())
 }
 
 /// Counts read from the database at scrape time: cheap (indexed) and always consistent

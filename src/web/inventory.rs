@@ -63,6 +63,7 @@ pub async fn view_backup_post(
         }
     }
     let chosen = (!picked.is_empty()).then_some(picked);
+    let name = crate::names::check(&name, "backup set", 200)?;
     let (_, started) = starts::backup(&state.engine, &access, &name, chosen).await?;
     Ok(answer(&headers, &access, &started))
 }

@@ -16,19 +16,19 @@ use super::state::AppState;
 use crate::accounts;
 use crate::audit::{self, Event};
 use crate::auth::caller::{Caller, Via};
-use crate::auth::{password, session, token};
+use crate::auth::{csrf, password, session};
 use crate::db::users;
 use crate::error::AppError;
 use crate::views;
 
 /// The double-submit CSRF token for forms shown before login, and the cookie to set if the
-/// browser has none yet.
-fn anon_csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+/// browser has none yet (or one we did not sign: a planted value is replaced, not reused).
+fn anon_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match session::cookie(headers, session::ANON_CSRF_COOKIE) {
-        Some(t) if t.len() >= 32 => (t.to_owned(), None),
+        Some(t) if csrf::anon_token_is_ours(&state.key, t) => (t.to_owned(), None),
         _ => {
-            let t = token::generate("");
-            let cookie = session::set_cookie(session::ANON_CSRF_COOKIE, &t, false, None);
+            let t = csrf::new_anon_token(&state.key);
+            let cookie = session::set_cookie(session::ANON_CSRF_COOKIE, &t, state.settings.secure_cookies, None);
             (t, Some(cookie))
         }
     }
@@ -42,11 +42,34 @@ fn html_with_cookie(status: StatusCode, markup: Markup, cookies: impl IntoIterat
     res
 }
 
-/// Only same-site paths: an open redirect would turn our login page into a phishing tool.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
-        _ => "/",
+/// Only paths of this site: an open redirect would turn our login page into a phishing tool.
+///
+/// Judged the way a browser reads the value: browsers drop tab, CR and LF anywhere in a URL
+/// (so `/\t/evil.example` is `//evil.example`) and treat `\` like `/`. The value is resolved
+/// against a placeholder origin and kept only if it stays on that origin; what is returned
+/// is the resolved, percent-encoded path and query, always a valid `Location` header.
+fn safe_next(next: Option<&str>) -> String {
+    const HOME: &str = "/";
+    let Some(raw) = next else {
+        return HOME.to_owned();
+    };
+    let cleaned: String = raw.chars().filter(|c| !matches!(c, '\t' | '\r' | '\n')).collect();
+    if !cleaned.starts_with('/') || cleaned.chars().any(char::is_control) {
+        return HOME.to_owned();
+    }
+    let Ok(base) = reqwest::Url::parse("http://policyvault.invalid/") else {
+        return HOME.to_owned();
+    };
+    match base.join(&cleaned) {
+        Ok(url) if url.origin() == base.origin() && !cleaned.starts_with("//") && !cleaned.starts_with("/\\") => {
+            let mut out = url.path().to_owned();
+            if let Some(q) = url.query() {
+                out.push('?');
+                out.push_str(q);
+            }
+            out
+        }
+        _ => HOME.to_owned(),
     }
 }
 
@@ -69,12 +92,12 @@ pub async fn view_login_get(
         return Ok(Redirect::to("/setup").into_response());
     }
     if caller.is_some() {
-        return Ok(Redirect::to(safe_next(q.next.as_deref())).into_response());
+        return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
     }
-    let (csrf, cookie) = anon_csrf(&headers);
+    let (csrf, cookie) = anon_csrf(&state, &headers);
     let flash_msg = flash::take(&headers).map(|f| (f.kind.class(), f.message));
     let clear = flash_msg.as_ref().map(|_| flash::clear_cookie());
-    let page = views::account::login(&csrf, "", safe_next(q.next.as_deref()), None, flash_msg);
+    let page = views::account::login(&csrf, "", &safe_next(q.next.as_deref()), None, flash_msg);
     Ok(html_with_cookie(StatusCode::OK, page, cookie.into_iter().chain(clear)))
 }
 
@@ -91,9 +114,9 @@ pub async fn view_login_post(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let (csrf, _) = anon_csrf(&headers);
+    let (csrf, _) = anon_csrf(&state, &headers);
     let email = form.email.trim().to_lowercase();
-    let next = safe_next(form.next.as_deref()).to_owned();
+    let next = safe_next(form.next.as_deref());
     let refuse = |status, message: &str| {
         html_with_cookie(
             status,
@@ -130,9 +153,10 @@ pub async fn view_login_post(
                 Some(_) => "wrong_password",
                 None => "unknown_user",
             };
-            if reason != "disabled" {
-                state.throttle.record_failure(&email, peer.ip());
-            }
+            // A disabled account answers exactly like a wrong password (and counts like
+            // one): saying "disabled" would confirm the password to whoever guessed it.
+            // The audit log keeps the real reason for administrators.
+            state.throttle.record_failure(&email, peer.ip());
             record_login(
                 &state,
                 &email,
@@ -140,12 +164,7 @@ pub async fn view_login_post(
                 json!({"reason": reason, "address": peer.ip().to_string()}),
             )
             .await?;
-            let message = if reason == "disabled" {
-                "This account is disabled."
-            } else {
-                "Wrong email or password."
-            };
-            return Ok(refuse(StatusCode::UNAUTHORIZED, message));
+            return Ok(refuse(StatusCode::UNAUTHORIZED, "Wrong email or password."));
         }
     };
     state.throttle.record_success(&email);
@@ -213,7 +232,7 @@ pub async fn view_setup_get(State(state): State<AppState>, headers: HeaderMap) -
     if !no_users_yet(&state).await? {
         return Ok(Redirect::to("/login").into_response());
     }
-    let (csrf, cookie) = anon_csrf(&headers);
+    let (csrf, cookie) = anon_csrf(&state, &headers);
     Ok(html_with_cookie(
         StatusCode::OK,
         views::account::setup(&csrf, "", None),
@@ -234,7 +253,7 @@ pub async fn view_setup_post(
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
     use secrecy::ExposeSecret;
-    let (csrf, _) = anon_csrf(&headers);
+    let (csrf, _) = anon_csrf(&state, &headers);
     let invalid = |message: &str| {
         html_with_cookie(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -275,7 +294,17 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_login() {
         assert_eq!(safe_next(Some("/t/abc")), "/t/abc");
-        for evil in ["//evil.example", "https://evil.example", "/\\evil.example", "evil"] {
+        assert_eq!(safe_next(Some("/t/abc?x=1")), "/t/abc?x=1");
+        for evil in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "evil",
+            "/\t/evil.example",
+            "/\r\n/evil.example",
+            "\t//evil.example",
+            "/\t\\evil.example",
+        ] {
             assert_eq!(safe_next(Some(evil)), "/", "{evil}");
         }
         assert_eq!(safe_next(None), "/");

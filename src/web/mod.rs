@@ -131,6 +131,7 @@ fn other_routes() -> Routes {
         .get("/events/active", sse::active_events)
         .get("/tenants/new", tenants::view_tenant_new_get)
         .post("/tenants", tenants::view_tenant_new_post)
+        .get("/api/v1/openapi.json", api::openapi::openapi_json)
         .get("/api/v1/me", api::me::get_me)
         .get("/api/v1/tenants", api::tenants::list)
         .post("/api/v1/tenants", api::tenants::create)
@@ -147,10 +148,11 @@ pub fn router(state: AppState) -> Router {
     let (routes, _) = all_routes(&state).into_parts();
     routes
         .route("/api/{*rest}", axum::routing::any(api::not_found))
-        .layer(from_fn(csrf::protect))
+        .layer(from_fn_with_state(state.clone(), csrf::protect))
         .layer(from_fn_with_state(state.clone(), caller::resolve))
         .layer(from_fn(errors::render))
         .layer(from_fn(security_headers::add))
+        .layer(from_fn_with_state(state.clone(), security_headers::secure_cookies))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(security_headers::request_span)

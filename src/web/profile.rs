@@ -1,7 +1,9 @@
 //! `/profile`: API tokens and the user's own password.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -69,20 +71,35 @@ pub async fn view_token_revoke_post(
 pub struct ChangePassword {
     current: SecretString,
     new: SecretString,
+    /// A ticked checkbox sends "on"; an unticked one sends nothing.
+    revoke_tokens: Option<String>,
 }
 
+/// Throttled like the login form: a stolen session must not become a way to guess the
+/// account's password (which may be reused elsewhere) at full speed.
 pub async fn view_password_post(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     page: Page,
     Form(form): Form<ChangePassword>,
 ) -> Result<Response, AppError> {
     let email = page.caller.user.email.clone();
+    if let Err(wait) = state.throttle.check(&email, peer.ip()) {
+        let minutes = wait.as_secs().div_ceil(60);
+        let message = format!("Too many wrong passwords. Try again in {minutes} minute(s).");
+        let mut res = render(&state, &page, None, Some(&message), StatusCode::TOO_MANY_REQUESTS).await?;
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+        return Ok(res);
+    }
+    let lookup = email.clone();
     let stored = state
         .db
-        .read(move |c| users::credentials(c, &email))
+        .read(move |c| users::credentials(c, &lookup))
         .await?
         .map(|(_, h)| h);
     if !password::verify(form.current, stored).await {
+        state.throttle.record_failure(&email, peer.ip());
         return render(
             &state,
             &page,
@@ -92,8 +109,10 @@ pub async fn view_password_post(
         )
         .await;
     }
+    state.throttle.record_success(&email);
     let user = &page.caller.user;
-    match accounts::reset_password(&state.db, &user.id, form.new, &user.email).await {
+    let revoke = form.revoke_tokens.is_some();
+    match accounts::reset_password(&state.db, &user.id, form.new, revoke, &user.email).await {
         // Every session ended with the change, this one too: sign in again with the new one.
         Ok(()) => Ok(flash::redirect(
             "/login",

@@ -1,6 +1,6 @@
 //! Headers every response carries, and the tracing span of a request.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -20,6 +20,28 @@ pub async fn add(req: Request, next: Next) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         // Pages hold tenant data: never keep them in shared caches.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// With `PV_SECURE_COOKIES`, every cookie we set is `Secure`, whichever handler set it (the
+/// session, the pre-login CSRF token, flash messages): one place, so a new cookie cannot
+/// forget the flag.
+pub async fn secure_cookies(State(state): State<crate::web::state::AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if !state.settings.secure_cookies {
+        return res;
+    }
+    let all: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
+    res.headers_mut().remove(header::SET_COOKIE);
+    for v in all {
+        let secured = match v.to_str() {
+            Ok(s) if !s.split(';').any(|a| a.trim().eq_ignore_ascii_case("secure")) => {
+                HeaderValue::from_str(&format!("{s}; Secure")).unwrap_or(v)
+            }
+            _ => v,
+        };
+        res.headers_mut().append(header::SET_COOKIE, secured);
     }
     res
 }

@@ -18,10 +18,11 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::state::AppState;
-use crate::auth::caller::Caller;
+use crate::auth::caller::{Caller, Via};
+use crate::auth::role::Role;
 use crate::auth::tenant_guard::TenantAccess;
 use crate::db::runs::{self, Run};
-use crate::db::tenants;
+use crate::db::{memberships, sessions, tenants};
 use crate::error::AppError;
 use crate::runs::access::load_run;
 use crate::runs::progress::Progress;
@@ -55,10 +56,91 @@ pub struct PageQuery {
 type BoxedEvents = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>;
 type EventStream = Sse<axum::response::sse::KeepAliveStream<BoxedEvents>>;
 
-fn sse(stream: impl Stream<Item = Event> + Send + 'static) -> EventStream {
-    let bounded = stream.take_until(tokio::time::sleep(MAX_STREAM_LIFETIME));
+/// `stream`, ended at `MAX_STREAM_LIFETIME` or as soon as `revoked` resolves.
+fn sse(
+    stream: impl Stream<Item = Event> + Send + 'static,
+    revoked: impl std::future::Future<Output = ()> + Send + 'static,
+) -> EventStream {
+    let end = async move {
+        tokio::select! {
+            () = tokio::time::sleep(MAX_STREAM_LIFETIME) => {}
+            () = revoked => {}
+        }
+    };
+    let bounded = stream.take_until(end);
     let boxed: BoxedEvents = Box::pin(bounded.map(Ok));
     Sse::new(boxed).keep_alive(KeepAlive::default())
+}
+
+/// What a stream's right to go on depends on: the session and the user's standing.
+#[derive(PartialEq, Eq)]
+struct Standing {
+    disabled: bool,
+    superadmin: bool,
+    /// (tenant id, role), sorted by tenant.
+    memberships: Vec<(String, String)>,
+}
+
+impl Standing {
+    fn role_in(&self, tenant_id: &str) -> Option<Role> {
+        let member = self
+            .memberships
+            .iter()
+            .find(|(t, _)| t == tenant_id)
+            .and_then(|(_, r)| Role::parse(r));
+        member.or(self.superadmin.then_some(Role::Owner))
+    }
+}
+
+/// `None` when the session is gone (signed out, ended by a reset) or cannot be read.
+async fn standing(state: &AppState, caller: &Caller) -> Option<Standing> {
+    let Via::Session(session) = &caller.via else {
+        return None;
+    };
+    let hash = session.token_hash.clone();
+    state
+        .db
+        .read(move |c| {
+            let Some(row) = sessions::get(c, &hash)? else {
+                return Ok(None);
+            };
+            let memberships = memberships::list_for_user(c, &row.user.id)?
+                .into_iter()
+                .map(|m| (m.tenant_id, m.role))
+                .collect();
+            Ok(Some(Standing {
+                disabled: row.user.disabled,
+                superadmin: row.user.superadmin,
+                memberships,
+            }))
+        })
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Resolves once the caller may no longer see what the stream shows: the session ended, the
+/// user was disabled, or (for a tenant's stream) their role there is not `tenant`'s role any
+/// more; for the all-tenants widget, once any membership changed. Woken by
+/// `Db::access_changed`, so a stream ends right after the change, not at its lifetime limit.
+async fn access_lost(state: AppState, caller: Caller, tenant: Option<(String, Role)>) {
+    let mut changes = state.db.watch_access();
+    let first = standing(&state, &caller).await;
+    let holds = |now: &Option<Standing>| match (now, &tenant) {
+        (None, _) => false,
+        (Some(s), _) if s.disabled => false,
+        (Some(s), Some((tid, role))) => s.role_in(tid) == Some(*role),
+        (Some(s), None) => first.as_ref() == Some(s),
+    };
+    if !holds(&first) {
+        return;
+    }
+    while changes.changed().await.is_ok() {
+        if !holds(&standing(&state, &caller).await) {
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 /// Waits for the next event that `wanted` accepts, then for the rest of `COALESCE` since
@@ -173,6 +255,11 @@ pub async fn run_events(
 ) -> Result<EventStream, AppError> {
     let rx = state.engine.hub.subscribe();
     let run = load_run(&state.db, &access, &rid).await?;
+    let revoked = access_lost(
+        state.clone(),
+        access.caller.clone(),
+        Some((access.tenant.id.clone(), access.role)),
+    );
     let offset = (q.page.unwrap_or(1).max(1) - 1) * ITEMS_PER_PAGE;
     let start = RunStream {
         engine: state.engine.clone(),
@@ -210,7 +297,7 @@ pub async fn run_events(
         Some((stream::iter(events), next))
     })
     .flatten();
-    Ok(sse(stream))
+    Ok(sse(stream, revoked))
 }
 
 /// Active runs of the caller's tenants, with their tenant's name.
@@ -236,6 +323,7 @@ async fn active_runs(state: &AppState, caller: &Caller) -> Result<Vec<(Run, Stri
 /// `/events/active`: the header's progress widget, for every page.
 pub async fn active_events(State(state): State<AppState>, caller: Caller) -> Result<EventStream, AppError> {
     let rx = state.engine.hub.subscribe();
+    let revoked = access_lost(state.clone(), caller.clone(), None);
     let start = (state, caller, rx, true, Instant::now());
     let stream = stream::unfold(start, |(state, caller, mut rx, first, last_sent)| async move {
         if !first {
@@ -248,7 +336,7 @@ pub async fn active_events(State(state): State<AppState>, caller: Caller) -> Res
             .data(active_widget(&active).into_string());
         Some((event, (state, caller, rx, false, Instant::now())))
     });
-    Ok(sse(stream))
+    Ok(sse(stream, revoked))
 }
 
 async fn tenant_ids(state: &AppState, caller: &Caller) -> Result<Vec<String>, AppError> {

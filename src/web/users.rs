@@ -96,6 +96,8 @@ async fn set_disabled(state: &AppState, admin: &users::User, id: &str, disabled:
 #[derive(Deserialize)]
 pub struct ResetPassword {
     password: SecretString,
+    /// A ticked checkbox sends "on"; an unticked one sends nothing.
+    revoke_tokens: Option<String>,
 }
 
 pub async fn view_user_password_post(
@@ -104,11 +106,16 @@ pub async fn view_user_password_post(
     Path(id): Path<String>,
     Form(form): Form<ResetPassword>,
 ) -> Result<Response, AppError> {
-    match accounts::reset_password(&state.db, &id, form.password, &admin.user.email).await {
+    let revoke = form.revoke_tokens.is_some();
+    match accounts::reset_password(&state.db, &id, form.password, revoke, &admin.user.email).await {
         Ok(()) => Ok(flash::redirect(
             "/admin/users",
             Kind::Ok,
-            "Password reset; the user's sessions ended.",
+            if revoke {
+                "Password reset; the user's sessions ended and their API tokens were revoked."
+            } else {
+                "Password reset; the user's sessions ended. Their API tokens still work."
+            },
         )),
         Err(AppError::Invalid(m)) => Ok(flash::redirect("/admin/users", Kind::Error, m)),
         Err(e) => Err(e),

@@ -94,7 +94,19 @@ impl TestApp {
         // The old server's tasks see the cancellation at their next await.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         prepare(&rusqlite::Connection::open(data_dir.path().join(policyvault::startup::DB_FILE)).expect("db"));
-        let app = App::build(data_dir.path(), settings).await.expect("app builds again");
+        // The old server keeps the data directory locked until its workers and connections
+        // have finished; wait for that as a second `serve` would have to.
+        let mut attempts = 0;
+        let app = loop {
+            match App::build(data_dir.path(), settings.clone()).await {
+                Ok(app) => break app,
+                Err(e) if e.to_string().contains("in use by another") && attempts < 400 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("app builds again: {e:#}"),
+            }
+        };
         serve(app, data_dir)
     }
 

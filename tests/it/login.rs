@@ -119,7 +119,11 @@ async fn a_disabled_user_cannot_sign_in_and_loses_open_sessions() {
     );
     let (_, res) = app.login("leaver@msp.test", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert!(res.text().await.expect("body").contains("disabled"));
+    // The right password of a disabled account answers like a wrong one: saying
+    // "disabled" would confirm the password to whoever guessed it.
+    let body = res.text().await.expect("body");
+    assert!(body.contains("Wrong email or password"), "{body}");
+    assert!(!body.contains("disabled"), "{body}");
 
     // The last active superadmin cannot disable themself.
     let admin_id: String = app

@@ -16,6 +16,21 @@ pub struct Paging {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/audit",
+    operation_id = "audit_list",
+    tag = "audit",
+    summary = "The tenant's audit log (owner)",
+    params(("tid" = String, Path, description = "tenant id"), ("limit" = Option<u32>, Query, description = "at most this many, newest first (default 500, max 5000)")),
+    responses(
+        (status = 200, description = "events, newest first", body = Vec<crate::web::api::openapi::AuditEvent>),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     access: TenantAccess,

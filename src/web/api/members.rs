@@ -13,6 +13,20 @@ use crate::tenants;
 use crate::web::extract;
 use crate::web::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/members",
+    operation_id = "members_list",
+    tag = "members",
+    summary = "List members (owner)",
+    params(("tid" = String, Path, description = "tenant id")),
+    responses(
+        (status = 200, description = "the members", body = Vec<crate::web::api::openapi::Member>),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn list(State(state): State<AppState>, access: TenantAccess) -> Result<Json<Vec<Member>>, AppError> {
     access.require(Role::Owner)?;
     let tid = access.tenant.id.clone();
@@ -27,6 +41,24 @@ pub struct MemberBody {
     role: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/members",
+    operation_id = "members_upsert",
+    tag = "members",
+    summary = "Add a member or change their role (owner)",
+    params(("tid" = String, Path, description = "tenant id")),
+    request_body = crate::web::api::openapi::MemberBody,
+    responses(
+        (status = 200, description = "added, or role changed", body = crate::web::api::openapi::Member),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "request body too large", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "valid JSON, invalid values", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn upsert(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -44,6 +76,21 @@ pub async fn upsert(
     Ok(Json(m))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tenants/{tid}/members/{user_id}",
+    operation_id = "members_remove",
+    tag = "members",
+    summary = "Remove a member (owner)",
+    params(("tid" = String, Path, description = "tenant id"), ("user_id" = String, Path, description = "user id")),
+    responses(
+        (status = 204, description = "removed; their queued runs fail with permission_revoked"),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "valid JSON, invalid values", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     access: TenantAccess,

@@ -6,6 +6,7 @@ pub mod backup_sets;
 pub mod me;
 pub mod members;
 pub mod notifications;
+pub mod openapi;
 pub mod operations;
 pub mod policies;
 pub mod runs;

@@ -18,6 +18,21 @@ pub fn accepted(s: &Started) -> (StatusCode, Json<Value>) {
     (StatusCode::ACCEPTED, Json(json!({"run": s.run, "reused": s.reused})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/verify",
+    operation_id = "operations_verify",
+    tag = "runs",
+    summary = "Verify the app credentials (operator)",
+    params(("tid" = String, Path, description = "tenant id")),
+    responses(
+        (status = 202, description = "tenant.verify started", body = crate::web::api::openapi::Started),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 409, description = "conflict", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn verify(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -25,10 +40,40 @@ pub async fn verify(
     Ok(accepted(&starts::verify(&state.engine, &access).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/sync",
+    operation_id = "operations_sync",
+    tag = "runs",
+    summary = "Sync the inventory (operator)",
+    params(("tid" = String, Path, description = "tenant id")),
+    responses(
+        (status = 202, description = "inventory.sync started", body = crate::web::api::openapi::Started),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 409, description = "conflict", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn sync(State(state): State<AppState>, access: TenantAccess) -> Result<(StatusCode, Json<Value>), AppError> {
     Ok(accepted(&starts::sync(&state.engine, &access).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/policies/{pid}/snapshot",
+    operation_id = "operations_snapshot",
+    tag = "runs",
+    summary = "Capture one policy (operator)",
+    params(("tid" = String, Path, description = "tenant id"), ("pid" = String, Path, description = "policy id")),
+    responses(
+        (status = 202, description = "policy.capture_snapshot started", body = crate::web::api::openapi::Started),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 409, description = "conflict", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn snapshot(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -44,18 +89,58 @@ pub struct NewBackup {
     policy_ids: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/backup-sets",
+    operation_id = "operations_backup",
+    tag = "backups",
+    summary = "Create a backup set (operator)",
+    params(("tid" = String, Path, description = "tenant id")),
+    request_body = crate::web::api::openapi::NewBackupSet,
+    responses(
+        (status = 202, description = "backup set created, capture started", body = crate::web::api::openapi::BackupStarted),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 409, description = "conflict", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "request body too large", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "valid JSON, invalid values", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn backup(
     State(state): State<AppState>,
     access: TenantAccess,
     extract::Json(body): extract::Json<NewBackup>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let (set, started) = starts::backup(&state.engine, &access, &body.name, body.policy_ids).await?;
+    // Checked here as well as in the run layer: names are shown everywhere (see `names`).
+    let name = crate::names::check(&body.name, "backup set", 200)?;
+    let (set, started) = starts::backup(&state.engine, &access, &name, body.policy_ids).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"backup_set": set, "run": started.run, "reused": started.reused})),
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/restores",
+    operation_id = "operations_restore",
+    tag = "runs",
+    summary = "Preview (operator) or restore (owner) a backup set",
+    params(("tid" = String, Path, description = "tenant id")),
+    request_body = crate::web::api::openapi::RestoreBody,
+    responses(
+        (status = 202, description = "restore.preview or restore.execute started", body = crate::web::api::openapi::Started),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 409, description = "conflict", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "request body too large", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "valid JSON, invalid values", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn restore(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -71,6 +156,25 @@ pub struct RerunBody {
     confirm: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/runs/{rid}/rerun",
+    operation_id = "operations_rerun",
+    tag = "runs",
+    summary = "Rerun a restore (owner)",
+    params(("tid" = String, Path, description = "tenant id"), ("rid" = String, Path, description = "run id")),
+    request_body = crate::web::api::openapi::RerunBody,
+    responses(
+        (status = 202, description = "restore.rerun started", body = crate::web::api::openapi::Started),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 409, description = "conflict", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "request body too large", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "valid JSON, invalid values", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn rerun(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -95,6 +199,25 @@ pub struct UndoBody {
     confirm: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/runs/{rid}/undo",
+    operation_id = "operations_undo",
+    tag = "runs",
+    summary = "Undo a restore (owner)",
+    params(("tid" = String, Path, description = "tenant id"), ("rid" = String, Path, description = "run id")),
+    request_body = crate::web::api::openapi::UndoBody,
+    responses(
+        (status = 202, description = "restore.execute from the run's before-restore set started", body = crate::web::api::openapi::Started),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 409, description = "conflict", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "request body too large", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "valid JSON, invalid values", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn undo(
     State(state): State<AppState>,
     access: TenantAccess,

@@ -18,6 +18,21 @@ pub struct TypeFilter {
     include_deleted: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/policies",
+    operation_id = "policies_list",
+    tag = "policies",
+    summary = "List policies (viewer)",
+    params(("tid" = String, Path, description = "tenant id"), ("type" = Option<String>, Query, description = "only this policy type"), ("include_deleted" = Option<bool>, Query, description = "also policies deleted in the tenant")),
+    responses(
+        (status = 200, description = "the inventory", body = Vec<crate::web::api::openapi::Policy>),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -46,6 +61,20 @@ pub async fn load_policy(state: &AppState, access: &TenantAccess, pid: &str) -> 
     policy.ok_or_else(|| AppError::not_found("policy"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/policies/{pid}/versions",
+    operation_id = "policies_versions",
+    tag = "policies",
+    summary = "A policy's versions (viewer)",
+    params(("tid" = String, Path, description = "tenant id"), ("pid" = String, Path, description = "policy id")),
+    responses(
+        (status = 200, description = "versions, newest first", body = Vec<crate::web::api::openapi::Version>),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn versions(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -55,6 +84,20 @@ pub async fn versions(
     Ok(Json(state.db.read(move |c| policies::versions(c, &policy.id)).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/versions/{vid}",
+    operation_id = "policies_version",
+    tag = "policies",
+    summary = "One version with its content (viewer)",
+    params(("tid" = String, Path, description = "tenant id"), ("vid" = String, Path, description = "version id")),
+    responses(
+        (status = 200, description = "the version and its content", body = crate::web::api::openapi::VersionWithContent),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn version(
     State(state): State<AppState>,
     access: TenantAccess,

@@ -40,6 +40,22 @@ impl ListQuery {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/runs",
+    operation_id = "runs_list",
+    tag = "runs",
+    summary = "List runs (viewer)",
+    params(("tid" = String, Path, description = "tenant id"), ("kind" = Option<String>, Query, description = "only this kind"), ("status" = Option<String>, Query, description = "only this status"), ("limit" = Option<u32>, Query, description = "at most this many (default 100, max 1000)"), ("offset" = Option<u32>, Query, description = "skip this many")),
+    responses(
+        (status = 200, description = "runs, newest first", body = Vec<crate::web::api::openapi::Run>),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "valid JSON, invalid values", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -50,6 +66,20 @@ pub async fn list(
     Ok(Json(state.db.read(move |c| runs::list(c, &tid, &filter)).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/runs/{rid}",
+    operation_id = "runs_get",
+    tag = "runs",
+    summary = "One run (viewer)",
+    params(("tid" = String, Path, description = "tenant id"), ("rid" = String, Path, description = "run id")),
+    responses(
+        (status = 200, description = "the run", body = crate::web::api::openapi::Run),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -64,6 +94,21 @@ pub struct Page {
     offset: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/runs/{rid}/items",
+    operation_id = "runs_items",
+    tag = "runs",
+    summary = "A run's items (viewer)",
+    params(("tid" = String, Path, description = "tenant id"), ("rid" = String, Path, description = "run id"), ("limit" = Option<u32>, Query, description = "at most this many"), ("offset" = Option<u32>, Query, description = "skip this many")),
+    responses(
+        (status = 200, description = "the run's items", body = Vec<crate::web::api::openapi::RunItem>),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn items(
     State(state): State<AppState>,
     access: TenantAccess,

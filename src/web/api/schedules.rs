@@ -35,6 +35,20 @@ fn out(schedule: Schedule) -> ScheduleOut {
     ScheduleOut { schedule, next_runs }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/schedules",
+    operation_id = "schedules_list",
+    tag = "schedules",
+    summary = "List backup schedules (viewer)",
+    params(("tid" = String, Path, description = "tenant id")),
+    responses(
+        (status = 200, description = "schedules with their next runs", body = Vec<crate::web::api::openapi::Schedule>),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn list(State(state): State<AppState>, access: TenantAccess) -> Result<Json<Vec<ScheduleOut>>, AppError> {
     let tid = access.tenant.id.clone();
     let list = state.db.read(move |c| schedules::list(c, &tid)).await?;
@@ -50,6 +64,24 @@ pub struct ScheduleBody {
     policy_types: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/schedules",
+    operation_id = "schedules_create",
+    tag = "schedules",
+    summary = "Create a backup schedule (owner)",
+    params(("tid" = String, Path, description = "tenant id")),
+    request_body = crate::web::api::openapi::NewSchedule,
+    responses(
+        (status = 201, description = "created", body = crate::web::api::openapi::Schedule),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "request body too large", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "valid JSON, invalid values", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -64,6 +96,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(out(s))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/schedules/{sid}/pause",
+    operation_id = "schedules_pause",
+    tag = "schedules",
+    summary = "Pause a schedule (owner)",
+    params(("tid" = String, Path, description = "tenant id"), ("sid" = String, Path, description = "schedule id")),
+    responses(
+        (status = 200, description = "paused", body = crate::web::api::openapi::Schedule),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn pause(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -74,6 +120,20 @@ pub async fn pause(
     )))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/schedules/{sid}/resume",
+    operation_id = "schedules_resume",
+    tag = "schedules",
+    summary = "Resume a schedule (owner)",
+    params(("tid" = String, Path, description = "tenant id"), ("sid" = String, Path, description = "schedule id")),
+    responses(
+        (status = 200, description = "resumed", body = crate::web::api::openapi::Schedule),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn resume(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -84,6 +144,20 @@ pub async fn resume(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tenants/{tid}/schedules/{sid}",
+    operation_id = "schedules_remove",
+    tag = "schedules",
+    summary = "Delete a schedule (owner)",
+    params(("tid" = String, Path, description = "tenant id"), ("sid" = String, Path, description = "schedule id")),
+    responses(
+        (status = 204, description = "deleted; its backup sets stay"),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     access: TenantAccess,

@@ -1,0 +1,225 @@
+//! Issue 12's findings about where credentials may travel: redirects, next links on other
+//! hosts, custom endpoints after the switch is turned off, and moving a tenant's endpoints
+//! or ids without the secret. Each uses a fake Graph and a "catcher" host over real HTTP.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::http::{StatusCode as AxStatus, header};
+use axum::response::IntoResponse;
+use policyvault::config::ServeArgs;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, TestApp, spawn_app_with, tenant_body};
+use crate::runs::wait_for_run;
+
+/// Serves `router` on a random loopback port; returns its base URL.
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
+}
+
+/// A host that must never be contacted: it counts every request it gets.
+async fn catcher() -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let router = Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            "caught"
+        }
+    });
+    (serve(router).await, hits)
+}
+
+/// A Graph + login host: the token endpoint answers with `token_answer`, every other
+/// request with one page whose next link points at `next_link`.
+async fn fake_graph(token_redirect_to: Option<String>, next_link: String) -> String {
+    let router = Router::new()
+        .route(
+            "/{tid}/oauth2/v2.0/token",
+            axum::routing::post(move || {
+                let to = token_redirect_to.clone();
+                async move {
+                    match to {
+                        Some(to) => (AxStatus::TEMPORARY_REDIRECT, [(header::LOCATION, to)], "").into_response(),
+                        None => {
+                            axum::Json(json!({"access_token": "fake-access-token", "expires_in": 3600})).into_response()
+                        }
+                    }
+                }
+            }),
+        )
+        .fallback(move || {
+            let next = next_link.clone();
+            async move { axum::Json(json!({"value": [], "@odata.nextLink": next})) }
+        });
+    serve(router).await
+}
+
+async fn admin(settings: ServeArgs) -> (TestApp, String) {
+    let app = spawn_app_with(settings).await;
+    app.setup_admin().await;
+    let token = app.token_for(ADMIN_EMAIL).await;
+    (app, token)
+}
+
+async fn tenant_at(app: &TestApp, token: &str, base: &str) -> String {
+    let mut body = tenant_body("Contoso", "the-client-secret");
+    body["graph_base_url"] = json!(base);
+    body["login_base_url"] = json!(base);
+    let (status, created) = app.api(Method::POST, token, "/api/v1/tenants", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_str().expect("id").to_owned()
+}
+
+async fn run_to_end(app: &TestApp, token: &str, tid: &str, what: &str) -> (Value, Value) {
+    let (status, started) = app
+        .api(Method::POST, token, &format!("/api/v1/tenants/{tid}/{what}"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let rid = started["run"]["id"].as_str().expect("run id").to_owned();
+    let run = wait_for_run(app, token, tid, &rid).await;
+    let (_, items) = app
+        .api(
+            Method::GET,
+            token,
+            &format!("/api/v1/tenants/{tid}/runs/{rid}/items"),
+            None,
+        )
+        .await;
+    (run, items)
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_host_is_refused_and_never_gets_the_token() {
+    let (evil, hits) = catcher().await;
+    let graph = fake_graph(None, format!("{evil}/beta/steal?$skiptoken=1")).await;
+    let (app, token) = admin(ServeArgs::for_tests()).await;
+    let tid = tenant_at(&app, &token, &graph).await;
+    let (run, items) = run_to_end(&app, &token, &tid, "sync").await;
+    assert_ne!(run["status"], "succeeded", "{run}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the other host was contacted");
+    let seen = format!("{run}{items}");
+    assert!(seen.contains("another host"), "the failure says why: {seen}");
+}
+
+#[tokio::test]
+async fn a_redirect_from_the_token_endpoint_is_not_followed() {
+    let (evil, hits) = catcher().await;
+    let graph = fake_graph(Some(format!("{evil}/collect")), format!("{evil}/unused")).await;
+    let (app, token) = admin(ServeArgs::for_tests()).await;
+    let tid = tenant_at(&app, &token, &graph).await;
+    let (run, _) = run_to_end(&app, &token, &tid, "verify").await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["error_code"], "auth_failed", "{run}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the secret followed the redirect");
+}
+
+#[tokio::test]
+async fn custom_endpoints_saved_earlier_are_refused_at_use_once_the_switch_is_off() {
+    let (evil, hits) = catcher().await;
+    let (app, token) = admin(ServeArgs::for_tests()).await;
+    let tid = tenant_at(&app, &token, &evil).await;
+    let app = app
+        .restart(
+            ServeArgs {
+                allow_custom_endpoints: false,
+                ..ServeArgs::for_tests()
+            },
+            |_| {},
+        )
+        .await;
+    let (run, _) = run_to_end(&app, &token, &tid, "verify").await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(
+        run["error_context"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("PV_ALLOW_CUSTOM_ENDPOINTS")),
+        "{run}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the secret went to the custom host");
+}
+
+#[tokio::test]
+async fn moving_a_tenants_endpoint_or_ids_needs_the_secret_again() {
+    let (evil, hits) = catcher().await;
+    let (app, token) = admin(ServeArgs::for_tests()).await;
+    let (status, created) = app
+        .api(
+            Method::POST,
+            &token,
+            "/api/v1/tenants",
+            Some(tenant_body("Contoso", "s3cret")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let tid = created["id"].as_str().expect("id").to_owned();
+    let (c, csrf) = app.signed_in(ADMIN_EMAIL).await;
+    let base = tenant_body("Contoso", "");
+    let form = |changes: &[(&str, &str)], secret: &str| {
+        let mut f: Vec<(String, String)> = ["name", "entra_tenant_id", "client_id", "cloud"]
+            .iter()
+            .map(|k| ((*k).to_owned(), base[*k].as_str().expect("field").to_owned()))
+            .collect();
+        f.push(("_csrf".into(), csrf.clone()));
+        f.push(("client_secret".into(), secret.to_owned()));
+        for (k, v) in changes {
+            f.retain(|(fk, _)| fk != k);
+            f.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        f
+    };
+    let moves: [&[(&str, &str)]; 5] = [
+        &[("login_base_url", evil.as_str())],
+        &[("graph_base_url", evil.as_str())],
+        &[("entra_tenant_id", "6f1b2c3d-0000-4000-8000-0000000000ff")],
+        &[("client_id", "11111111-2222-3333-4444-5555555555ff")],
+        &[("cloud", "usgov")],
+    ];
+    for change in moves {
+        let res = c
+            .post(app.url(&format!("/t/{tid}/settings")))
+            .form(&form(change, ""))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{change:?}");
+        assert!(res.text().await.expect("body").contains("secret entered again"));
+    }
+    let stored: (String, String) = app
+        .raw_db()
+        .query_row(
+            "SELECT login_base_url, client_id FROM tenants WHERE id = ?1",
+            [&tid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("row");
+    assert_eq!(stored.0, "https://login.microsoftonline.com");
+    // Renaming alone keeps the stored secret; a move with the secret is accepted.
+    let res = c
+        .post(app.url(&format!("/t/{tid}/settings")))
+        .form(&form(&[("name", "Contoso EU")], ""))
+        .send()
+        .await
+        .expect("rename");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = c
+        .post(app.url(&format!("/t/{tid}/settings")))
+        .form(&form(
+            &[("name", "Contoso EU"), ("login_base_url", evil.as_str())],
+            "s3cret-new",
+        ))
+        .send()
+        .await
+        .expect("move with secret");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+}
