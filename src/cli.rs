@@ -39,6 +39,16 @@ pub async fn user_add(data_dir: &Path, email: &str, superadmin: bool) -> anyhow:
     Ok(())
 }
 
+/// `types`: the supported object types, as a Markdown table or (with `--json`) one JSON array.
+pub fn types(json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&crate::graph::catalogue::rows())?);
+    } else {
+        print!("{}", crate::graph::catalogue::markdown());
+    }
+    Ok(())
+}
+
 /// `token create`: prints the token and nothing else, so scripts can capture it.
 pub async fn token_create(data_dir: &Path, email: &str, name: &str) -> anyhow::Result<()> {
     let (db, _) = startup::open_data_dir(data_dir, std::env::var("PV_MASTER_KEY").ok().as_deref())?;

@@ -49,6 +49,13 @@ pub enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
+    /// List the supported object types: what is backed up, restored, and the Graph permission
+    /// each needs.
+    Types {
+        /// One JSON array, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Exit 0 when the local server answers `/healthz` (used by the container's HEALTHCHECK).
     Healthcheck {
         #[arg(long, env = "PV_LISTEN", default_value = "127.0.0.1:8080")]

@@ -43,6 +43,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Create { email, name }) => cli::token_create(&data_dir, &email, &name).await,
         Command::Db(DbCommand::Backup { file }) => cli::db_backup(&data_dir, &file).await,
         Command::Healthcheck { listen } => cli::healthcheck(listen).await,
+        Command::Types { json } => cli::types(json),
     }
 }
 

@@ -17,6 +17,16 @@ pub struct Listed {
     pub vanished: usize,
 }
 
+/// Graph's answer on a collection the tenant does not license or offer (or the app may not
+/// read): 400, 403 or 404. Such a type is skipped, so the tenant's syncs and backups are not
+/// partial forever; the verify run names the permission.
+pub fn not_available(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::GraphBadRequest | ErrorCode::GraphForbidden | ErrorCode::GraphNotFound
+    )
+}
+
 /// Lists every object of `ty` (all pages), upserts each into the inventory and marks the
 /// type's policies not seen as deleted, in one transaction.
 pub async fn list_type(
@@ -26,6 +36,15 @@ pub async fn list_type(
     ty: &'static PolicyType,
 ) -> Result<Listed, ItemOutcome> {
     let objects = reader.list(ty.collection).await.map_err(|e| {
+        if not_available(e.code) {
+            return ItemOutcome::Skipped {
+                result: Some(json!({
+                    "reason": "not available in this tenant",
+                    "http_status": e.context.get("http_status"),
+                    "permission": ty.permission,
+                })),
+            };
+        }
         let mut context = e.context;
         context["policy_type"] = json!(ty.key);
         ItemOutcome::Failed {

@@ -86,6 +86,13 @@ fn route_of(path: &str) -> Option<(&'static PolicyType, Vec<&str>)> {
 /// Faults, counters and limits; `Err` is the response to send instead.
 fn admit(s: &mut State, tenant: &str, collection: &str, write: bool) -> Result<(), Box<Response>> {
     let faults = s.faults.clone();
+    if faults.forbidden_collections.iter().any(|c| c == collection) {
+        return Err(Box::new(graph_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "Application is not authorized to perform this operation.",
+        )));
+    }
     if faults.down_collections.iter().any(|c| c == collection) {
         return Err(Box::new(graph_error(
             StatusCode::SERVICE_UNAVAILABLE,
