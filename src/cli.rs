@@ -120,3 +120,33 @@ pub async fn run_with_signals(app: App) -> anyhow::Result<()> {
     });
     app.run_until_stopped().await
 }
+
+/// `policyvault sim-graph`: serves until Ctrl-C or SIGTERM.
+pub async fn sim_graph(args: crate::config::SimArgs) -> anyhow::Result<()> {
+    use crate::sim::SimHandle;
+    let faults = crate::sim::state::Faults {
+        latency_ms: args.latency_ms,
+        throttle_rate: args.throttle_rate,
+        retry_after_secs: 1.0,
+        unavailable_rate: args.unavailable_rate,
+        enforce_limits: args.enforce_limits,
+        ..crate::sim::state::Faults::default()
+    };
+    let sim = SimHandle::start(args.listen, args.seed, faults).await?;
+    println!("Graph simulator on {}", sim.base_url());
+    for name in ["Contoso Pharma", "Fabrikam Legal"] {
+        let t = sim.add_demo_tenant(name, args.policies_per_type);
+        println!(
+            "  {name}: tenant {} client {} secret {}",
+            t.entra_tenant_id, t.client_id, t.client_secret
+        );
+    }
+    println!(
+        "  faults: GET/POST {}/_sim/faults · journal: {}/_sim/journal",
+        sim.base_url(),
+        sim.base_url()
+    );
+    startup::shutdown_signal().await;
+    sim.stop();
+    Ok(())
+}
