@@ -1,6 +1,9 @@
 //! Listing one policy type of a tenant into the inventory: shared by `inventory.sync` and by
 //! whole-tenant backups, which list the tenant as the first phase of their own run.
 
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
 use serde_json::json;
 
 use super::Deps;
@@ -26,6 +29,34 @@ pub fn not_available(code: ErrorCode) -> bool {
         ErrorCode::GraphBadRequest | ErrorCode::GraphForbidden | ErrorCode::GraphNotFound
     )
 }
+
+/// Lists several types at once (their pages follow one another, the types do not), within
+/// the tenant's pacing; by type key.
+pub async fn list_many(
+    deps: &Deps,
+    reader: &GraphReader,
+    tenant_id: &str,
+    keys: &[String],
+) -> HashMap<String, Result<Listed, ItemOutcome>> {
+    let types: Vec<&'static PolicyType> = keys.iter().filter_map(|k| crate::graph::registry::by_key(k)).collect();
+    let listings: Vec<_> = types.into_iter().map(|ty| keyed(deps, reader, tenant_id, ty)).collect();
+    futures_util::stream::iter(listings)
+        .buffer_unordered(LISTING_IN_FLIGHT)
+        .collect()
+        .await
+}
+
+async fn keyed(
+    deps: &Deps,
+    reader: &GraphReader,
+    tenant_id: &str,
+    ty: &'static PolicyType,
+) -> (String, Result<Listed, ItemOutcome>) {
+    (ty.key.to_owned(), list_type(deps, reader, tenant_id, ty).await)
+}
+
+/// Types listed at once.
+const LISTING_IN_FLIGHT: usize = 8;
 
 /// Lists every object of `ty` (all pages), upserts each into the inventory and marks the
 /// type's policies not seen as deleted, in one transaction.

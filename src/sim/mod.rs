@@ -136,6 +136,11 @@ impl SimHandle {
         }
     }
 
+    /// The most `/beta` requests answered at once so far, all tenants.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.lock().peak_in_flight
+    }
+
     /// HTTP round trips to `/beta` so far, all tenants.
     pub fn round_trips(&self) -> u64 {
         self.lock().round_trips

@@ -90,6 +90,9 @@ pub struct State {
     pub token_requests: u64,
     /// HTTP requests to `/beta` (a `$batch` is one, however many it carries).
     pub round_trips: u64,
+    /// `/beta` requests being answered right now, and the most at once so far.
+    pub in_flight: u64,
+    pub peak_in_flight: u64,
     random: u64,
 }
 
