@@ -71,20 +71,7 @@ impl RunHandler for Backup {
                 context: json!({}),
             })?;
         let order = items.into_iter().map(|i| (i.id, i.policy_id)).collect();
-        let rid = run.id.clone();
-        let to_list = self
-            .0
-            .db
-            .read(move |c| runs::unfinished_items(c, &rid))
-            .await
-            .map_err(|_| RunFailure {
-                code: ErrorCode::Internal,
-                context: json!({}),
-            })?
-            .into_iter()
-            .filter(|i| i.item_type == LIST_ITEM)
-            .map(|i| i.item_id)
-            .collect();
+        let to_list = listing::pending(&self.0, &run.id, Some(LIST_ITEM)).await?;
         Ok(Box::new(Ctx {
             deps: self.0.clone(),
             reader,

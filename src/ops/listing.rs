@@ -9,10 +9,11 @@ use serde_json::json;
 use super::Deps;
 use crate::clock;
 use crate::db::policies::{self, Policy};
+use crate::db::runs;
 use crate::graph::GraphReader;
 use crate::graph::error::ErrorCode;
 use crate::graph::registry::PolicyType;
-use crate::runs::handler::ItemOutcome;
+use crate::runs::handler::{ItemOutcome, RunFailure};
 
 /// What a listing found: the type's current policies, and how many vanished since.
 pub struct Listed {
@@ -53,6 +54,24 @@ async fn keyed(
     ty: &'static PolicyType,
 ) -> (String, Result<Listed, ItemOutcome>) {
     (ty.key.to_owned(), list_type(deps, reader, tenant_id, ty).await)
+}
+
+/// The types a run still has to list: its unfinished items (of `item_type`, when given).
+pub async fn pending(deps: &Deps, run_id: &str, item_type: Option<&'static str>) -> Result<Vec<String>, RunFailure> {
+    let rid = run_id.to_owned();
+    let items = deps
+        .db
+        .read(move |c| runs::unfinished_items(c, &rid))
+        .await
+        .map_err(|_| RunFailure {
+            code: ErrorCode::Internal,
+            context: json!({}),
+        })?;
+    Ok(items
+        .into_iter()
+        .filter(|i| item_type.is_none_or(|t| i.item_type == t))
+        .map(|i| i.item_id)
+        .collect())
 }
 
 /// Types listed at once.

@@ -9,9 +9,8 @@ use serde_json::json;
 use super::Deps;
 use super::listing::{self, Listed};
 use crate::auth::role::Role;
-use crate::db::runs::{self, Run, RunItem};
+use crate::db::runs::{Run, RunItem};
 use crate::graph::GraphReader;
-use crate::graph::error::ErrorCode;
 use crate::graph::registry;
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
 
@@ -41,19 +40,7 @@ impl RunHandler for Sync {
 
     async fn prepare(&self, run: &Run) -> Result<Box<dyn RunContext>, RunFailure> {
         let reader = self.0.reader(&run.tenant_id).await?;
-        let rid = run.id.clone();
-        let to_list = self
-            .0
-            .db
-            .read(move |c| runs::unfinished_items(c, &rid))
-            .await
-            .map_err(|_| RunFailure {
-                code: ErrorCode::Internal,
-                context: json!({}),
-            })?
-            .into_iter()
-            .map(|i| i.item_id)
-            .collect();
+        let to_list = listing::pending(&self.0, &run.id, None).await?;
         Ok(Box::new(Ctx {
             deps: self.0.clone(),
             reader,

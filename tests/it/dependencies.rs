@@ -7,38 +7,15 @@ use policyvault::sim::state::Faults;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::fidelity::{items, run_of};
 use crate::helpers::TestApp;
 use crate::ops::{admin_app, sim_tenant};
-use crate::runs::wait_for_run;
 
 const FILTERS: &str = "deviceManagement/assignmentFilters";
 const CONFIGS: &str = "deviceManagement/deviceConfigurations";
 const COMPLIANCE: &str = "deviceManagement/deviceCompliancePolicies";
 const TEMPLATES: &str = "deviceManagement/notificationMessageTemplates";
 const CA: &str = "identity/conditionalAccess/policies";
-
-async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Value) -> Value {
-    let (status, started) = app
-        .api(Method::POST, token, &format!("/api/v1/tenants/{tid}{path}"), Some(body))
-        .await;
-    assert!(status.is_success(), "{started}");
-    wait_for_run(app, token, tid, started["run"]["id"].as_str().expect("id")).await
-}
-
-async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {
-    let (_, items) = app
-        .api(
-            Method::GET,
-            token,
-            &format!(
-                "/api/v1/tenants/{tid}/runs/{}/items?limit=1000",
-                run["id"].as_str().expect("id")
-            ),
-            None,
-        )
-        .await;
-    items.as_array().expect("items").clone()
-}
 
 /// The object of a collection whose JSON contains `needle`.
 fn holding(sim: &SimHandle, e: &str, collection: &str, needle: &str) -> Value {

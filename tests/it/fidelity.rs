@@ -134,7 +134,7 @@ fn assert_same(have: &BTreeMap<String, String>, want: &BTreeMap<String, String>,
     assert!(differ.is_empty(), "{what}: these differ: {differ:?}");
 }
 
-async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Value) -> Value {
+pub async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Value) -> Value {
     let (status, started) = app
         .api(Method::POST, token, &format!("/api/v1/tenants/{tid}{path}"), Some(body))
         .await;
@@ -152,7 +152,7 @@ async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Value) 
     panic!("run {run} did not finish in two minutes");
 }
 
-async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {
+pub async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {
     let (_, items) = app
         .api(
             Method::GET,
