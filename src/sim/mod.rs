@@ -218,12 +218,20 @@ impl SimHandle {
             .is_some()
     }
 
+    /// Deletes an object behind our back, as an admin in the portal would; like the portal,
+    /// it cannot delete Microsoft's objects or a tenant's defaults (answers `false`).
     pub fn delete_object(&self, entra_tenant_id: &str, collection: &str, id: &str) -> bool {
+        let deletable = |o: &Value| {
+            crate::graph::registry::TYPES
+                .iter()
+                .find(|t| t.collection == collection)
+                .is_none_or(|ty| quirks::may_delete(ty, o).is_ok())
+        };
         self.lock()
             .tenants
             .get_mut(entra_tenant_id)
             .and_then(|t| t.objects.get_mut(collection))
-            .is_some_and(|m| m.remove(id).is_some())
+            .is_some_and(|m| m.get(id).is_some_and(deletable) && m.remove(id).is_some())
     }
 
     pub fn stop(&self) {
