@@ -45,7 +45,14 @@ pub fn actions(t: &Tenant, csrf: &str) -> Markup {
     }
 }
 
-pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], chosen_type: &str, search: &str, is_owner: bool) -> Markup {
+pub struct PolicyFilterView<'a> {
+    pub chosen_type: &'a str,
+    pub search: &'a str,
+    pub only_deleted: bool,
+}
+
+pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>, is_owner: bool) -> Markup {
+    let (chosen_type, search) = (f.chosen_type, f.search);
     page(
         nav,
         &format!("{} · Policies", t.name),
@@ -59,6 +66,7 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], chosen_type: &str, searc
                     @for ty in registry::TYPES { option value=(ty.key) selected[chosen_type == ty.key] { (ty.label) } }
                 }
                 input type="search" name="q" value=(search) placeholder="Search by name";
+                label.pv-inline { input type="checkbox" name="deleted" value="1" checked[f.only_deleted]; " Deleted in Intune only" }
                 button.secondary type="submit" { "Filter" }
             }
             table {
@@ -102,7 +110,7 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
                     @for s in v.sets {
                         tr data-set=(s.id) {
                             td { a href={ "/t/" (t.id) "/backups/" (s.id) } { (s.name) } }
-                            td { (badge("viewer", &s.origin)) }
+                            td { (origin_label(&s.origin)) }
                             td { (s.item_count) }
                             td { (when(&s.created_at)) }
                             td { @if let Some(r) = &s.capture_run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
@@ -149,5 +157,15 @@ fn new_backup(nav: &Nav, t: &Tenant, list: &[Policy]) -> Markup {
                 div #pv-started {}
             }
         }
+    }
+}
+
+/// Where a backup set came from, in words.
+pub fn origin_label(origin: &str) -> &str {
+    match origin {
+        "manual" => "taken by hand",
+        "scheduled" => "scheduled",
+        "before_restore" => "saved before a restore",
+        other => other,
     }
 }

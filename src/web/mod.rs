@@ -51,6 +51,10 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/t/{tenant}/policies", inventory::view_policies_get)
         .get("/t/{tenant}/policies/{pid}", restore::view_policy_get)
         .post("/t/{tenant}/policies/{pid}/snapshot", restore::view_snapshot_post)
+        .post(
+            "/t/{tenant}/policies/{pid}/versions/{vid}/restore",
+            restore::view_restore_version_post,
+        )
         .get("/t/{tenant}/backups/{bid}", restore::view_backup_set_get)
         .post("/t/{tenant}/backups/{bid}/preview", restore::view_preview_post)
         .post("/t/{tenant}/runs/{rid}/restore", restore::view_restore_post)

@@ -65,6 +65,11 @@ pub fn showable(show: Option<&str>) -> Option<&'static str> {
     view::SHOWABLE.into_iter().find(|s| Some(*s) == show)
 }
 
+fn is_restore(kind: &str) -> bool {
+    use crate::ops::restore::{EXECUTE, PREVIEW, RERUN};
+    kind == PREVIEW || kind == EXECUTE || kind == RERUN
+}
+
 pub async fn view_run_get(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -74,7 +79,11 @@ pub async fn view_run_get(
 ) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let run = load_run(&state.db, &access, &rid).await?;
-    let show = showable(p.show.as_deref());
+    let show = match p.show.as_deref() {
+        // Previews and restores open on their changes (while running, and when there are any).
+        None if is_restore(&run.kind) && (!run.is_terminal() || run.succeeded > 0) => Some("succeeded"),
+        other => showable(other),
+    };
     let pages = u32::try_from(run.count_in(show))
         .unwrap_or(u32::MAX)
         .div_ceil(ITEMS_PER_PAGE)

@@ -237,7 +237,7 @@ impl FragmentCache {
         let rendered = Rendered {
             seq,
             summary: summary(&run).into_string().into(),
-            items: item_rows(&items).into_string().into(),
+            items: item_rows(&run, &items).into_string().into(),
             filter: item_filter(&base, &run, show).into_string().into(),
             done: run.is_terminal().then_some(run.status),
         };

@@ -378,9 +378,15 @@ async fn an_admin_backs_up_previews_and_restores_through_the_pages() {
             .await?
             .click()
             .await?;
+        // Nothing is ticked at first: pick every item.
         b.client
             .wait()
-            .for_element(Locator::XPath("//button[normalize-space()='Preview restore']"))
+            .for_element(Locator::XPath("//button[normalize-space()='Select all shown']"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Preview restore']"))
             .await?
             .click()
             .await?;

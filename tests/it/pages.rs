@@ -1,0 +1,365 @@
+//! The pages an admin lives in (issue 13): restoring one policy, and preview pages that open
+//! on the changes. Browser journeys through headless Chromium, and page checks over HTTP.
+
+use fantoccini::Locator;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::browser::Browser;
+use crate::helpers::{ADMIN_EMAIL, TestApp};
+use crate::runs::wait_for_run;
+
+async fn start_and_wait(app: &TestApp, token: &str, tid: &str, path: &str, body: Option<Value>) -> Value {
+    let (status, started) = app
+        .api(Method::POST, token, &format!("/api/v1/tenants/{tid}{path}"), body)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let run = wait_for_run(app, token, tid, started["run"]["id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    run
+}
+
+/// Sync, then a whole-tenant backup; returns the backup set's id.
+async fn synced_and_backed_up(app: &TestApp, token: &str, tid: &str) -> String {
+    start_and_wait(app, token, tid, "/sync", None).await;
+    let (status, started) = app
+        .api(
+            Method::POST,
+            token,
+            &format!("/api/v1/tenants/{tid}/backup-sets"),
+            Some(json!({"name": "Nightly"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    wait_for_run(app, token, tid, started["run"]["id"].as_str().expect("run")).await;
+    started["backup_set"]["id"].as_str().expect("set id").to_owned()
+}
+
+fn shot(name: &str, png: &[u8]) {
+    let _ = std::fs::write(format!("/tmp/pv-pages-{name}.png"), png);
+}
+
+/// Issue 13, item 1: a policy deleted in Intune comes back from the tenant page in three
+/// clicks (deleted list, the policy, "Restore this version") plus the typed confirmation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_policy_is_restored_in_three_clicks_from_the_tenant_page() {
+    let Some(b) = Browser::start().await else { return };
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, t) = crate::ops::sim_tenant(&app, &token, &sim, "Fabrikam", 1, None).await;
+    synced_and_backed_up(&app, &token, &tid).await;
+    let coll = "deviceManagement/deviceConfigurations";
+    let gone = sim.objects(&t.entra_tenant_id, coll)[0].clone();
+    assert!(sim.delete_object(&t.entra_tenant_id, coll, gone["id"].as_str().expect("id")));
+    start_and_wait(&app, &token, &tid, "/sync", None).await;
+
+    let mut clicks = 0;
+    let journey = async {
+        b.sign_in(&app.url("/login")).await?;
+        b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("#pv-deleted a"))
+            .await?
+            .click()
+            .await?;
+        clicks += 1;
+        b.client
+            .wait()
+            .for_element(Locator::Css("tr[data-policy] a"))
+            .await?
+            .click()
+            .await?;
+        clicks += 1;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Restore this version']"))
+            .await?
+            .click()
+            .await?;
+        clicks += 1;
+        b.wait_status("succeeded").await?;
+        b.client.wait().for_element(Locator::Css("#pv-outcome")).await?;
+        shot("restore-one-preview", &b.client.screenshot().await?);
+        let outcome = b.text_of("#pv-outcome").await;
+        assert_eq!(outcome, "1 will change: 1 created; 0 unchanged");
+        b.client
+            .find(Locator::Css("#run-actions input[name=confirm]"))
+            .await?
+            .send_keys("Fabrikam")
+            .await?;
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Restore live']"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//h1[normalize-space()='Restore']"))
+            .await?;
+        b.wait_status("succeeded").await?;
+        b.client.wait().for_element(Locator::Css("#pv-outcome")).await?;
+        shot("restore-one-done", &b.client.screenshot().await?);
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = journey {
+        b.fail("restore one deleted policy", &e).await;
+    }
+    let outcome = b.text_of("#pv-outcome").await;
+    let rows = b.text_of("#run-items").await;
+    b.close().await;
+    assert_eq!(clicks, 3);
+    assert_eq!(outcome, "1 written: 1 created; 0 unchanged");
+    assert!(rows.contains("created"), "{rows}");
+    let back = sim.objects(&t.entra_tenant_id, coll);
+    assert!(
+        back.iter().any(|o| o["displayName"] == gone["displayName"]),
+        "the deleted policy is back"
+    );
+}
+
+/// Issue 13, item 1: the backup set's picker starts with nothing ticked; filters narrow it;
+/// "select all shown" ticks only what is shown; the preview restores exactly that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_restore_picker_starts_empty_filters_and_selects_only_what_is_shown() {
+    let Some(b) = Browser::start().await else { return };
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Picker", 2, None).await;
+    let set = synced_and_backed_up(&app, &token, &tid).await;
+    let (_, detail) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
+            None,
+        )
+        .await;
+    let items = detail["items"].as_array().expect("items").clone();
+    let wanted = items
+        .iter()
+        .find(|i| i["policy_type"] == "compliance_policy")
+        .expect("a compliance policy")
+        .clone();
+    let name = wanted["display_name"].as_str().expect("name").to_owned();
+    let count = |b: &Browser, css: &'static str| {
+        let client = b.client.clone();
+        async move {
+            client
+                .execute(&format!("return document.querySelectorAll('{css}').length;"), vec![])
+                .await
+                .expect("js")
+                .as_i64()
+                .unwrap_or(-1)
+        }
+    };
+
+    let mut seen = Vec::new();
+    let journey = async {
+        b.sign_in(&app.url("/login")).await?;
+        b.client.goto(&app.url(&format!("/t/{tid}/backups/{set}"))).await?;
+        b.client.wait().for_element(Locator::Css("#pv-picked")).await?;
+        seen.push(("ticked at first", count(&b, "input[name=item]:checked").await));
+        let submit_disabled = b
+            .client
+            .execute("return document.querySelector('[data-pick=submit]').disabled;", vec![])
+            .await?;
+        assert_eq!(submit_disabled, json!(true), "nothing to preview yet");
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Select all shown']"))
+            .await?
+            .click()
+            .await?;
+        seen.push(("ticked after select all", count(&b, "input[name=item]:checked").await));
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Select none']"))
+            .await?
+            .click()
+            .await?;
+        seen.push(("ticked after select none", count(&b, "input[name=item]:checked").await));
+        // Narrow by type, then by name; select all shown ticks the one row left.
+        b.client
+            .find(Locator::Css("select[data-pick-filter=type]"))
+            .await?
+            .select_by_value("compliance_policy")
+            .await?;
+        seen.push(("shown of one type", count(&b, "tr[data-item]:not([hidden])").await));
+        b.client
+            .find(Locator::Css("input[data-pick-filter=name]"))
+            .await?
+            .send_keys(&name.to_uppercase())
+            .await?;
+        seen.push(("shown by name", count(&b, "tr[data-item]:not([hidden])").await));
+        b.client
+            .find(Locator::Css("input[data-pick-filter=since]"))
+            .await?
+            .send_keys("01012999")
+            .await?;
+        seen.push(("shown changed since 2999", count(&b, "tr[data-item]:not([hidden])").await));
+        b.client
+            .execute(
+                "const e = document.querySelector('input[data-pick-filter=since]'); e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true}));",
+                vec![],
+            )
+            .await?;
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Select all shown']"))
+            .await?
+            .click()
+            .await?;
+        seen.push(("ticked", count(&b, "input[name=item]:checked").await));
+        b.client
+            .find(Locator::Css("input[name=conditional_access_state]"))
+            .await?
+            .click()
+            .await?;
+        shot("picker", &b.client.screenshot().await?);
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Preview restore']"))
+            .await?
+            .click()
+            .await?;
+        b.wait_status("succeeded").await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = journey {
+        b.fail("restore picker", &e).await;
+    }
+    b.close().await;
+    assert_eq!(
+        seen,
+        vec![
+            ("ticked at first", 0),
+            ("ticked after select all", i64::try_from(items.len()).expect("few")),
+            ("ticked after select none", 0),
+            ("shown of one type", 2),
+            ("shown by name", 1),
+            ("shown changed since 2999", 0),
+            ("ticked", 1),
+        ]
+    );
+    let (total, params): (i64, String) = app
+        .raw_db()
+        .query_row(
+            "SELECT total, params FROM runs WHERE kind = 'restore.preview'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the preview run");
+    assert_eq!(total, 1, "only the ticked policy is previewed");
+    let item: String = app
+        .raw_db()
+        .query_row(
+            "SELECT i.item_id FROM run_items i JOIN runs r ON r.id = i.run_id WHERE r.kind = 'restore.preview'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("its item");
+    assert_eq!(item, wanted["id"].as_str().expect("id"));
+    assert!(
+        params.contains("as_captured"),
+        "the Conditional Access choice is sent: {params}"
+    );
+}
+
+/// Issue 13, item 7: a preview page opens on its changes with a summary line, lists the
+/// Conditional Access changes that tighten access before the typed name, shows reference
+/// rewrites per item, and a wrong name keeps the page's filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_opens_on_its_changes_and_warns_what_tightens_access() {
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, t) = crate::ops::sim_tenant(&app, &token, &sim, "Woodgrove", 1, None).await;
+    let set = synced_and_backed_up(&app, &token, &tid).await;
+    // In the portal: a Conditional Access policy switched off, a device configuration edited.
+    let ca = "identity/conditionalAccess/policies";
+    let ca_id = sim.objects(&t.entra_tenant_id, ca)[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    sim.edit_object(&t.entra_tenant_id, ca, &ca_id, |o| o["state"] = json!("disabled"));
+    let dc = "deviceManagement/deviceConfigurations";
+    let dc_id = sim.objects(&t.entra_tenant_id, dc)[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    sim.edit_object(&t.entra_tenant_id, dc, &dc_id, |o| {
+        o["passwordMinimumLength"] = json!(3);
+    });
+    let run = start_and_wait(
+        &app,
+        &token,
+        &tid,
+        "/restores",
+        Some(json!({"backup_set_id": set, "dry_run": true})),
+    )
+    .await;
+    let rid = run["id"].as_str().expect("id").to_owned();
+    let unchanged = run["skipped"].as_i64().expect("n");
+    // References as the engine reports them, on the device configuration's item.
+    app.raw_db()
+        .execute(
+            "UPDATE run_items SET result = json_set(result, '$.references', json(?2))
+             WHERE run_id = ?1 AND status = 'succeeded' AND json_extract(result, '$.tightens') IS NULL",
+            rusqlite::params![
+                rid,
+                json!([{"path": "/roleScopeTagIds/0", "type": "scope_tag", "id": "old-tag-id", "status": "rewritten", "new_id": "new-tag-id"}]).to_string()
+            ],
+        )
+        .expect("references");
+
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
+    let page = app.page(&c, &format!("/t/{tid}/runs/{rid}")).await;
+    assert_eq!(
+        page.matches("<tr data-item").count(),
+        2,
+        "only the two changes are listed"
+    );
+    assert!(page.contains("will be updated"), "items say what will happen");
+    assert!(
+        page.contains("rewritten to") && page.contains("new-tag-id"),
+        "reference rewrites per item"
+    );
+    assert!(page.contains("?show=all"), "all items are one click away");
+    let all = app.page(&c, &format!("/t/{tid}/runs/{rid}?show=all")).await;
+    assert!(all.matches("<tr data-item").count() > 2);
+
+    let actions = app
+        .page(&c, &format!("/t/{tid}/runs/{rid}/actions?show=succeeded"))
+        .await;
+    let line = format!("2 will change: 2 updated; {unchanged} unchanged");
+    assert!(actions.contains(&line), "{line} in {actions}");
+    let warn = actions
+        .find("These changes tighten access")
+        .expect("the tightening warning");
+    let typed = actions.find("name=\"confirm\"").expect("the typed confirmation");
+    assert!(warn < typed, "the warning comes before the typed name");
+    assert!(actions.contains("turns the policy on (state: enabled)"), "{actions}");
+
+    // A wrong name comes back to the same filter.
+    let csrf = crate::helpers::csrf_of(&page);
+    let res = c
+        .post(app.url(&format!("/t/{tid}/runs/{rid}/restore")))
+        .form(&[("_csrf", csrf.as_str()), ("confirm", "woodgrove"), ("show", "skipped")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()["location"].to_str().expect("location").to_owned();
+    assert_eq!(to, format!("/t/{tid}/runs/{rid}?show=skipped"));
+
+    // How it looks (kept for the person reading the CI log).
+    if let Some(b) = Browser::start().await {
+        let looked = async {
+            b.sign_in(&app.url("/login")).await?;
+            b.client.goto(&app.url(&format!("/t/{tid}/runs/{rid}"))).await?;
+            b.client.wait().for_element(Locator::Css("#pv-tightens")).await?;
+            shot("preview-tightens", &b.client.screenshot().await?);
+            Ok::<_, fantoccini::error::CmdError>(())
+        }
+        .await;
+        if let Err(e) = looked {
+            b.fail("preview page", &e).await;
+        }
+        b.close().await;
+    }
+}
