@@ -231,3 +231,39 @@ pub fn sets_holding_versions(
     // Later (newer) sets overwrite earlier ones.
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// How complete a set is: items with a captured version, all items, and the newest capture
+/// run of the set (the first capture or a re-run of its failed items).
+#[derive(Debug, Clone)]
+pub struct SetProgress {
+    pub captured: i64,
+    pub total: i64,
+    pub run_id: Option<String>,
+    pub run_status: Option<String>,
+}
+
+/// Every set's progress in a tenant, by set id.
+pub fn progress(c: &Connection, tenant_id: &str) -> DbResult<std::collections::HashMap<String, SetProgress>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT s.id,
+            (SELECT count(*) FROM backup_items i WHERE i.backup_set_id = s.id AND i.version_id IS NOT NULL),
+            (SELECT count(*) FROM backup_items i WHERE i.backup_set_id = s.id),
+            r.id, r.status
+         FROM backup_sets s
+         LEFT JOIN runs r ON r.id = (SELECT x.id FROM runs x WHERE x.tenant_id = s.tenant_id
+             AND x.target_type = 'backup_set' AND x.target_id = s.id ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
+         WHERE s.tenant_id = ?1",
+    )?;
+    let rows = stmt.query_map([tenant_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            SetProgress {
+                captured: r.get(1)?,
+                total: r.get(2)?,
+                run_id: r.get(3)?,
+                run_status: r.get(4)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -59,6 +59,12 @@ pub fn error_line(code: &str, context: Option<&serde_json::Value>) -> Markup {
         .map(|o| {
             o.iter()
                 .map(|(k, v)| match v {
+                    serde_json::Value::String(s) if k == "policy_type" => {
+                        format!(
+                            "type: {}",
+                            crate::graph::registry::by_key(s).map_or(s.as_str(), |t| t.label)
+                        )
+                    }
                     serde_json::Value::String(s) => format!("{}: {s}", k.replace('_', " ")),
                     other => format!("{}: {other}", k.replace('_', " ")),
                 })

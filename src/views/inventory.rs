@@ -89,6 +89,8 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>
 
 pub struct BackupsView<'a> {
     pub sets: &'a [BackupSet],
+    /// How complete each set is, by set id.
+    pub progress: &'a std::collections::HashMap<String, crate::db::backups::SetProgress>,
     /// Current (not deleted) policies, for the picker.
     pub policies: &'a [Policy],
     pub is_owner: bool,
@@ -105,18 +107,20 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
             (tabs(t, Tab::Backups, v.is_owner))
             @if v.can_operate { (new_backup(nav, t, v.policies)) }
             table {
-                thead { tr { th { "Name" } th { "Origin" } th { "Items" } th { "Created" } th { "Capture" } } }
+                thead { tr { th { "Name" } th { "Status" } th { "Captured" } th { "Origin" } th { "Created" } th { "Capture" } } }
                 tbody {
                     @for s in v.sets {
+                        @let p = v.progress.get(&s.id);
                         tr data-set=(s.id) {
                             td { a href={ "/t/" (t.id) "/backups/" (s.id) } { (s.name) } }
+                            td.pv-set-status { (set_status(p)) }
+                            td { @if let Some(p) = p { (p.captured) " of " (p.total) } @else { (s.item_count) } }
                             td { (origin_label(&s.origin)) }
-                            td { (s.item_count) }
                             td { (when(&s.created_at)) }
-                            td { @if let Some(r) = &s.capture_run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
+                            td { @if let Some(r) = p.and_then(|p| p.run_id.as_ref()).or(s.capture_run_id.as_ref()) { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                         }
                     }
-                    @if v.sets.is_empty() { tr { td colspan="5" { "No backups yet." } } }
+                    @if v.sets.is_empty() { tr { td colspan="6" { "No backups yet." } } }
                 }
             }
         },
@@ -167,5 +171,18 @@ pub fn origin_label(origin: &str) -> &str {
         "scheduled" => "scheduled",
         "before_restore" => "saved before a restore",
         other => other,
+    }
+}
+
+/// A set's status in words: complete, capturing, incomplete (some items failed) or failed.
+fn set_status(p: Option<&crate::db::backups::SetProgress>) -> Markup {
+    let Some(p) = p else { return badge("viewer", "unknown") };
+    match p.run_status.as_deref() {
+        Some("queued" | "running") => badge("owner", "capturing"),
+        _ if p.total > 0 && p.captured == p.total => badge("operator", "complete"),
+        _ if p.captured == 0 && p.total > 0 => badge("disabled", "failed"),
+        Some("failed") if p.total == 0 => badge("disabled", "failed"),
+        _ if p.captured < p.total => badge("partial", "incomplete"),
+        _ => badge("operator", "complete"),
     }
 }

@@ -329,3 +329,17 @@ pub fn owner_needed() -> Markup {
         div.pv-flash.info role="status" { "A live restore of these changes needs the owner role in this tenant." }
     }
 }
+
+/// On a finished backup with failed items: capture them again.
+pub fn recapture_form(nav: &Nav, t: &Tenant, run: &Run) -> Markup {
+    html! {
+        article.pv-confirm #pv-recapture {
+            header { strong { (run.failed) " of " (run.total) " items could not be captured" } }
+            p { "The backup set is incomplete. Capturing them again reads the tenant only; items already captured stay as they are." }
+            form method="post" action={ "/t/" (t.id) "/runs/" (run.id) "/recapture" } {
+                (csrf_field(&nav.csrf))
+                button type="submit" { "Re-run failed items" }
+            }
+        }
+    }
+}

@@ -122,12 +122,19 @@ pub async fn view_backups_get(
 ) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let tid = access.tenant.id.clone();
-    let (sets, current) = state
+    let (sets, progress, current) = state
         .db
-        .read(move |c| Ok((backups::list(c, &tid)?, policies::list(c, &tid, None, false)?)))
+        .read(move |c| {
+            Ok((
+                backups::list(c, &tid)?,
+                backups::progress(c, &tid)?,
+                policies::list(c, &tid, None, false)?,
+            ))
+        })
         .await?;
     let v = view::BackupsView {
         sets: &sets,
+        progress: &progress,
         policies: &current,
         is_owner: access.role >= Role::Owner,
         can_operate: access.role >= Role::Operator,

@@ -60,6 +60,7 @@ fn tenant_routes(state: &AppState) -> Routes {
         .post("/t/{tenant}/runs/{rid}/restore", restore::view_restore_post)
         .post("/t/{tenant}/runs/{rid}/undo", restore::view_undo_post)
         .post("/t/{tenant}/runs/{rid}/rerun", restore::view_rerun_post)
+        .post("/t/{tenant}/runs/{rid}/recapture", restore::view_recapture_post)
         .get("/t/{tenant}/runs/{rid}/actions", restore::view_run_actions_get)
         .post("/t/{tenant}/drift", restore::view_drift_post)
         .get("/t/{tenant}/backups", inventory::view_backups_get)

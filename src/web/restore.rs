@@ -259,6 +259,17 @@ pub async fn view_rerun_post(
     confirmed(&access, &run.id, started)
 }
 
+/// "Re-run failed items" of a backup: captures them again in a new run of the same set.
+pub async fn view_recapture_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, rid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let run = load_run(&state.db, &access, &rid).await?;
+    let started = crate::ops::backup_rerun::recapture_failed(&state.engine, &access, &run).await;
+    confirmed(&access, &run.id, started)
+}
+
 #[derive(Deserialize)]
 pub struct ActionsQuery {
     show: Option<String>,
@@ -277,6 +288,9 @@ pub async fn view_run_actions_get(
     let run = load_run(&state.db, &access, &rid).await?;
     let owner = access.role >= Role::Owner;
     let restoring = run.kind == PREVIEW || run.kind == EXECUTE || run.kind == RERUN;
+    if run.kind == crate::ops::backup::KIND && run.is_terminal() && run.failed > 0 && access.role >= Role::Operator {
+        return Ok(Html(view::recapture_form(&page.nav, &access.tenant, &run).into_string()).into_response());
+    }
     if !restoring || !run.is_terminal() {
         return Ok(Html(String::new()).into_response());
     }

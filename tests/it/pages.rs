@@ -363,3 +363,118 @@ async fn a_preview_opens_on_its_changes_and_warns_what_tightens_access() {
         b.close().await;
     }
 }
+
+/// Issue 13, item 3: a backup whose items partly failed reads "incomplete, 1 of 2" in the
+/// list, its run page offers "Re-run failed items", which captures only those in a new run
+/// of the same set; once complete, another re-run has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_backup_says_so_and_its_failed_items_can_be_captured_again() {
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Tailspin", 1, None).await;
+    start_and_wait(&app, &token, &tid, "/sync", None).await;
+    let (_, policies) = app
+        .api(Method::GET, &token, &format!("/api/v1/tenants/{tid}/policies"), None)
+        .await;
+    let pick: Vec<Value> = ["device_configuration", "compliance_policy"]
+        .iter()
+        .map(|ty| {
+            policies
+                .as_array()
+                .expect("policies")
+                .iter()
+                .find(|p| p["policy_type"] == *ty)
+                .expect("a policy of the type")["id"]
+                .clone()
+        })
+        .collect();
+    sim.set_faults(policyvault::sim::state::Faults {
+        down_collections: vec!["deviceManagement/deviceConfigurations".into()],
+        ..Default::default()
+    });
+    let (status, started) = app
+        .api(
+            Method::POST,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets"),
+            Some(json!({"name": "Two", "policy_ids": pick})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let rid = started["run"]["id"].as_str().expect("run").to_owned();
+    let run = wait_for_run(&app, &token, &tid, &rid).await;
+    assert_eq!(run["status"], "partial", "{run}");
+    sim.set_faults(policyvault::sim::state::Faults::default());
+
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
+    let list = app.page(&c, &format!("/t/{tid}/backups")).await;
+    assert!(list.contains(">incomplete<") && list.contains("1 of 2"), "{list}");
+    let page = app.page(&c, &format!("/t/{tid}/runs/{rid}?show=failed")).await;
+    assert!(page.contains("Microsoft Graph was unavailable"), "the error in words");
+    let actions = app.page(&c, &format!("/t/{tid}/runs/{rid}/actions")).await;
+    assert!(actions.contains("Re-run failed items"), "{actions}");
+
+    let csrf = crate::helpers::csrf_of(&page);
+    let res = c
+        .post(app.url(&format!("/t/{tid}/runs/{rid}/recapture")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()["location"].to_str().expect("location").to_owned();
+    let again = to.rsplit('/').next().expect("run id").to_owned();
+    assert_ne!(again, rid, "a new run");
+    let rerun = wait_for_run(&app, &token, &tid, &again).await;
+    assert_eq!(
+        (
+            rerun["status"].as_str(),
+            rerun["total"].as_i64(),
+            rerun["parent_run_id"].as_str()
+        ),
+        (Some("succeeded"), Some(1), Some(rid.as_str())),
+        "{rerun}"
+    );
+    let list = app.page(&c, &format!("/t/{tid}/backups")).await;
+    assert!(list.contains(">complete<") && list.contains("2 of 2"), "{list}");
+
+    // Idempotent: nothing left to capture, through the page and the API.
+    let res = c
+        .post(app.url(&format!("/t/{tid}/runs/{rid}/recapture")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.headers()["location"], format!("/t/{tid}/runs/{rid}").as_str());
+    let (status, body) = app
+        .api(
+            Method::POST,
+            &token,
+            &format!("/api/v1/tenants/{tid}/runs/{rid}/rerun"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    if let Some(b) = Browser::start().await {
+        let looked = async {
+            b.sign_in(&app.url("/login")).await?;
+            b.client
+                .goto(&app.url(&format!("/t/{tid}/runs/{rid}?show=failed")))
+                .await?;
+            b.client
+                .wait()
+                .for_element(Locator::Css("#pv-outcome, #run-actions form, #run-items tr"))
+                .await?;
+            shot("backup-partial-run", &b.client.screenshot().await?);
+            b.client.goto(&app.url(&format!("/t/{tid}/backups"))).await?;
+            b.client.wait().for_element(Locator::Css("tr[data-set]")).await?;
+            shot("backups-list", &b.client.screenshot().await?);
+            Ok::<_, fantoccini::error::CmdError>(())
+        }
+        .await;
+        if let Err(e) = looked {
+            b.fail("backups pages", &e).await;
+        }
+        b.close().await;
+    }
+}
