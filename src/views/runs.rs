@@ -363,41 +363,55 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
     )
 }
 
-/// The header widget: every active run of the user's tenants.
-pub fn active_widget(runs: &[(Run, String)]) -> Markup {
+/// The header widget's summary line: how many runs are active.
+pub fn active_summary(runs: &[(Run, String)]) -> Markup {
     html! {
-        @if runs.is_empty() {
-            span.pv-muted { "No active runs" }
-        } @else {
-            details.dropdown {
-                summary { (runs.len()) " active run" @if runs.len() != 1 { "s" } }
-                ul {
-                    @for (r, tenant_name) in runs {
-                        li { a href={ "/t/" (r.tenant_id) "/runs/" (r.id) } {
-                            (kind_label(&r.kind)) " · " (tenant_name) " · " (done(r)) "/" (r.total) " " (r.status)
-                        } }
-                    }
-                }
-            }
+        @if runs.is_empty() { span.pv-muted { "No active runs" } }
+        @else { (runs.len()) " active run" @if runs.len() != 1 { "s" } }
+    }
+}
+
+/// The header widget's list: every active run of the user's tenants. Swapped on its own, so
+/// an open dropdown stays open while it updates.
+pub fn active_list(runs: &[(Run, String)]) -> Markup {
+    html! {
+        @for (r, tenant_name) in runs {
+            li { a href={ "/t/" (r.tenant_id) "/runs/" (r.id) } {
+                (kind_label(&r.kind)) " · " (tenant_name) " · " (done(r)) "/" (r.total) " " (r.status)
+            } }
+        }
+        @if runs.is_empty() { li.pv-muted { "Nothing is running." } }
+    }
+}
+
+/// The notifications link with its unread count (the bell), swapped live.
+pub fn bell(unread: i64) -> Markup {
+    html! {
+        a href="/notifications" title="Notifications" aria-label={ "Notifications, " (unread) " unread" } {
+            "Notifications"
+            @if unread > 0 { " " span.pv-count { (unread) } }
         }
     }
 }
 
-pub fn notifications(nav: &Nav, list: &[Notification]) -> Markup {
+pub fn notifications(nav: &Nav, list: &[Notification], page_number: u32, has_more: bool) -> Markup {
     page(
         nav,
         "Notifications",
         html! {
             h1 { "Notifications" }
-            form method="post" action="/notifications/read" {
-                input type="hidden" name="_csrf" value=(nav.csrf);
-                button.secondary type="submit" { "Mark all as read" }
+            p.pv-sub { "One message per finished run: backups, restores, syncs and checks of your tenants." }
+            @if list.iter().any(|n| !n.read) {
+                form method="post" action="/notifications/read" {
+                    input type="hidden" name="_csrf" value=(nav.csrf);
+                    button.secondary type="submit" { "Mark all as read" }
+                }
             }
-            table {
-                thead { tr { th { "When" } th { "Message" } th { "Status" } th {} } }
+            table.pv-notifications {
+                thead { tr { th { "When" } th { "What happened" } th { "Outcome" } th {} } }
                 tbody {
                     @for n in list {
-                        tr data-unread=(!n.read) {
+                        tr data-unread=(!n.read) data-status=(n.status) {
                             td { (when(&n.created_at)) }
                             td { @if n.read { (n.message) } @else { strong { (n.message) } } }
                             td { (status_badge(&n.status)) }
@@ -406,6 +420,10 @@ pub fn notifications(nav: &Nav, list: &[Notification]) -> Markup {
                     }
                     @if list.is_empty() { tr { td colspan="4" { "Nothing yet." } } }
                 }
+            }
+            nav.pv-actions {
+                @if page_number > 1 { a href={ "/notifications?page=" (page_number - 1) } { "← Newer" } }
+                @if has_more { a href={ "/notifications?page=" (page_number + 1) } { "Older →" } }
             }
         },
     )

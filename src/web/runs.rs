@@ -104,13 +104,37 @@ pub async fn view_run_get(
     Ok(respond(&page.nav, view::detail(&page.nav, &access.tenant, &v)))
 }
 
-pub async fn view_notifications_get(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
+#[derive(Debug, Deserialize)]
+pub struct NotificationsParams {
+    page: Option<u32>,
+}
+
+pub const NOTIFICATIONS_PER_PAGE: u32 = 50;
+
+pub async fn view_notifications_get(
+    State(state): State<AppState>,
+    page: Page,
+    Query(p): Query<NotificationsParams>,
+) -> Result<Response, AppError> {
     let id = page.caller.user.id.clone();
-    let list = state
+    let number = p.page.unwrap_or(1).max(1);
+    let mut list = state
         .db
-        .read(move |c| notifications::list_for_user(c, &id, 200))
+        .read(move |c| {
+            notifications::page_for_user(
+                c,
+                &id,
+                NOTIFICATIONS_PER_PAGE + 1,
+                (number - 1).saturating_mul(NOTIFICATIONS_PER_PAGE),
+            )
+        })
         .await?;
-    Ok(respond(&page.nav, view::notifications(&page.nav, &list)))
+    let has_more = list.len() > NOTIFICATIONS_PER_PAGE as usize;
+    list.truncate(NOTIFICATIONS_PER_PAGE as usize);
+    Ok(respond(
+        &page.nav,
+        view::notifications(&page.nav, &list, number, has_more),
+    ))
 }
 
 pub async fn view_notifications_read_post(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
