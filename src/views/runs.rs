@@ -232,6 +232,35 @@ pub fn item_rows(run: &Run, items: &[RunItem]) -> Markup {
     }
 }
 
+/// Every kind of run, for the runs filter.
+pub const KINDS: [&str; 7] = [
+    "tenant.verify",
+    "inventory.sync",
+    "policy.capture_snapshot",
+    "backup_set.capture",
+    "restore.preview",
+    "restore.execute",
+    "restore.rerun",
+];
+
+/// A run's title: its kind in words, and what a run with a parent is to it.
+pub fn run_title(run: &Run) -> String {
+    match (run.kind.as_str(), run.parent_run_id.is_some()) {
+        ("restore.execute", true) => "Undo of a restore".into(),
+        ("backup_set.capture", true) => "Backup: failed items captured again".into(),
+        _ => kind_label(&run.kind),
+    }
+}
+
+/// What a run is to its parent, for the line under the title.
+fn parent_words(run: &Run) -> &'static str {
+    match run.kind.as_str() {
+        "restore.execute" => "undoes ",
+        "backup_set.capture" => "captures the failed items of ",
+        _ => "re-runs the failed items of ",
+    }
+}
+
 pub struct ListView<'a> {
     pub runs: &'a [Run],
     pub kind: &'a str,
@@ -255,7 +284,10 @@ pub fn list(nav: &Nav, t: &Tenant, v: &ListView<'_>) -> Markup {
                     option value="" { "any status" }
                     @for s in crate::web::api::runs::STATUSES { option value=(s) selected[v.status == s] { (s) } }
                 }
-                input type="text" name="kind" value=(v.kind) placeholder="kind, e.g. inventory.sync";
+                select name="kind" aria-label="What ran" {
+                    option value="" { "every kind of run" }
+                    @for k in KINDS { option value=(k) selected[v.kind == k] { (kind_label(k)) } }
+                }
                 button.secondary type="submit" { "Filter" }
             }
             table {
@@ -263,7 +295,7 @@ pub fn list(nav: &Nav, t: &Tenant, v: &ListView<'_>) -> Markup {
                 tbody {
                     @for r in v.runs {
                         tr data-run=(r.id) {
-                            td { a href={ "/t/" (t.id) "/runs/" (r.id) } { (kind_label(&r.kind)) } }
+                            td { a href={ "/t/" (t.id) "/runs/" (r.id) } { (run_title(r)) } }
                             td { (status_badge(&r.status)) }
                             td { (done(r)) " / " (r.total) }
                             td { (r.initiator_label) }
@@ -331,13 +363,13 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
     let base = format!("/t/{}/runs/{}", t.id, run.id);
     page(
         nav,
-        &format!("{} · {}", t.name, kind_label(&run.kind)),
+        &format!("{} · {}", t.name, run_title(run)),
         html! {
             p.pv-muted { a href={ "/t/" (t.id) "/runs" } { "← Runs of " (t.name) } }
-            h1 { (kind_label(&run.kind)) }
+            h1 { (run_title(run)) }
             p.pv-sub {
                 "Started by " (run.initiator_label) " · created " (when(&run.created_at))
-                @if let Some(p) = &run.parent_run_id { " · re-run of " a href={ "/t/" (t.id) "/runs/" (p) } { "an earlier run" } }
+                @if let Some(p) = &run.parent_run_id { " · " (parent_words(run)) a href={ "/t/" (t.id) "/runs/" (p) } { "an earlier run" } }
                 @if run.dry_run { " · " (badge("viewer", "dry run")) }
             }
             // The SSE extension reconnects on its own; the server sends the current state first.

@@ -600,3 +600,31 @@ async fn the_active_runs_menu_stays_open_and_the_bell_rings_live_once_per_run() 
     assert!(first.contains("/notifications?page=2"), "a link to older ones");
     assert_eq!(second.matches("<tr data-unread").count(), 11);
 }
+
+/// Issue 13, item 12: the words an admin uses, not internal ones.
+#[tokio::test]
+async fn pages_speak_the_admins_words() {
+    let app = crate::helpers::spawn_app_with(policyvault::config::ServeArgs {
+        schedule_min_interval_secs: 900,
+        ..policyvault::config::ServeArgs::for_tests()
+    })
+    .await;
+    app.setup_admin().await;
+    let token = app.token_for(ADMIN_EMAIL).await;
+    let t = app.create_tenant(&token, "Words", "x").await;
+    let tid = t["id"].as_str().expect("id");
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
+    let runs = app.page(&c, &format!("/t/{tid}/runs")).await;
+    assert!(!runs.contains("e.g. inventory.sync"), "no free-text kind filter");
+    assert!(
+        runs.contains("<option value=\"backup_set.capture\">Backup</option>"),
+        "{runs}"
+    );
+    let bad = app.page(&c, &format!("/t/{tid}/schedules/check?cron=99+*+*+*+*")).await;
+    assert!(bad.contains("out of range") && !bad.contains("Component"), "{bad}");
+    let often = app.page(&c, &format!("/t/{tid}/schedules/check?cron=*+*+*+*+*")).await;
+    assert!(
+        often.contains("at most every 15 min") && !often.contains("PV_"),
+        "{often}"
+    );
+}

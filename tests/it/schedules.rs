@@ -323,7 +323,7 @@ async fn the_schedule_form_refuses_bad_input_keeps_what_was_typed_and_is_for_own
     let (op, op_csrf) = app.signed_in("op@msp.test").await;
     let page = app.page(&op, &format!("/t/{tid}/schedules")).await;
     assert!(
-        page.contains("0 15 1 * * Sun") && !page.contains("New schedule"),
+        page.contains("<code>15 1 * * Sun</code>") && !page.contains("New schedule"),
         "{page}"
     );
     for path in [
