@@ -34,7 +34,7 @@ pub fn actions(t: &Tenant, csrf: &str) -> Markup {
         div.pv-actions {
             (button("/verify", "Verify connection"))
             (button("/sync", "Sync inventory"))
-                (button("/drift", "Check drift"))
+            a.secondary role="button" href={ "/t/" (t.id) "/drift" } { "Check drift" }
             form.pv-actions hx-post={ "/t/" (t.id) "/backups" } hx-target="#pv-started" hx-swap="innerHTML" {
                 (csrf_field(csrf))
                 input type="text" name="name" placeholder="Backup name" value="Manual backup" required maxlength="200";

@@ -7,6 +7,7 @@ pub mod api;
 pub mod assets;
 pub mod audit;
 pub mod dashboard;
+pub mod drift;
 pub mod errors;
 pub mod extract;
 pub mod flash;
@@ -62,7 +63,8 @@ fn tenant_routes(state: &AppState) -> Routes {
         .post("/t/{tenant}/runs/{rid}/rerun", restore::view_rerun_post)
         .post("/t/{tenant}/runs/{rid}/recapture", restore::view_recapture_post)
         .get("/t/{tenant}/runs/{rid}/actions", restore::view_run_actions_get)
-        .post("/t/{tenant}/drift", restore::view_drift_post)
+        .get("/t/{tenant}/drift", drift::view_drift_get)
+        .post("/t/{tenant}/drift", drift::view_drift_post)
         .get("/t/{tenant}/backups", inventory::view_backups_get)
         .get("/t/{tenant}/schedules", schedules::view_schedules_get)
         .post("/t/{tenant}/schedules", schedules::view_schedules_post)

@@ -2,7 +2,6 @@
 //! restore picker, and the forms that turn a preview into a live restore, undo or re-run.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -312,33 +311,4 @@ pub async fn view_run_actions_get(
     };
     let markup = maud::html! { (view::outcome(&run, &counts)) (next) };
     Ok(Html(markup.into_string()).into_response())
-}
-
-/// Drift: a preview of the newest backup set against the live tenant.
-pub async fn view_drift_post(
-    State(state): State<AppState>,
-    access: TenantAccess,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let tid = access.tenant.id.clone();
-    let sets = state.db.read(move |c| backups::list(c, &tid)).await?;
-    let Some(latest) = sets.into_iter().find(|s| s.origin != "before_restore") else {
-        return Err(AppError::Invalid(
-            "there is no backup to compare with yet: back up first".into(),
-        ));
-    };
-    let req = RestoreRequest {
-        backup_set_id: latest.id.clone(),
-        item_ids: None,
-        dry_run: true,
-        include_assignments: Some(true),
-        confirm: None,
-        conditional_access_state: None,
-    };
-    let s = starts::restore(&state.engine, &access, &latest, req).await?;
-    if headers.contains_key("hx-request") {
-        Ok(Html(started(&access.tenant.id, &s.run, s.reused).into_string()).into_response())
-    } else {
-        Ok(to_run(&access, &s))
-    }
 }

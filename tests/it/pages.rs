@@ -628,3 +628,110 @@ async fn pages_speak_the_admins_words() {
         "{often}"
     );
 }
+
+/// Issue 13, item 2: a drift view of its own: the baseline named, "Baseline" and "Live now"
+/// columns, changed / removed / added policies, changes only by default, and "Revert to
+/// baseline" as a one-item restore preview.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drift_view_names_its_baseline_and_lists_changed_removed_and_added_policies() {
+    let Some(b) = Browser::start().await else { return };
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, t) = crate::ops::sim_tenant(&app, &token, &sim, "Litware", 1, None).await;
+    synced_and_backed_up(&app, &token, &tid).await;
+    let e = &t.entra_tenant_id;
+    let dc = "deviceManagement/deviceConfigurations";
+    let first = sim.objects(e, dc)[0].clone();
+    let dc_id = first["id"].as_str().expect("id").to_owned();
+    sim.edit_object(e, dc, &dc_id, |o| {
+        o["passwordMinimumLength"] = json!(3);
+    });
+    let cp = "deviceManagement/deviceCompliancePolicies";
+    let gone = sim.objects(e, cp)[0]["id"].as_str().expect("id").to_owned();
+    assert!(sim.delete_object(e, cp, &gone));
+    let mut copy = first.clone();
+    if let Some(o) = copy.as_object_mut() {
+        o.retain(|k, _| {
+            !(k == "id"
+                || k == "version"
+                || k.ends_with("DateTime")
+                || k == "assignments"
+                || k.contains("@odata.") && k != "@odata.type")
+        });
+        o.insert("displayName".into(), json!("Added in the portal"));
+    }
+    sim.create_object(e, dc, copy).expect("created in the portal");
+    start_and_wait(&app, &token, &tid, "/sync", None).await;
+
+    let journey = async {
+        b.sign_in(&app.url("/login")).await?;
+        b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//a[normalize-space()='Check drift']"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Check drift now']"))
+            .await?
+            .click()
+            .await?;
+        b.client.wait().for_element(Locator::Css("#pv-drift-summary")).await?;
+        b.client
+            .find(Locator::Css("tr[data-drift=changed] details summary"))
+            .await?
+            .click()
+            .await?;
+        shot("drift", &b.client.screenshot().await?);
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = journey {
+        b.fail("drift view", &e).await;
+    }
+    let summary = b.text_of("#pv-drift-summary").await;
+    let baseline = b.text_of("#pv-baseline").await;
+    let changed = b.text_of("tr[data-drift=changed]").await;
+    let removed = b.text_of("tr[data-drift=removed]").await;
+    let added = b.text_of("tr[data-drift=added]").await;
+    let unchanged_rows = b
+        .client
+        .execute(
+            "return document.querySelectorAll('tr[data-drift=unchanged]').length;",
+            vec![],
+        )
+        .await
+        .expect("js");
+    let revert = async {
+        b.client
+            .find(Locator::XPath(
+                "//tr[@data-drift='changed']//button[normalize-space()='Revert to baseline']",
+            ))
+            .await?
+            .click()
+            .await?;
+        b.wait_status("succeeded").await?;
+        b.client.wait().for_element(Locator::Css("#pv-outcome")).await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = revert {
+        b.fail("revert to baseline", &e).await;
+    }
+    let outcome = b.text_of("#pv-outcome").await;
+    b.close().await;
+    assert!(baseline.contains("Baseline: Nightly"), "{baseline}");
+    assert!(
+        summary.contains(" changed, 1 removed, 1 added since the baseline;"),
+        "{summary}"
+    );
+    assert!(
+        changed.contains("Baseline") && changed.contains("Live now") && changed.contains("/passwordMinimumLength"),
+        "{changed}"
+    );
+    assert!(removed.contains("removed from the tenant"), "{removed}");
+    assert!(added.contains("Added in the portal"), "{added}");
+    assert_eq!(unchanged_rows, json!(0), "changes only by default");
+    assert_eq!(outcome, "1 will change: 1 updated; 0 unchanged");
+}
