@@ -735,3 +735,35 @@ async fn the_drift_view_names_its_baseline_and_lists_changed_removed_and_added_p
     assert_eq!(unchanged_rows, json!(0), "changes only by default");
     assert_eq!(outcome, "1 will change: 1 updated; 0 unchanged");
 }
+
+/// Issue 13, item 5 (in part): the dashboard is a table with search, sort and filters;
+/// names sort as people read them.
+#[tokio::test]
+async fn the_tenant_table_searches_sorts_and_filters() {
+    let app = crate::helpers::spawn_app().await;
+    app.setup_admin().await;
+    let token = app.token_for(ADMIN_EMAIL).await;
+    for name in ["Tenant 100", "Tenant 12", "Other", "Tenant 2"] {
+        app.create_tenant(&token, name, "x").await;
+    }
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
+    let names = |page: &str| -> Vec<String> {
+        page.split("<td class=\"pv-tenant-name\"><a href=\"/t/")
+            .skip(1)
+            .filter_map(|s| {
+                s.split_once("\">")
+                    .and_then(|(_, rest)| rest.split_once('<'))
+                    .map(|(n, _)| n.to_owned())
+            })
+            .collect()
+    };
+    let all = app.page(&c, "/").await;
+    assert_eq!(names(&all), ["Other", "Tenant 2", "Tenant 12", "Tenant 100"]);
+    let found = app.page(&c, "/?q=tenant+1").await;
+    assert_eq!(names(&found), ["Tenant 12", "Tenant 100"]);
+    assert!(found.contains("2 of 4 tenants"), "{found}");
+    let unscheduled = app.page(&c, "/?filter=no_schedule&sort=backup").await;
+    assert_eq!(names(&unscheduled).len(), 4);
+    let failed = app.page(&c, "/?filter=backup_failed").await;
+    assert!(names(&failed).is_empty() && failed.contains("No tenant matches."));
+}

@@ -403,7 +403,7 @@ async fn the_schedule_api_creates_pauses_and_deletes_for_owners_and_lists_for_vi
     let sid = created["id"].as_str().expect("id").to_owned();
     let home = dashboard().await;
     assert!(
-        home.contains("Next scheduled backup:") && home.contains("02:00 UTC"),
+        home.contains("Next scheduled backup") && home.contains("02:00 UTC"),
         "{home}"
     );
 
