@@ -60,7 +60,7 @@ fn ms(d: Duration) -> String {
 
 const USAGE: &str = "usage: bench <scenario> [options]
   start-latency        [--clients N] [--seconds S] [--latency-ms MS]
-  backup-one-tenant    [--policies N] [--latency-ms MS]
+  backup-one-tenant    [--policies N] [--latency-ms MS] [--page-size N]
   restore-one-tenant   [--policies N] [--latency-ms MS]
   backup-many-tenants  [--tenants N] [--per-tenant N] [--latency-ms MS] [--workers N]
   sse-fanout           [--subscribers N] [--policies N] [--latency-ms MS]
@@ -77,7 +77,14 @@ async fn main() -> anyhow::Result<()> {
         "start-latency" => {
             start_latency::run(arg("--clients", 32), arg("--seconds", 10), arg("--latency-ms", 200)).await
         }
-        "backup-one-tenant" => backup::one_tenant(arg_usize("--policies", 1000), arg("--latency-ms", 100)).await,
+        "backup-one-tenant" => {
+            backup::one_tenant(
+                arg_usize("--policies", 1000),
+                arg("--latency-ms", 100),
+                arg_usize("--page-size", 7),
+            )
+            .await
+        }
         "restore-one-tenant" => restore::run(arg_usize("--policies", 300), arg("--latency-ms", 100)).await,
         "backup-many-tenants" => {
             backup::many_tenants(
@@ -113,7 +120,7 @@ async fn all(quick: bool) -> anyhow::Result<()> {
     println!("\n## start-latency");
     start_latency::run(if quick { 16 } else { 64 }, if quick { 3 } else { 20 }, 200).await?;
     println!("\n## backup-one-tenant");
-    backup::one_tenant(q(200, 1000), 100).await?;
+    backup::one_tenant(q(200, 1000), 100, 7).await?;
     println!("\n## restore-one-tenant");
     restore::run(q(30, 300), 100).await?;
     println!("\n## backup-many-tenants");

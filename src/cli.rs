@@ -39,6 +39,16 @@ pub async fn user_add(data_dir: &Path, email: &str, superadmin: bool) -> anyhow:
     Ok(())
 }
 
+/// `types`: the supported object types, as a Markdown table or (with `--json`) one JSON array.
+pub fn types(json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&crate::graph::catalogue::rows())?);
+    } else {
+        print!("{}", crate::graph::catalogue::markdown());
+    }
+    Ok(())
+}
+
 /// `token create`: prints the token and nothing else, so scripts can capture it.
 pub async fn token_create(data_dir: &Path, email: &str, name: &str) -> anyhow::Result<()> {
     let (db, _) = startup::open_data_dir(data_dir, std::env::var("PV_MASTER_KEY").ok().as_deref())?;
@@ -109,4 +119,34 @@ pub async fn run_with_signals(app: App) -> anyhow::Result<()> {
         stop.cancel();
     });
     app.run_until_stopped().await
+}
+
+/// `policyvault sim-graph`: serves until Ctrl-C or SIGTERM.
+pub async fn sim_graph(args: crate::config::SimArgs) -> anyhow::Result<()> {
+    use crate::sim::SimHandle;
+    let faults = crate::sim::state::Faults {
+        latency_ms: args.latency_ms,
+        throttle_rate: args.throttle_rate,
+        retry_after_secs: 1.0,
+        unavailable_rate: args.unavailable_rate,
+        enforce_limits: args.enforce_limits,
+        ..crate::sim::state::Faults::default()
+    };
+    let sim = SimHandle::start(args.listen, args.seed, faults).await?;
+    println!("Graph simulator on {}", sim.base_url());
+    for name in ["Contoso Pharma", "Fabrikam Legal"] {
+        let t = sim.add_demo_tenant(name, args.policies_per_type);
+        println!(
+            "  {name}: tenant {} client {} secret {}",
+            t.entra_tenant_id, t.client_id, t.client_secret
+        );
+    }
+    println!(
+        "  faults: GET/POST {}/_sim/faults · journal: {}/_sim/journal",
+        sim.base_url(),
+        sim.base_url()
+    );
+    startup::shutdown_signal().await;
+    sim.stop();
+    Ok(())
 }

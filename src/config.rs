@@ -39,7 +39,7 @@ pub enum Command {
     /// in a fresh data directory unless `--data-dir` is given; prints the URL and the login.
     Demo(ServeArgs),
     /// Run the Graph simulator alone (for trying policyvault without Microsoft tenants).
-    SimGraph(crate::sim::SimArgs),
+    SimGraph(SimArgs),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -49,6 +49,13 @@ pub enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
+    /// List the supported object types: what is backed up, restored, and the Graph permission
+    /// each needs.
+    Types {
+        /// One JSON array, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Exit 0 when the local server answers `/healthz` (used by the container's HEALTHCHECK).
     Healthcheck {
         #[arg(long, env = "PV_LISTEN", default_value = "127.0.0.1:8080")]
@@ -199,4 +206,25 @@ mod tests {
         assert_eq!(parse_flag("Off"), Ok(false));
         assert!(parse_flag("maybe").is_err());
     }
+}
+
+/// `policyvault sim-graph`: where the simulator listens, what it holds, which faults it injects.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    #[arg(long, env = "PV_SIM_LISTEN", default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// Seeds content and fault sequences: the same seed gives the same simulator.
+    #[arg(long, default_value_t = 49)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 5)]
+    pub policies_per_type: usize,
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub unavailable_rate: f64,
+    /// Answer 429 beyond Intune's real per-tenant limits.
+    #[arg(long)]
+    pub enforce_limits: bool,
 }

@@ -77,7 +77,7 @@ async fn seed_demo_tenants(app: &App, sim: &crate::sim::SimHandle, admin: &users
     use crate::auth::tenant_guard::TenantAccess;
     let db = &app.state.db;
     for name in ["Contoso Pharma", "Fabrikam Legal"] {
-        let t = sim.add_tenant(name, 6);
+        let t = sim.add_demo_tenant(name, 6);
         let input = crate::tenants::TenantInput {
             name: name.to_owned(),
             entra_tenant_id: t.entra_tenant_id.clone(),

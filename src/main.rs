@@ -38,11 +38,12 @@ async fn run(args: Cli) -> anyhow::Result<()> {
                 .is_some_and(|s| s != ValueSource::DefaultValue);
             cli::demo(explicit.then_some(data_dir), settings).await
         }
-        Command::SimGraph(sim) => policyvault::sim::run_standalone(sim).await,
+        Command::SimGraph(sim) => cli::sim_graph(sim).await,
         Command::User(UserCommand::Add { email, superadmin }) => cli::user_add(&data_dir, &email, superadmin).await,
         Command::Token(TokenCommand::Create { email, name }) => cli::token_create(&data_dir, &email, &name).await,
         Command::Db(DbCommand::Backup { file }) => cli::db_backup(&data_dir, &file).await,
         Command::Healthcheck { listen } => cli::healthcheck(listen).await,
+        Command::Types { json } => cli::types(json),
     }
 }
 

@@ -13,9 +13,11 @@
 //! - `odata`: OData annotations, and which may go back in a write body.
 //! - `oma`: reading the real values of encrypted OMA-URI settings.
 //! - `canonical`: canonical JSON, content hash and field-level diff.
+//! - `catalogue`: the supported types as a table (`policyvault types`, the README).
 
 pub mod batch;
 pub mod canonical;
+pub mod catalogue;
 pub mod client;
 pub mod cloud;
 pub mod error;

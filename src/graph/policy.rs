@@ -201,7 +201,11 @@ pub async fn create(writer: &GraphWriter, ty: &PolicyType, document: &Value) -> 
 
 /// POSTs a create body to the type's collection; the new object's id.
 pub(crate) async fn post_new(writer: &GraphWriter, ty: &PolicyType, body: &Value) -> Result<String, GraphError> {
-    let created = writer.post(ty.collection, body).await?;
+    created_id(&writer.post(ty.collection, body).await?)
+}
+
+/// The id of an object Graph answered a create with.
+pub(crate) fn created_id(created: &Value) -> Result<String, GraphError> {
     created["id"].as_str().map(str::to_owned).ok_or_else(|| {
         GraphError::new(
             ErrorCode::GraphBadRequest,

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 
 use super::Deps;
 use super::capture::{fetch_documents, record_document};
+use super::listing;
+use super::prefetch::Prefetch;
 use crate::auth::role::Role;
 use crate::db::backups;
 use crate::db::policies::Recorded;
@@ -24,8 +26,6 @@ use crate::graph::error::ErrorCode;
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
 
 pub const KIND: &str = "backup_set.capture";
-/// Twenty policies = twenty GETs (assignments expanded) = one full `$batch`.
-const WINDOW: usize = 20;
 
 pub struct Backup(pub Deps);
 
@@ -41,6 +41,11 @@ struct Ctx {
     /// (backup item id, policy id) in run order.
     order: Vec<(String, String)>,
     fetched: HashMap<String, Result<Value, ItemOutcome>>,
+    /// Documents read ahead (several `$batch`es in flight), started by the first capture.
+    prefetch: Option<Prefetch>,
+    /// Types still to list (the listing phase lists them all at once).
+    to_list: Vec<String>,
+    listed: HashMap<String, Result<listing::Listed, ItemOutcome>>,
 }
 
 #[async_trait]
@@ -66,6 +71,7 @@ impl RunHandler for Backup {
                 context: json!({}),
             })?;
         let order = items.into_iter().map(|i| (i.id, i.policy_id)).collect();
+        let to_list = listing::pending(&self.0, &run.id, Some(LIST_ITEM)).await?;
         Ok(Box::new(Ctx {
             deps: self.0.clone(),
             reader,
@@ -74,6 +80,9 @@ impl RunHandler for Backup {
             set_id: run.target_id.clone(),
             order,
             fetched: HashMap::new(),
+            prefetch: None,
+            to_list,
+            listed: HashMap::new(),
         }))
     }
 }
@@ -88,9 +97,27 @@ impl Ctx {
                 result: Some(json!({"reason": "type no longer supported"})),
             };
         };
-        let listed = match super::listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty).await {
-            Ok(l) => l,
-            Err(outcome) => return outcome,
+        if !self.listed.contains_key(key) {
+            let pending: Vec<String> = std::mem::take(&mut self.to_list);
+            let mut all = listing::list_many(&self.deps, &self.reader, &self.tenant_id, &pending).await;
+            if !all.contains_key(key) {
+                all.insert(
+                    key.to_owned(),
+                    listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty).await,
+                );
+            }
+            self.listed.extend(all);
+        }
+        let listed = match self.listed.remove(key) {
+            Some(Ok(l)) => l,
+            Some(Err(outcome)) => return outcome,
+            None => {
+                return ItemOutcome::Failed {
+                    result: None,
+                    code: ErrorCode::Internal,
+                    context: json!({}),
+                };
+            }
         };
         let (set, run, found) = (self.set_id.clone(), self.run_id.clone(), listed.current);
         let added = self
@@ -129,10 +156,19 @@ impl Ctx {
     async fn ensure_fetched(&mut self, item_id: &str) -> Option<String> {
         let pos = self.order.iter().position(|(i, _)| i == item_id)?;
         let policy_id = self.order[pos].1.clone();
-        if !self.fetched.contains_key(&policy_id) {
-            let window: Vec<String> = self.order[pos..].iter().take(WINDOW).map(|(_, p)| p.clone()).collect();
-            self.fetched
-                .extend(fetch_documents(&self.deps, &self.reader, &window).await);
+        if self.prefetch.is_none() {
+            let ahead = self.order[pos..].iter().map(|(_, p)| p.clone()).collect();
+            self.prefetch = Some(Prefetch::start(self.deps.clone(), self.reader.clone(), ahead));
+        }
+        while !self.fetched.contains_key(&policy_id) {
+            if let Some(window) = self.prefetch.as_mut()?.next().await {
+                self.fetched.extend(window);
+            } else {
+                // Not among what was read ahead (an item out of the order made at start).
+                let single = fetch_documents(&self.deps, &self.reader, std::slice::from_ref(&policy_id)).await;
+                self.fetched.extend(single);
+                break;
+            }
         }
         Some(policy_id)
     }

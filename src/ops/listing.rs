@@ -1,21 +1,81 @@
 //! Listing one policy type of a tenant into the inventory: shared by `inventory.sync` and by
 //! whole-tenant backups, which list the tenant as the first phase of their own run.
 
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
 use serde_json::json;
 
 use super::Deps;
 use crate::clock;
 use crate::db::policies::{self, Policy};
+use crate::db::runs;
 use crate::graph::GraphReader;
 use crate::graph::error::ErrorCode;
 use crate::graph::registry::PolicyType;
-use crate::runs::handler::ItemOutcome;
+use crate::runs::handler::{ItemOutcome, RunFailure};
 
 /// What a listing found: the type's current policies, and how many vanished since.
 pub struct Listed {
     pub current: Vec<Policy>,
     pub vanished: usize,
 }
+
+/// Graph's answer on a collection the tenant does not license or offer (or the app may not
+/// read): 400, 403 or 404. Such a type is skipped, so the tenant's syncs and backups are not
+/// partial forever; the verify run names the permission.
+pub fn not_available(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::GraphBadRequest | ErrorCode::GraphForbidden | ErrorCode::GraphNotFound
+    )
+}
+
+/// Lists several types at once (their pages follow one another, the types do not), within
+/// the tenant's pacing; by type key.
+pub async fn list_many(
+    deps: &Deps,
+    reader: &GraphReader,
+    tenant_id: &str,
+    keys: &[String],
+) -> HashMap<String, Result<Listed, ItemOutcome>> {
+    let types: Vec<&'static PolicyType> = keys.iter().filter_map(|k| crate::graph::registry::by_key(k)).collect();
+    let listings: Vec<_> = types.into_iter().map(|ty| keyed(deps, reader, tenant_id, ty)).collect();
+    futures_util::stream::iter(listings)
+        .buffer_unordered(LISTING_IN_FLIGHT)
+        .collect()
+        .await
+}
+
+async fn keyed(
+    deps: &Deps,
+    reader: &GraphReader,
+    tenant_id: &str,
+    ty: &'static PolicyType,
+) -> (String, Result<Listed, ItemOutcome>) {
+    (ty.key.to_owned(), list_type(deps, reader, tenant_id, ty).await)
+}
+
+/// The types a run still has to list: its unfinished items (of `item_type`, when given).
+pub async fn pending(deps: &Deps, run_id: &str, item_type: Option<&'static str>) -> Result<Vec<String>, RunFailure> {
+    let rid = run_id.to_owned();
+    let items = deps
+        .db
+        .read(move |c| runs::unfinished_items(c, &rid))
+        .await
+        .map_err(|_| RunFailure {
+            code: ErrorCode::Internal,
+            context: json!({}),
+        })?;
+    Ok(items
+        .into_iter()
+        .filter(|i| item_type.is_none_or(|t| i.item_type == t))
+        .map(|i| i.item_id)
+        .collect())
+}
+
+/// Types listed at once.
+const LISTING_IN_FLIGHT: usize = 8;
 
 /// Lists every object of `ty` (all pages), upserts each into the inventory and marks the
 /// type's policies not seen as deleted, in one transaction.
@@ -26,6 +86,15 @@ pub async fn list_type(
     ty: &'static PolicyType,
 ) -> Result<Listed, ItemOutcome> {
     let objects = reader.list(ty.collection).await.map_err(|e| {
+        if not_available(e.code) {
+            return ItemOutcome::Skipped {
+                result: Some(json!({
+                    "reason": "not available in this tenant",
+                    "http_status": e.context.get("http_status"),
+                    "permission": ty.permission,
+                })),
+            };
+        }
         let mut context = e.context;
         context["policy_type"] = json!(ty.key);
         ItemOutcome::Failed {

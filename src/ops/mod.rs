@@ -6,6 +6,7 @@ pub mod backup_start;
 pub mod capture;
 pub mod conditional_access;
 pub mod listing;
+pub mod prefetch;
 pub mod references;
 pub mod restore;
 pub mod restore_plan;

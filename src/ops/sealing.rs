@@ -44,16 +44,15 @@ impl Sealer {
     /// Replaces every plain secret value with its reference (for storing: with `values`).
     pub fn seal(&self, ty: &PolicyType, mut document: Value) -> Sealed {
         let mut values = Vec::new();
-        if !ty.oma_secrets {
-            return Sealed { document, values };
-        }
-        let plain: Vec<(usize, String)> = encrypted(&document)
-            .filter_map(|(i, s)| {
-                let v = s.get("value")?;
-                (!is_reference(v)).then(|| Some((i, v.as_str()?.to_owned())))?
-            })
-            .collect();
-        for (index, value) in plain {
+        for slot in slots(ty, &document) {
+            let Some(value) = document
+                .pointer(&slot.pointer)
+                .and_then(Value::as_str)
+                .filter(|v| !is_mask(v) && !v.starts_with(PREFIX))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
             let reference = format!("{PREFIX}{}", &self.key.fingerprint(&self.tenant_id, &value)[..32]);
             // Never store the value unsealed: a reference without its value cannot be
             // restored, which the restore then says instead of writing a mask.
@@ -62,7 +61,9 @@ impl Sealer {
             } else {
                 tracing::error!("a captured secret value could not be sealed");
             }
-            document["omaSettings"][index]["value"] = Value::String(reference);
+            if let Some(v) = document.pointer_mut(&slot.pointer) {
+                *v = Value::String(reference);
+            }
         }
         Sealed { document, values }
     }
@@ -81,37 +82,93 @@ impl Sealer {
     }
 
     /// The document with every reference opened into its value, for a write body. `Err`
-    /// names an encrypted setting whose value the backup does not hold (captured masked, or
-    /// its sealed value is gone): such a document is never written, a mask would reach devices.
+    /// names an encrypted OMA-URI setting whose value the backup does not hold (captured
+    /// masked, or its sealed value is gone): such a document is never written, a mask would
+    /// reach devices. A secret property Graph never returns (a Wi-Fi pre-shared key) is left
+    /// out of the body, so an update keeps the live value; `Opened::missing` names it, since a
+    /// create without it would make a broken profile.
     pub fn open(
         &self,
         c: &rusqlite::Connection,
         ty: &PolicyType,
         mut document: Value,
-    ) -> DbResult<Result<Value, String>> {
-        if !ty.oma_secrets {
-            return Ok(Ok(document));
+    ) -> DbResult<Result<Opened, String>> {
+        let mut missing = Vec::new();
+        for slot in slots(ty, &document) {
+            let reference = document
+                .pointer(&slot.pointer)
+                .and_then(Value::as_str)
+                .filter(|v| v.starts_with(PREFIX))
+                .map(str::to_owned);
+            let opened = match &reference {
+                Some(r) => match sealed::get(c, &self.tenant_id, r)? {
+                    Some(blob) => self.key.open(&blob, &self.aad(r)).ok(),
+                    None => None,
+                },
+                None => None,
+            };
+            match (opened, slot.field) {
+                (Some(value), _) => {
+                    if let Some(v) = document.pointer_mut(&slot.pointer) {
+                        *v = Value::String(value.expose_secret().to_owned());
+                    }
+                }
+                (None, None) => return Ok(Err(slot.label)),
+                (None, Some(field)) => {
+                    if let Some(m) = document.as_object_mut() {
+                        m.remove(field);
+                    }
+                    missing.push(slot.label);
+                }
+            }
         }
-        let wanted: Vec<(usize, Option<String>, String)> = encrypted(&document)
-            .map(|(i, s)| {
-                let reference = s.get("value").filter(|v| is_reference(v)).and_then(Value::as_str);
-                (i, reference.map(str::to_owned), setting_label(s))
-            })
-            .collect();
-        for (index, reference, label) in wanted {
-            let Some(reference) = reference else {
-                return Ok(Err(label));
-            };
-            let Some(blob) = sealed::get(c, &self.tenant_id, &reference)? else {
-                return Ok(Err(label));
-            };
-            let Ok(value) = self.key.open(&blob, &self.aad(&reference)) else {
-                return Ok(Err(label));
-            };
-            document["omaSettings"][index]["value"] = Value::String(value.expose_secret().to_owned());
-        }
-        Ok(Ok(document))
+        Ok(Ok(Opened { document, missing }))
     }
+}
+
+/// A document ready for a write body, and the secret properties it lacks.
+pub struct Opened {
+    pub document: Value,
+    pub missing: Vec<String>,
+}
+
+/// Top-level properties of device configurations that hold a secret (Wi-Fi and VPN keys).
+/// Graph may return them or (usually) not; either way a mask or a null is never written back.
+const SECRET_FIELDS: &[&str] = &["preSharedKey", "sharedSecret"];
+
+/// Where a document's secrets are: encrypted OMA-URI values and secret properties.
+struct Slot {
+    pointer: String,
+    label: String,
+    /// The top-level property, for a secret property (not an OMA-URI value).
+    field: Option<&'static str>,
+}
+
+fn slots(ty: &PolicyType, document: &Value) -> Vec<Slot> {
+    if !ty.oma_secrets {
+        return Vec::new();
+    }
+    let mut out: Vec<Slot> = encrypted(document)
+        .map(|(i, s)| Slot {
+            pointer: format!("/omaSettings/{i}/value"),
+            label: setting_label(s),
+            field: None,
+        })
+        .collect();
+    for field in SECRET_FIELDS {
+        if document.get(*field).is_some() {
+            out.push(Slot {
+                pointer: format!("/{field}"),
+                label: (*field).to_owned(),
+                field: Some(field),
+            });
+        }
+    }
+    out
+}
+
+fn is_mask(v: &str) -> bool {
+    v.is_empty() || v.chars().all(|c| c == '*') || v == "PGEvPg=="
 }
 
 /// The encrypted settings of a stored document that hold no sealed value (a mask).

@@ -1,10 +1,13 @@
 //! `inventory.sync`: lists every supported type, upserts what it sees and marks what
 //! vanished as deleted. One item per type, so one type down leaves the others synced.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde_json::json;
 
 use super::Deps;
+use super::listing::{self, Listed};
 use crate::auth::role::Role;
 use crate::db::runs::{Run, RunItem};
 use crate::graph::GraphReader;
@@ -19,6 +22,10 @@ struct Ctx {
     deps: Deps,
     reader: GraphReader,
     tenant_id: String,
+    /// Types still to list: the first item lists them all at once (their pages follow one
+    /// another, the types do not), each item then records its own.
+    to_list: Vec<String>,
+    listed: HashMap<String, Result<Listed, ItemOutcome>>,
 }
 
 #[async_trait]
@@ -33,10 +40,13 @@ impl RunHandler for Sync {
 
     async fn prepare(&self, run: &Run) -> Result<Box<dyn RunContext>, RunFailure> {
         let reader = self.0.reader(&run.tenant_id).await?;
+        let to_list = listing::pending(&self.0, &run.id, None).await?;
         Ok(Box::new(Ctx {
             deps: self.0.clone(),
             reader,
             tenant_id: run.tenant_id.clone(),
+            to_list,
+            listed: HashMap::new(),
         }))
     }
 }
@@ -49,7 +59,16 @@ impl RunContext for Ctx {
                 result: Some(json!({"reason": "type no longer supported"})),
             };
         };
-        match super::listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty).await {
+        if !self.listed.contains_key(ty.key) {
+            let pending = std::mem::take(&mut self.to_list);
+            self.listed
+                .extend(listing::list_many(&self.deps, &self.reader, &self.tenant_id, &pending).await);
+        }
+        let listed = match self.listed.remove(ty.key) {
+            Some(l) => l,
+            None => listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty).await,
+        };
+        match listed {
             Ok(listed) => ItemOutcome::Succeeded {
                 result: Some(json!({"seen": listed.current.len(), "vanished": listed.vanished})),
             },

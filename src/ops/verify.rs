@@ -8,6 +8,7 @@ use super::Deps;
 use crate::auth::role::Role;
 use crate::db::runs::{NewItem, Run, RunItem};
 use crate::graph::GraphReader;
+use crate::graph::error::ErrorCode;
 use crate::graph::registry::{self, TYPES};
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
 
@@ -56,11 +57,25 @@ impl RunContext for Ctx {
             Ok(_) => ItemOutcome::Succeeded {
                 result: Some(json!({"readable": true})),
             },
-            Err(e) => ItemOutcome::Failed {
-                result: None,
-                code: e.code,
-                context: e.context,
-            },
+            Err(e) => {
+                let result = match e.code {
+                    ErrorCode::GraphForbidden => json!({
+                        "readable": false,
+                        "missing_permission": ty.permission,
+                        "reason": format!("the app registration lacks {}", ty.permission),
+                    }),
+                    ErrorCode::GraphBadRequest | ErrorCode::GraphNotFound => json!({
+                        "readable": false,
+                        "reason": "not available in this tenant (not licensed or not offered)",
+                    }),
+                    _ => json!({"readable": false}),
+                };
+                ItemOutcome::Failed {
+                    result: Some(result),
+                    code: e.code,
+                    context: e.context,
+                }
+            }
         }
     }
 }

@@ -17,32 +17,11 @@ pub mod state;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use clap::Args;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use state::{Faults, JournalEntry, SimTenant, State};
-
-#[derive(Debug, Clone, Args)]
-pub struct SimArgs {
-    #[arg(long, env = "PV_SIM_LISTEN", default_value = "127.0.0.1:8090")]
-    pub listen: SocketAddr,
-    /// Seeds content and fault sequences: the same seed gives the same simulator.
-    #[arg(long, default_value_t = 49)]
-    pub seed: u64,
-    #[arg(long, default_value_t = 5)]
-    pub policies_per_type: usize,
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
-    #[arg(long, default_value_t = 0.0)]
-    pub throttle_rate: f64,
-    #[arg(long, default_value_t = 0.0)]
-    pub unavailable_rate: f64,
-    /// Answer 429 beyond Intune's real per-tenant limits.
-    #[arg(long)]
-    pub enforce_limits: bool,
-}
 
 /// Credentials of a simulated tenant.
 #[derive(Debug, Clone)]
@@ -100,13 +79,22 @@ impl SimHandle {
 
     /// Adds a tenant named `name` with `per_type` objects of every supported type.
     pub fn add_tenant(&self, name: &str, per_type: usize) -> SimTenantInfo {
+        self.add_tenant_named(name, per_type, seed::HOSTILE_NAMES)
+    }
+
+    /// A tenant whose objects have names an MSP would recognise (the demo's).
+    pub fn add_demo_tenant(&self, name: &str, per_type: usize) -> SimTenantInfo {
+        self.add_tenant_named(name, per_type, seed::DEMO_NAMES)
+    }
+
+    fn add_tenant_named(&self, name: &str, per_type: usize, names: &[&str]) -> SimTenantInfo {
         let info = SimTenantInfo {
             entra_tenant_id: guid_from(&format!("tenant:{name}")),
             client_id: guid_from(&format!("app:{name}")),
             client_secret: format!("sim-secret-{}", &guid_from(&format!("secret:{name}"))[..18]),
         };
         let mut tenant = SimTenant::with_credentials(&info.client_id, &info.client_secret);
-        seed::fill(&mut tenant, &info.entra_tenant_id, per_type);
+        seed::fill(&mut tenant, &info.entra_tenant_id, per_type, names);
         self.lock().tenants.insert(info.entra_tenant_id.clone(), tenant);
         info
     }
@@ -146,6 +134,11 @@ impl SimHandle {
             t.peak_window = 0;
             t.peak_writes_window = 0;
         }
+    }
+
+    /// The most `/beta` requests answered at once so far, all tenants.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.lock().peak_in_flight
     }
 
     /// HTTP round trips to `/beta` so far, all tenants.
@@ -236,38 +229,4 @@ impl SimHandle {
     pub fn stop(&self) {
         self.stop.cancel();
     }
-}
-
-impl SimArgs {
-    pub fn faults(&self) -> Faults {
-        Faults {
-            latency_ms: self.latency_ms,
-            throttle_rate: self.throttle_rate,
-            retry_after_secs: 1.0,
-            unavailable_rate: self.unavailable_rate,
-            enforce_limits: self.enforce_limits,
-            ..Faults::default()
-        }
-    }
-}
-
-/// `policyvault sim-graph`: serves until Ctrl-C or SIGTERM.
-pub async fn run_standalone(args: SimArgs) -> anyhow::Result<()> {
-    let sim = SimHandle::start(args.listen, args.seed, args.faults()).await?;
-    println!("Graph simulator on {}", sim.base_url());
-    for name in ["Contoso Pharma", "Fabrikam Legal"] {
-        let t = sim.add_tenant(name, args.policies_per_type);
-        println!(
-            "  {name}: tenant {} client {} secret {}",
-            t.entra_tenant_id, t.client_id, t.client_secret
-        );
-    }
-    println!(
-        "  faults: GET/POST {}/_sim/faults · journal: {}/_sim/journal",
-        sim.base_url(),
-        sim.base_url()
-    );
-    crate::startup::shutdown_signal().await;
-    sim.stop();
-    Ok(())
 }

@@ -37,6 +37,7 @@ impl ListQuery {
 /// Properties a list leaves out (nested collections, script bodies).
 fn for_list(ty: &PolicyType, o: &Value) -> Value {
     let mut o = o.clone();
+    quirks::hide_write_only(ty, &mut o);
     if ty.key == "settings_catalog" {
         o["settingCount"] = json!(quirks::setting_count(&o));
         if let Some(m) = o.as_object_mut() {
@@ -56,6 +57,7 @@ fn for_list(ty: &PolicyType, o: &Value) -> Value {
 
 fn for_get(ty: &PolicyType, o: &Value, expand: &[&str]) -> Value {
     let mut out = o.clone();
+    quirks::hide_write_only(ty, &mut out);
     if let Some(map) = out.as_object_mut() {
         for k in ty.expand {
             if !expand.contains(k) {

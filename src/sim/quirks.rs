@@ -260,6 +260,19 @@ pub fn hide_secrets(t: &mut SimTenant, o: &mut Map<String, Value>) {
     }
 }
 
+/// Wi-Fi and VPN keys are write-only: Graph answers them as null (a client that writes that
+/// null back clears the key on every device).
+pub fn hide_write_only(ty: &PolicyType, o: &mut Value) {
+    if !ty.oma_secrets {
+        return;
+    }
+    for field in ["preSharedKey", "sharedSecret"] {
+        if let Some(v) = o.get_mut(field) {
+            *v = Value::Null;
+        }
+    }
+}
+
 /// `GET …/{id}/getOmaSettingPlainTextValue(secretReferenceValueId='…')`.
 pub fn plain_text_value(t: &SimTenant, faults: &Faults, action: &str) -> Response {
     if faults.secrets_unreadable {

@@ -86,6 +86,13 @@ fn route_of(path: &str) -> Option<(&'static PolicyType, Vec<&str>)> {
 /// Faults, counters and limits; `Err` is the response to send instead.
 fn admit(s: &mut State, tenant: &str, collection: &str, write: bool) -> Result<(), Box<Response>> {
     let faults = s.faults.clone();
+    if faults.forbidden_collections.iter().any(|c| c == collection) {
+        return Err(Box::new(graph_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "Application is not authorized to perform this operation.",
+        )));
+    }
     if faults.down_collections.iter().any(|c| c == collection) {
         return Err(Box::new(graph_error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -151,7 +158,7 @@ async fn graph(
     Query(q): Query<ListQuery>,
     body: Option<Json<Value>>,
 ) -> Response {
-    pause(&state).await;
+    let _answering = pause(&state).await;
     let mut s = lock(&state);
     let Some(tenant) = caller(&s, &headers) else {
         return graph_error(
@@ -163,14 +170,29 @@ async fn graph(
     dispatch(&mut s, &tenant, &method, &path, &q, body.map(|Json(b)| b), &base)
 }
 
-async fn pause(state: &Shared) {
+/// A request's latency; counts it in flight until the returned guard is dropped.
+async fn pause(state: &Shared) -> InFlight {
     let latency = {
         let mut s = lock(state);
         s.round_trips += 1;
+        s.in_flight += 1;
+        s.peak_in_flight = s.peak_in_flight.max(s.in_flight);
         s.faults.latency_ms
     };
+    let guard = InFlight(state.clone());
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    guard
+}
+
+/// A `/beta` request being answered (for the in-flight figures).
+struct InFlight(Shared);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut s = lock(&self.0);
+        s.in_flight = s.in_flight.saturating_sub(1);
     }
 }
 
@@ -312,7 +334,7 @@ struct Batch {
 /// `POST /beta/$batch`: GETs only (what we batch); each sub-request is admitted, counted and
 /// throttled on its own, as Intune does.
 async fn batch(AxState((state, base)): Ctx, headers: HeaderMap, body: Option<Json<Batch>>) -> Response {
-    pause(&state).await;
+    let _answering = pause(&state).await;
     let Some(Json(batch)) = body else {
         return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid batch payload.");
     };

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use super::state::SimTenant;
 use crate::graph::registry::{PolicyType, TYPES};
 
-const NAMES: &[&str] = &[
+/// Names that test escaping and Unicode everywhere a name is shown (tests, not the demo).
+pub const HOSTILE_NAMES: &[&str] = &[
     "Windows 11 – Security baseline",
     "BitLocker & Device Encryption",
     "Edge: Kiosk <Reception>",
@@ -17,8 +18,20 @@ const NAMES: &[&str] = &[
     "Autopatch ring \"Pilot\"",
 ];
 
-fn name(ty: &PolicyType, i: usize, tenant: &str) -> String {
-    let base = NAMES[(i + ty.key.len() + tenant.len()) % NAMES.len()];
+/// Names an MSP would recognise, for the demo.
+pub const DEMO_NAMES: &[&str] = &[
+    "Windows 11 – Security baseline",
+    "BitLocker & Device Encryption",
+    "Kiosk – Reception",
+    "Finance laptops",
+    "Sales – mobile devices",
+    "macOS FileVault",
+    "Autopatch ring Pilot",
+    "Shared devices – Warehouse",
+];
+
+fn name(names: &[&str], ty: &PolicyType, i: usize, tenant: &str) -> String {
+    let base = names[(i + ty.key.len() + tenant.len()) % names.len()];
     format!("{base} ({} {})", ty.label, i + 1)
 }
 
@@ -40,8 +53,8 @@ fn assignments(i: usize) -> Vec<Value> {
 }
 
 /// One object of a type, as Graph would hold it (with its nested collections).
-pub fn object(ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
-    let n = name(ty, i, tenant);
+pub fn object(names: &[&str], ty: &PolicyType, i: usize, tenant: &str, id: &str) -> Value {
+    let n = name(names, ty, i, tenant);
     let mut o = match ty.key {
         "settings_catalog" => json!({
             "name": n, "description": "Managed by the MSP", "platforms": "windows10", "technologies": "mdm",
@@ -151,11 +164,11 @@ fn custom_profile(name: &str, i: usize) -> Value {
 }
 
 /// Fills a tenant with `per_type` objects of every supported type.
-pub fn fill(tenant: &mut SimTenant, entra_id: &str, per_type: usize) {
+pub fn fill(tenant: &mut SimTenant, entra_id: &str, per_type: usize, names: &[&str]) {
     for ty in TYPES {
         for i in 0..per_type {
             let id = tenant.new_id();
-            let mut o = object(ty, i, entra_id, &id);
+            let mut o = object(names, ty, i, entra_id, &id);
             if ty.oma_secrets
                 && let Some(map) = o.as_object_mut()
             {

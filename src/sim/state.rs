@@ -60,6 +60,9 @@ pub struct Faults {
     pub unavailable_rate: f64,
     /// Collections (e.g. `deviceManagement/deviceHealthScripts`) that answer 503.
     pub down_collections: Vec<String>,
+    /// Collections that answer 403, as for a tenant without the licence or an app without
+    /// the permission.
+    pub forbidden_collections: Vec<String>,
     /// Every token request is refused.
     pub auth_failure: bool,
     /// Answer 429 beyond Intune's per-tenant limits (1,000 requests / 100 writes per 20 s).
@@ -87,6 +90,9 @@ pub struct State {
     pub token_requests: u64,
     /// HTTP requests to `/beta` (a `$batch` is one, however many it carries).
     pub round_trips: u64,
+    /// `/beta` requests being answered right now, and the most at once so far.
+    pub in_flight: u64,
+    pub peak_in_flight: u64,
     random: u64,
 }
 

@@ -280,3 +280,24 @@ async fn sim_graph_serves_seeded_tenants_and_its_control_endpoint() {
         (Some(5), Some(0.25))
     );
 }
+
+#[test]
+fn types_lists_every_supported_type_and_the_readme_carries_the_same_table() {
+    let (ok, out, err) = crate::helpers::run_binary(&["types", "--json"], "");
+    assert!(ok, "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
+    assert!(rows.iter().filter(|r| r["backup"] == true).count() >= 30, "{out}");
+    assert!(rows.iter().filter(|r| r["restore"] != "no").count() >= 28, "{out}");
+    let (ok, table, _) = crate::helpers::run_binary(&["types"], "");
+    assert!(ok);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let inside = readme
+        .split("<!-- types:begin -->\n")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- types:end -->").next())
+        .expect("the README's types table");
+    assert_eq!(
+        inside, table,
+        "README.md's table differs from `policyvault types`: paste the output in"
+    );
+}

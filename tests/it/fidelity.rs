@@ -134,7 +134,7 @@ fn assert_same(have: &BTreeMap<String, String>, want: &BTreeMap<String, String>,
     assert!(differ.is_empty(), "{what}: these differ: {differ:?}");
 }
 
-async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Value) -> Value {
+pub async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Value) -> Value {
     let (status, started) = app
         .api(Method::POST, token, &format!("/api/v1/tenants/{tid}{path}"), Some(body))
         .await;
@@ -152,7 +152,7 @@ async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Value) 
     panic!("run {run} did not finish in two minutes");
 }
 
-async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {
+pub async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {
     let (_, items) = app
         .api(
             Method::GET,
@@ -595,4 +595,68 @@ async fn the_simulator_refuses_annotations_in_write_bodies() {
         json!({"@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "no block action"}),
     );
     assert!(refused.is_err(), "a compliance policy needs exactly one block action");
+}
+
+#[tokio::test]
+async fn a_wifi_key_graph_never_returns_is_neither_cleared_nor_recreated_empty() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, t) = sim_tenant(&app, &token, &sim, "WiFi", 1, None).await;
+    let e = t.entra_tenant_id.clone();
+    let wifi = sim
+        .create_object(
+            &e,
+            DC,
+            json!({"@odata.type": "#microsoft.graph.windowsWifiConfiguration", "displayName": "Office Wi-Fi",
+                   "ssid": "CONTOSO", "wifiSecurityType": "wpa2Personal", "preSharedKey": "correct-horse-wifi"}),
+        )
+        .expect("created");
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "With Wi-Fi"})).await;
+    assert_eq!(backup["status"], "succeeded", "{backup}");
+    let set = backup["target_id"].as_str().expect("set").to_owned();
+
+    // Changed in the portal: the restore updates it and the key on devices stays.
+    sim.edit_object(&e, DC, &wifi, |o| o["ssid"] = json!("CONTOSO-GUEST"));
+    let restore = run_of(
+        &app,
+        &token,
+        &tid,
+        "/restores",
+        json!({"backup_set_id": set, "dry_run": false, "confirm": "WiFi"}),
+    )
+    .await;
+    assert_eq!(restore["status"], "succeeded", "{restore}");
+    let held = sim
+        .objects(&e, DC)
+        .into_iter()
+        .find(|o| o["id"] == wifi)
+        .expect("profile");
+    assert_eq!(held["ssid"], "CONTOSO");
+    assert_eq!(
+        held["preSharedKey"], "correct-horse-wifi",
+        "the live key was not cleared"
+    );
+
+    // Deleted: the backup cannot hold the key, so the profile is not re-created without it.
+    assert!(sim.delete_object(&e, DC, &wifi));
+    let again = run_of(
+        &app,
+        &token,
+        &tid,
+        "/restores",
+        json!({"backup_set_id": set, "dry_run": false, "confirm": "WiFi"}),
+    )
+    .await;
+    assert_eq!(again["status"], "succeeded", "{again}");
+    let skipped = items(&app, &token, &tid, &again)
+        .await
+        .into_iter()
+        .find(|i| i["label"] == "Office Wi-Fi")
+        .expect("its item");
+    assert_eq!(skipped["status"], "skipped", "{skipped}");
+    assert!(
+        skipped["result"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("preSharedKey"))
+    );
+    assert!(sim.objects(&e, DC).iter().all(|o| o["displayName"] != "Office Wi-Fi"));
 }

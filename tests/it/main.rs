@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod csrf;
 mod db;
+mod dependencies;
 mod deploy;
 mod fidelity;
 mod graph;

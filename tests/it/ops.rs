@@ -460,3 +460,27 @@ async fn a_snapshot_of_every_type_equals_what_graph_holds() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_backup_keeps_several_requests_in_flight_within_the_tenants_budget() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, t) = sim_tenant(&app, &token, &sim, "Overlap", 6, None).await;
+    // Graph's real limits, a round trip that costs something, small pages.
+    sim.set_faults(Faults {
+        latency_ms: 60,
+        enforce_limits: true,
+        page_size: 7,
+        ..Faults::default()
+    });
+    let run = start_and_wait(&app, &token, &tid, "/backup-sets", Some(json!({"name": "Overlapped"}))).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(
+        sim.peak_in_flight() > 1,
+        "listing and capture overlap their round trips (peak in flight: {})",
+        sim.peak_in_flight()
+    );
+    let (_, _, throttled) = sim.counters(&t.entra_tenant_id);
+    assert_eq!(throttled, 0, "never over Intune's limit");
+    let (busiest, _) = sim.peak_window(&t.entra_tenant_id);
+    assert!(busiest <= 1000, "busiest 20 s: {busiest}");
+}

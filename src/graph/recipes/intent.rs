@@ -9,7 +9,7 @@ use super::collection;
 use crate::graph::error::{ErrorCode, GraphError};
 use crate::graph::handles::{GraphReader, GraphWriter};
 use crate::graph::odata::strip_annotations;
-use crate::graph::policy::{put_or_patch, strip_ids, write_body};
+use crate::graph::policy::{created_id, put_or_patch, strip_ids, write_body};
 use crate::graph::registry::PolicyType;
 
 const SETTINGS: &str = "settings";
@@ -51,13 +51,7 @@ pub async fn create(writer: &GraphWriter, ty: &PolicyType, document: &Value) -> 
             &Value::Object(body),
         )
         .await?;
-    created["id"].as_str().map(str::to_owned).ok_or_else(|| {
-        GraphError::new(
-            ErrorCode::GraphBadRequest,
-            "Graph created the policy but sent no id",
-            &json!({}),
-        )
-    })
+    created_id(&created)
 }
 
 pub async fn update(

@@ -325,16 +325,20 @@ impl ExecuteCtx {
     }
 
     /// The backed-up document with its secret values opened, for the write body only.
-    async fn opened(&self, ty: &'static PolicyType, doc: &Value) -> Result<Value, ItemOutcome> {
+    async fn opened(&self, ty: &'static PolicyType, doc: &Value, creating: bool) -> Result<Value, ItemOutcome> {
         let (sealer, doc) = (self.sealer.clone(), doc.clone());
+        let skip = |reason: String| ItemOutcome::Skipped {
+            result: Some(json!({"action": "skip", "reason": reason})),
+        };
         match self.deps.db.read(move |c| sealer.open(c, ty, doc)).await {
-            Ok(Ok(plain)) => Ok(plain),
-            Ok(Err(setting)) => Err(ItemOutcome::Skipped {
-                result: Some(json!({
-                    "action": "skip",
-                    "reason": format!("the backup holds no value for the encrypted setting {setting}; restore it by hand"),
-                })),
-            }),
+            Ok(Ok(opened)) if creating && !opened.missing.is_empty() => Err(skip(format!(
+                "Graph does not return the {} of this profile, so the backup cannot hold it; create the profile by hand (an update keeps the live value)",
+                opened.missing.join(", ")
+            ))),
+            Ok(Ok(opened)) => Ok(opened.document),
+            Ok(Err(setting)) => Err(skip(format!(
+                "the backup holds no value for the encrypted setting {setting}; restore it by hand"
+            ))),
             Err(_) => Err(failed(ErrorCode::Internal)),
         }
     }
@@ -386,7 +390,7 @@ impl ExecuteCtx {
         doc: &Value,
         plan: &Plan,
     ) -> ItemOutcome {
-        let unsealed = match self.opened(ty, doc).await {
+        let unsealed = match self.opened(ty, doc, matches!(plan, Plan::Create)).await {
             Ok(p) => p,
             Err(o) => return o,
         };

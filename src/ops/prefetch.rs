@@ -1,0 +1,62 @@
+//! Reading ahead while items are recorded: the documents of the next policies are fetched in
+//! `$batch` windows of twenty with several windows in flight, so a round trip's latency
+//! overlaps the next windows instead of adding to them. The tenant's pacing (`graph::limiter`)
+//! still decides how fast operations start: more in flight never means over the limit.
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::Deps;
+use super::capture::fetch_documents;
+use crate::graph::GraphReader;
+use crate::runs::handler::ItemOutcome;
+
+/// Twenty policies = twenty GETs (assignments expanded) = one full `$batch`.
+pub const WINDOW: usize = 20;
+/// Windows in flight at once: enough to hide a 100 ms round trip behind the pacing of the
+/// others, few enough that a cancelled run wastes little.
+pub const IN_FLIGHT: usize = 4;
+
+pub type Fetched = HashMap<String, Result<Value, ItemOutcome>>;
+
+/// Documents of a list of policies, window by window, in order.
+pub struct Prefetch {
+    rx: mpsc::Receiver<Fetched>,
+    task: JoinHandle<()>,
+}
+
+impl Prefetch {
+    pub fn start(deps: Deps, reader: GraphReader, policy_ids: Vec<String>) -> Prefetch {
+        let (tx, rx) = mpsc::channel(IN_FLIGHT);
+        let task = tokio::spawn(async move {
+            let windows: Vec<Vec<String>> = policy_ids.chunks(WINDOW).map(<[String]>::to_vec).collect();
+            let mut fetched = futures_util::stream::iter(windows)
+                .map(|window| {
+                    let (deps, reader) = (deps.clone(), reader.clone());
+                    async move { fetch_documents(&deps, &reader, &window).await }
+                })
+                .buffered(IN_FLIGHT);
+            while let Some(window) = fetched.next().await {
+                if tx.send(window).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Prefetch { rx, task }
+    }
+
+    /// The next window's documents; `None` once every window was handed out.
+    pub async fn next(&mut self) -> Option<Fetched> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
