@@ -543,6 +543,14 @@ async fn the_active_runs_menu_stays_open_and_the_bell_rings_live_once_per_run() 
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         seen.push(("bell after", b.text_of("#pv-bell").await));
+        let idle = b
+            .client
+            .execute(
+                "const e = document.querySelector('#pv-active ul li.pv-muted'); return e ? getComputedStyle(e).color : null;",
+                vec![],
+            )
+            .await?;
+        seen.push(("idle colour", idle.as_str().unwrap_or_default().to_owned()));
         // (Pico closes an open dropdown on the next click anywhere: go there directly.)
         b.client.goto(&app.url("/notifications")).await?;
         b.client.wait().for_element(Locator::Css("tr[data-unread]")).await?;
@@ -569,6 +577,11 @@ async fn the_active_runs_menu_stays_open_and_the_bell_rings_live_once_per_run() 
         "dark text on the light panel: {seen:?}"
     );
     assert_eq!(get("bell after"), "Notifications 1", "counted live: {seen:?}");
+    assert_eq!(
+        get("idle colour"),
+        "rgb(71, 85, 105)",
+        "'Nothing is running.' is readable: {seen:?}"
+    );
     let notes = get("notifications");
     assert!(
         notes.contains(&format!(
