@@ -43,4 +43,52 @@
       window.location.assign(event.target.value);
     }
   });
+  // The restore picker of a backup set: nothing ticked at first; filters by type, name and
+  // "changed since" hide rows; "select all shown" ticks only the rows left visible.
+  function picker(form) {
+    var rows = Array.prototype.slice.call(form.querySelectorAll("tr[data-item]"));
+    var value = function (name) {
+      var el = form.querySelector('[data-pick-filter="' + name + '"]');
+      return el ? el.value : "";
+    };
+    var shown = function () { return rows.filter(function (r) { return !r.hidden; }); };
+    var box = function (r) { return r.querySelector('input[name="item"]'); };
+    var update = function () {
+      var ticked = rows.filter(function (r) { var b = box(r); return b && b.checked; }).length;
+      var out = form.querySelector("#pv-picked");
+      if (out) { out.textContent = ticked + " selected"; }
+      var submit = form.querySelector('[data-pick="submit"]');
+      if (submit) { submit.disabled = ticked === 0; }
+    };
+    var filter = function () {
+      var type = value("type"), name = value("name").trim().toLowerCase(), since = value("since");
+      rows.forEach(function (r) {
+        r.hidden = (type && r.dataset.type !== type) ||
+          (name && r.dataset.name.indexOf(name) < 0) ||
+          (since && !(r.dataset.changed && r.dataset.changed >= since));
+      });
+      update();
+    };
+    var tick = function (on) {
+      shown().forEach(function (r) { var b = box(r); if (b) { b.checked = on; } });
+      update();
+    };
+    form.addEventListener("input", function (event) {
+      if (event.target.matches("[data-pick-filter]")) { filter(); }
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.matches('[data-pick="toggle"]')) { tick(event.target.checked); }
+      else if (event.target.matches("[data-pick-filter]")) { filter(); }
+      else { update(); }
+    });
+    form.addEventListener("click", function (event) {
+      var b = event.target.closest('button[data-pick="all"], button[data-pick="none"]');
+      if (b) { tick(b.dataset.pick === "all"); }
+    });
+    filter();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("#pv-restore-picker");
+    if (form) { picker(form); }
+  });
 })();

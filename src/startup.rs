@@ -154,6 +154,7 @@ impl App {
             engine,
             scheduler,
             fragments: Arc::default(),
+            shown_once: Arc::default(),
             db,
             settings: Arc::new(settings),
             key,

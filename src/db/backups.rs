@@ -201,3 +201,69 @@ pub fn latest_per_tenant(c: &Connection) -> DbResult<std::collections::HashMap<S
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// When each captured item's version was first seen (identical content is stored once, so
+/// this is when the policy last changed before the backup), by item id; for the picker's
+/// "changed since" filter.
+pub fn item_captured_at(c: &Connection, set_id: &str) -> DbResult<std::collections::HashMap<String, String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT i.id, v.captured_at FROM backup_items i JOIN policy_versions v ON v.id = i.version_id
+         WHERE i.backup_set_id = ?1",
+    )?;
+    let rows = stmt.query_map([set_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// For one policy: each captured version that some backup set holds, with the newest such
+/// set and its item (what a one-item restore of that version starts from), by version id.
+pub fn sets_holding_versions(
+    c: &Connection,
+    policy_id: &str,
+) -> DbResult<std::collections::HashMap<String, (String, String)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT i.version_id, s.id, i.id FROM backup_items i JOIN backup_sets s ON s.id = i.backup_set_id
+         WHERE i.policy_id = ?1 AND i.version_id IS NOT NULL
+         ORDER BY s.created_at ASC, s.id ASC",
+    )?;
+    let rows = stmt.query_map([policy_id], |r| {
+        Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+    })?;
+    // Later (newer) sets overwrite earlier ones.
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How complete a set is: items with a captured version, all items, and the newest capture
+/// run of the set (the first capture or a re-run of its failed items).
+#[derive(Debug, Clone)]
+pub struct SetProgress {
+    pub captured: i64,
+    pub total: i64,
+    pub run_id: Option<String>,
+    pub run_status: Option<String>,
+}
+
+/// Every set's progress in a tenant, by set id.
+pub fn progress(c: &Connection, tenant_id: &str) -> DbResult<std::collections::HashMap<String, SetProgress>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT s.id,
+            (SELECT count(*) FROM backup_items i WHERE i.backup_set_id = s.id AND i.version_id IS NOT NULL),
+            (SELECT count(*) FROM backup_items i WHERE i.backup_set_id = s.id),
+            r.id, r.status
+         FROM backup_sets s
+         LEFT JOIN runs r ON r.id = (SELECT x.id FROM runs x WHERE x.tenant_id = s.tenant_id
+             AND x.target_type = 'backup_set' AND x.target_id = s.id ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
+         WHERE s.tenant_id = ?1",
+    )?;
+    let rows = stmt.query_map([tenant_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            SetProgress {
+                captured: r.get(1)?,
+                total: r.get(2)?,
+                run_id: r.get(3)?,
+                run_status: r.get(4)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

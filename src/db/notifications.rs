@@ -73,3 +73,24 @@ pub fn owner_ids(c: &Connection, tenant_id: &str) -> DbResult<Vec<String>> {
     let rows = stmt.query_map([tenant_id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// One page of the user's notifications, newest first.
+pub fn page_for_user(c: &Connection, user_id: &str, limit: u32, offset: u32) -> DbResult<Vec<Notification>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT n.id, n.tenant_id, n.run_id, n.status, n.message, n.created_at, n.read_at IS NOT NULL
+         FROM notifications n WHERE n.user_id = ?1
+         ORDER BY n.created_at DESC, n.id DESC LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = stmt.query_map(params![user_id, limit, offset], |r| {
+        Ok(Notification {
+            id: r.get(0)?,
+            tenant_id: r.get(1)?,
+            run_id: r.get(2)?,
+            status: r.get(3)?,
+            message: r.get(4)?,
+            created_at: r.get(5)?,
+            read: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -441,3 +441,25 @@ pub fn active_counts(c: &Connection) -> DbResult<std::collections::HashMap<Strin
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// How many of a run's items ended in each (status, result action) pair: what a preview or
+/// restore summary line counts ("2 will change: 1 created, 1 updated; 57 unchanged").
+pub fn action_counts(c: &Connection, run_id: &str) -> DbResult<Vec<(String, String, i64)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT status, COALESCE(json_extract(result, '$.action'), ''), count(*) FROM run_items
+         WHERE run_id = ?1 GROUP BY 1, 2",
+    )?;
+    let rows = stmt.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every `tightens` entry of a run's items, with the item's label: what a live restore of a
+/// preview would tighten in Conditional Access.
+pub fn tightening(c: &Connection, run_id: &str) -> DbResult<Vec<(String, String)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT i.label, t.value FROM run_items i, json_each(i.result, '$.tightens') t
+         WHERE i.run_id = ?1 AND i.status = 'succeeded' AND json_valid(i.result) ORDER BY i.seq",
+    )?;
+    let rows = stmt.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,6 +1,7 @@
 //! Run kinds: one file per kind, each a `RunHandler` for the engine in `runs/`.
 
 pub mod backup;
+pub mod backup_rerun;
 pub mod backup_start;
 pub mod capture;
 pub mod conditional_access;

@@ -1,35 +1,78 @@
-//! Notification rows for a run's state changes: to its initiator, or to the tenant's owners
-//! when the scheduler started it.
+//! Notification rows for finished runs: one per run when it ends, naming the tenant and what
+//! ran in words, to its initiator, or to the tenant's owners when the scheduler started it.
+//! Queued and started are shown live by the progress widget, not as notifications.
 
 use rusqlite::Connection;
 
 use crate::clock;
 use crate::db::DbResult;
-use crate::db::notifications;
 use crate::db::runs::Run;
+use crate::db::{notifications, tenants};
 
-pub fn message(run: &Run, status: &str) -> String {
-    let what = run.kind.replace(['.', '_'], " ");
-    match status {
-        "queued" => format!("{what} queued"),
-        "running" => format!("{what} started"),
-        "succeeded" => format!("{what} succeeded ({} of {} items)", run.succeeded, run.total),
-        "partial" => format!("{what} finished with {} failed of {} items", run.failed, run.total),
-        "failed" => match &run.error_code {
-            Some(code) => format!("{what} failed: {code}"),
-            None => format!("{what} failed ({} of {} items failed)", run.failed, run.total),
-        },
-        other => format!("{what} {other}"),
+/// What ran, in words: "Backup", "Restore preview", …
+fn what(kind: &str) -> &str {
+    match kind {
+        "tenant.verify" => "Connection check",
+        "inventory.sync" => "Inventory sync",
+        "policy.capture_snapshot" => "Snapshot",
+        "backup_set.capture" => "Backup",
+        "restore.preview" => "Restore preview",
+        "restore.execute" => "Restore",
+        "restore.rerun" => "Restore re-run",
+        other => other,
     }
 }
 
-/// Writes the notification for `status` in the caller's transaction.
+fn items(n: i64) -> String {
+    if n == 1 { "1 item".into() } else { format!("{n} items") }
+}
+
+/// "Backup of Contoso finished: 59 of 59 items captured."
+pub fn message(run: &Run, status: &str, tenant: &str) -> String {
+    let what = what(&run.kind);
+    let done = match run.kind.as_str() {
+        "restore.preview" => format!("{} would change, {} unchanged", run.succeeded, run.skipped),
+        "restore.execute" | "restore.rerun" => format!("{} written, {} unchanged", run.succeeded, run.skipped),
+        "backup_set.capture" => format!("{} of {} captured", run.succeeded, items(run.total)),
+        "inventory.sync" => format!("{} policy types listed", run.succeeded),
+        "tenant.verify" => format!("{} of {} policy types readable", run.succeeded, run.total),
+        _ => format!("{} done", items(run.succeeded)),
+    };
+    match status {
+        "succeeded" => format!("{what} of {tenant} finished: {done}."),
+        "partial" => format!(
+            "{what} of {tenant} finished with failures: {} of {} failed.",
+            run.failed,
+            items(run.total)
+        ),
+        "failed" => match &run.error_code {
+            Some(code) => format!(
+                "{what} of {tenant} failed: {}.",
+                crate::views::components::error_text(code)
+            ),
+            None => format!(
+                "{what} of {tenant} failed: {} of {} failed.",
+                run.failed,
+                items(run.total)
+            ),
+        },
+        "queued" => format!("{what} of {tenant} queued."),
+        "running" => format!("{what} of {tenant} started."),
+        other => format!("{what} of {tenant}: {other}."),
+    }
+}
+
+/// Writes the notification for `status` in the caller's transaction: only when the run ends.
 pub fn record(tx: &Connection, run: &Run, status: &str) -> DbResult<()> {
+    if !matches!(status, "succeeded" | "partial" | "failed") {
+        return Ok(());
+    }
     let recipients = match &run.initiated_by {
         Some(user) => vec![user.clone()],
         None => notifications::owner_ids(tx, &run.tenant_id)?,
     };
-    let text = message(run, status);
+    let tenant = tenants::get(tx, &run.tenant_id)?.map_or_else(|| "a tenant".to_owned(), |t| t.name);
+    let text = message(run, status, &tenant);
     let now = clock::now();
     for user in recipients {
         notifications::insert(tx, &user, &run.tenant_id, &run.id, status, &text, &now)?;

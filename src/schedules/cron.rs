@@ -19,6 +19,26 @@ fn parser() -> CronParser {
         .build()
 }
 
+/// A parser error in the words of the cron fields (not "Component error: …").
+fn plain_error(e: &str) -> String {
+    let lower = e.to_lowercase();
+    if lower.contains("out of bounds") || lower.contains("out of range") {
+        "a number is out of range (minute 0–59, hour 0–23, day 1–31, month 1–12, weekday 0–7)".into()
+    } else if lower.contains("step") {
+        "a step (`*/n`) is not valid there".into()
+    } else {
+        "check each field: minute hour day month weekday, numbers, `*`, `,` lists, `-` ranges and `*/n` steps".into()
+    }
+}
+
+/// How an owner wrote it: the seconds field we add to 5-field expressions is left out.
+pub fn display(normalized: &str) -> &str {
+    match normalized.strip_prefix("0 ") {
+        Some(rest) if rest.split_whitespace().count() == 5 => rest,
+        _ => normalized,
+    }
+}
+
 impl CronExpr {
     /// Accepts the classic 5 fields (minute hour day month weekday) or 6 with seconds first.
     /// `min_interval_secs` refuses expressions that would back up more often than that.
@@ -34,9 +54,13 @@ impl CronExpr {
                 ));
             }
         };
-        let cron = parser()
-            .parse(&normalized)
-            .map_err(|e| format!("`{}` is not a valid cron expression: {e}", input.trim()))?;
+        let cron = parser().parse(&normalized).map_err(|e| {
+            format!(
+                "`{}` is not a valid cron expression: {}",
+                input.trim(),
+                plain_error(&e.to_string())
+            )
+        })?;
         let expr = CronExpr { normalized, cron };
         let Some(first) = expr.first_after(Utc::now()) else {
             return Err(format!("`{}` never fires", input.trim()));
@@ -48,7 +72,7 @@ impl CronExpr {
         let min = i64::try_from(min_interval_secs).unwrap_or(i64::MAX);
         match expr.smallest_gap_from(first) {
             Some(gap) if gap < min => Err(format!(
-                "`{}` would run every {} at times; back-ups may run at most every {} (PV_SCHEDULE_MIN_INTERVAL_SECS)",
+                "`{}` would run every {} at times; backups may run at most every {} on this server",
                 input.trim(),
                 human(gap),
                 human(min),

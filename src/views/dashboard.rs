@@ -1,8 +1,9 @@
-//! The dashboard: the caller's tenants.
+//! The dashboard: the caller's tenants as a table that stays usable with hundreds of them:
+//! search by name, sort, and filters for the tenants that need attention.
 
 use maud::{Markup, html};
 
-use super::components::badge;
+use super::components::{badge, when};
 use super::layout::{Nav, page};
 
 pub struct TenantCard {
@@ -18,14 +19,38 @@ pub struct TenantCard {
     pub active_runs: i64,
 }
 
-pub fn dashboard(nav: &Nav, tenants: &[TenantCard]) -> Markup {
+/// The table's search, sort and filter, as the query string carries them.
+#[derive(Debug, Default, Clone)]
+pub struct TableQuery {
+    pub q: String,
+    /// `name` (default), `backup` (oldest last backup first), `next`.
+    pub sort: String,
+    /// ``, `backup_failed`, `no_schedule`, `no_backup`, `active`.
+    pub filter: String,
+}
+
+pub const FILTERS: [(&str, &str); 5] = [
+    ("", "all tenants"),
+    ("backup_failed", "last backup failed"),
+    ("no_backup", "never backed up"),
+    ("no_schedule", "no schedule"),
+    ("active", "with active runs"),
+];
+
+pub const SORTS: [(&str, &str); 3] = [
+    ("name", "name"),
+    ("backup", "oldest backup first"),
+    ("next", "next scheduled backup"),
+];
+
+pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery) -> Markup {
     page(
         nav,
         "Dashboard",
         html! {
             h1 { "Tenants" }
             p.pv-sub { "Customer tenants you can work in." }
-            @if tenants.is_empty() {
+            @if total == 0 {
                 div.pv-empty {
                     @if nav.superadmin {
                         p { "No tenants yet." }
@@ -35,33 +60,93 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard]) -> Markup {
                     }
                 }
             } @else {
-                div.pv-cards {
-                    @for t in tenants {
-                        article data-tenant=(t.id) {
-                            header { a href={ "/t/" (t.id) } { (t.name) } }
-                            p.pv-muted { (t.cloud_label) }
-                            p.pv-mono { (t.entra_tenant_id) }
-                        p {
-                            @match &t.last_backup {
-                                Some(b) => {
-                                    "Last backup: " (b.name) " · " (super::components::when(&b.created_at)) " "
-                                    @if let Some(s) = &b.status { (super::runs::status_badge(s)) }
-                                },
-                                None => span.pv-muted { "No backup yet" },
+                form.pv-actions #pv-tenant-filter method="get" action="/" {
+                    input type="search" name="q" value=(q.q) placeholder="Search tenants" aria-label="Search tenants";
+                    select name="filter" aria-label="Show" {
+                        @for (v, label) in FILTERS { option value=(v) selected[q.filter == v] { (label) } }
+                    }
+                    select name="sort" aria-label="Sort by" {
+                        @for (v, label) in SORTS { option value=(v) selected[q.sort == v || (q.sort.is_empty() && v == "name")] { "sort by " (label) } }
+                    }
+                    button.secondary type="submit" { "Show" }
+                    span.pv-muted #pv-tenant-count { (tenants.len()) " of " (total) " tenants" }
+                }
+                table #pv-tenants {
+                    thead { tr { th { "Tenant" } th { "Last backup" } th { "Next scheduled backup" } th { "Active runs" } th { "Your role" } } }
+                    tbody {
+                        @for t in tenants {
+                            tr data-tenant=(t.id) {
+                                td.pv-tenant-name { a href={ "/t/" (t.id) } { (t.name) } br; small.pv-muted { (t.cloud_label) " · " span.pv-mono { (t.entra_tenant_id) } } }
+                                td {
+                                    @match &t.last_backup {
+                                        Some(b) => {
+                                            @if let Some(s) = &b.status { (super::runs::status_badge(s)) " " }
+                                            (when(&b.created_at)) br; small.pv-muted { (b.name) }
+                                        },
+                                        None => span.pv-muted { "No backup yet" },
+                                    }
+                                }
+                                td {
+                                    @match &t.next_scheduled {
+                                        Some(at) => { (when(at)) },
+                                        None => a.pv-warn href={ "/t/" (t.id) "/schedules" } { "No backup schedule" },
+                                    }
+                                }
+                                td { @if t.active_runs > 0 { a href={ "/t/" (t.id) "/runs?status=running" } { (t.active_runs) } } @else { span.pv-muted { "–" } } }
+                                td { (badge(&t.role, &t.role)) }
                             }
                         }
-                        p {
-                            @match &t.next_scheduled {
-                                Some(at) => { "Next scheduled backup: " (super::components::when(at)) },
-                                None => a.pv-warn href={ "/t/" (t.id) "/schedules" } { "No backup schedule" },
-                            }
-                        }
-                        @if t.active_runs > 0 { p { a href={ "/t/" (t.id) "/runs?status=running" } { (t.active_runs) " active run(s)" } } }
-                            footer { (badge(&t.role, &t.role)) }
-                        }
+                        @if tenants.is_empty() { tr { td colspan="5" { "No tenant matches." } } }
                     }
                 }
             }
         },
     )
+}
+
+/// Compares names the way people read them: "Tenant 12" before "Tenant 100".
+#[allow(clippy::many_single_char_names)]
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let take = |it: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+                    let mut n = String::new();
+                    while let Some(c) = it.peek().copied().filter(char::is_ascii_digit) {
+                        n.push(c);
+                        it.next();
+                    }
+                    n
+                };
+                let (m, n) = (take(&mut x), take(&mut y));
+                let (m, n) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
+                let ord = m.len().cmp(&n.len()).then_with(|| m.cmp(n));
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+            }
+            (Some(c), Some(d)) => {
+                let ord = c.to_lowercase().cmp(d.to_lowercase());
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+                x.next();
+                y.next();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_sort_as_people_read_them() {
+        let mut v = vec!["Tenant 100", "tenant 12", "Tenant 2", "Alpha"];
+        v.sort_by(|a, b| super::natural_cmp(a, b));
+        assert_eq!(v, ["Alpha", "Tenant 2", "tenant 12", "Tenant 100"]);
+    }
 }

@@ -34,7 +34,7 @@ pub fn actions(t: &Tenant, csrf: &str) -> Markup {
         div.pv-actions {
             (button("/verify", "Verify connection"))
             (button("/sync", "Sync inventory"))
-                (button("/drift", "Check drift"))
+            a.secondary role="button" href={ "/t/" (t.id) "/drift" } { "Check drift" }
             form.pv-actions hx-post={ "/t/" (t.id) "/backups" } hx-target="#pv-started" hx-swap="innerHTML" {
                 (csrf_field(csrf))
                 input type="text" name="name" placeholder="Backup name" value="Manual backup" required maxlength="200";
@@ -45,7 +45,14 @@ pub fn actions(t: &Tenant, csrf: &str) -> Markup {
     }
 }
 
-pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], chosen_type: &str, search: &str, is_owner: bool) -> Markup {
+pub struct PolicyFilterView<'a> {
+    pub chosen_type: &'a str,
+    pub search: &'a str,
+    pub only_deleted: bool,
+}
+
+pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>, is_owner: bool) -> Markup {
+    let (chosen_type, search) = (f.chosen_type, f.search);
     page(
         nav,
         &format!("{} · Policies", t.name),
@@ -59,6 +66,7 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], chosen_type: &str, searc
                     @for ty in registry::TYPES { option value=(ty.key) selected[chosen_type == ty.key] { (ty.label) } }
                 }
                 input type="search" name="q" value=(search) placeholder="Search by name";
+                label.pv-inline { input type="checkbox" name="deleted" value="1" checked[f.only_deleted]; " Deleted in Intune only" }
                 button.secondary type="submit" { "Filter" }
             }
             table {
@@ -81,6 +89,8 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], chosen_type: &str, searc
 
 pub struct BackupsView<'a> {
     pub sets: &'a [BackupSet],
+    /// How complete each set is, by set id.
+    pub progress: &'a std::collections::HashMap<String, crate::db::backups::SetProgress>,
     /// Current (not deleted) policies, for the picker.
     pub policies: &'a [Policy],
     pub is_owner: bool,
@@ -97,18 +107,20 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
             (tabs(t, Tab::Backups, v.is_owner))
             @if v.can_operate { (new_backup(nav, t, v.policies)) }
             table {
-                thead { tr { th { "Name" } th { "Origin" } th { "Items" } th { "Created" } th { "Capture" } } }
+                thead { tr { th { "Name" } th { "Status" } th { "Captured" } th { "Origin" } th { "Created" } th { "Capture" } } }
                 tbody {
                     @for s in v.sets {
+                        @let p = v.progress.get(&s.id);
                         tr data-set=(s.id) {
                             td { a href={ "/t/" (t.id) "/backups/" (s.id) } { (s.name) } }
-                            td { (badge("viewer", &s.origin)) }
-                            td { (s.item_count) }
+                            td.pv-set-status { (set_status(p)) }
+                            td { @if let Some(p) = p { (p.captured) " of " (p.total) } @else { (s.item_count) } }
+                            td { (origin_label(&s.origin)) }
                             td { (when(&s.created_at)) }
-                            td { @if let Some(r) = &s.capture_run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
+                            td { @if let Some(r) = p.and_then(|p| p.run_id.as_ref()).or(s.capture_run_id.as_ref()) { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                         }
                     }
-                    @if v.sets.is_empty() { tr { td colspan="5" { "No backups yet." } } }
+                    @if v.sets.is_empty() { tr { td colspan="6" { "No backups yet." } } }
                 }
             }
         },
@@ -149,5 +161,28 @@ fn new_backup(nav: &Nav, t: &Tenant, list: &[Policy]) -> Markup {
                 div #pv-started {}
             }
         }
+    }
+}
+
+/// Where a backup set came from, in words.
+pub fn origin_label(origin: &str) -> &str {
+    match origin {
+        "manual" => "taken by hand",
+        "scheduled" => "scheduled",
+        "before_restore" => "saved before a restore",
+        other => other,
+    }
+}
+
+/// A set's status in words: complete, capturing, incomplete (some items failed) or failed.
+fn set_status(p: Option<&crate::db::backups::SetProgress>) -> Markup {
+    let Some(p) = p else { return badge("viewer", "unknown") };
+    match p.run_status.as_deref() {
+        Some("queued" | "running") => badge("owner", "capturing"),
+        _ if p.total > 0 && p.captured == p.total => badge("operator", "complete"),
+        _ if p.captured == 0 && p.total > 0 => badge("disabled", "failed"),
+        Some("failed") if p.total == 0 => badge("disabled", "failed"),
+        _ if p.captured < p.total => badge("partial", "incomplete"),
+        _ => badge("operator", "complete"),
     }
 }

@@ -52,15 +52,16 @@ pub fn page(nav: &Nav, title: &str, body: Markup) -> Markup {
                             li { a.pv-brand href="/" { "policy" span { "vault" } } }
                             li { (tenant_switcher(nav)) }
                         }
-                        ul {
-                            // Filled and kept live by the server over SSE.
-                            li #pv-active hx-ext="sse" sse-connect="/events/active" sse-swap="active" {}
-                            li {
-                                a href="/notifications" title="Notifications" aria-label={ "Notifications, " (nav.unread) " unread" } {
-                                    "Notifications"
-                                    @if nav.unread > 0 { " " span.pv-count { (nav.unread) } }
+                        // The active runs and the bell are kept live by the server over SSE;
+                        // only their contents are swapped, so an open dropdown stays open.
+                        ul hx-ext="sse" sse-connect="/events/active" {
+                            li #pv-active {
+                                details.dropdown #pv-active-menu {
+                                    summary sse-swap="active-summary" { span.pv-muted { "Active runs" } }
+                                    ul sse-swap="active-list" {}
                                 }
                             }
+                            li #pv-bell sse-swap="bell" { (super::runs::bell(nav.unread)) }
                             li { a href="/" { "Dashboard" } }
                             @if nav.superadmin {
                                 li { a href="/admin/users" { "Users" } }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod components;
 pub mod dashboard;
+pub mod drift;
 pub mod errors;
 pub mod inventory;
 pub mod layout;

@@ -52,6 +52,9 @@ pub struct PolicyView<'a> {
     pub versions: &'a [Version],
     /// (older id, newer id, diff) when two versions are compared.
     pub compared: Option<(String, String, Vec<DiffEntry>)>,
+    /// Versions a backup set holds, by version id: (set id, item id) of the newest such set,
+    /// what "Restore this version" previews.
+    pub restorable: &'a std::collections::HashMap<String, (String, String)>,
     pub can_operate: bool,
     pub is_owner: bool,
 }
@@ -71,6 +74,9 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                 @if p.deleted { " " (badge("disabled", "deleted in Intune")) }
             }
             (tabs(t, Tab::Policies, v.is_owner))
+            @if p.deleted && v.can_operate {
+                p.pv-flash.info { "This policy was deleted in Intune. “Restore this version” previews re-creating it from a backup; nothing is written until you confirm." }
+            }
             @if v.can_operate && !p.deleted {
                 div.pv-actions {
                     button.secondary hx-post={ (base) "/snapshot" } hx-target="#pv-started" { "Capture snapshot" }
@@ -83,7 +89,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
             } @else {
                 form method="get" action=(base) {
                     table {
-                        thead { tr { th { "Older" } th { "Newer" } th { "Captured" } th { "Content hash" } th { "By run" } } }
+                        thead { tr { th { "Older" } th { "Newer" } th { "Captured" } th { "Content hash" } th { "By run" } th {} } }
                         tbody {
                             @for (i, ver) in v.versions.iter().enumerate() {
                                 tr data-version=(ver.id) {
@@ -92,11 +98,26 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                                     td { (when(&ver.captured_at)) }
                                     td.pv-mono { (ver.content_hash[..12].to_owned()) }
                                     td { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "run" } } }
+                                    td {
+                                        @if v.can_operate && v.restorable.contains_key(&ver.id) {
+                                            button.secondary.pv-small type="submit" form="pv-restore-version"
+                                                formaction={ (base) "/versions/" (ver.id) "/restore" } { "Restore this version" }
+                                        } @else if v.can_operate {
+                                            small.pv-muted { "in no backup set" }
+                                        }
+                                    }
                                 }
                             }
                         }
                     }
                     @if v.versions.len() > 1 { button.secondary type="submit" { "Compare" } }
+                }
+            }
+            @if v.can_operate && !v.restorable.is_empty() {
+                @let first = v.versions.iter().find(|ver| v.restorable.contains_key(&ver.id)).map_or(String::new(), |ver| ver.id.clone());
+                form #pv-restore-version method="post" action={ (base) "/versions/" (first) "/restore" } {
+                    (csrf_field(&nav.csrf))
+                    details.pv-options { summary { "Restore options" } (restore_options()) }
                 }
             }
             @if let Some((a, b, d)) = &v.compared {
@@ -107,55 +128,163 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
     )
 }
 
-pub fn backup_set(
-    nav: &Nav,
-    t: &Tenant,
-    set: &BackupSet,
-    items: &[BackupItem],
-    can_operate: bool,
-    is_owner: bool,
-) -> Markup {
+pub struct BackupSetView<'a> {
+    pub set: &'a BackupSet,
+    pub items: &'a [BackupItem],
+    /// When each captured item's content was first seen, by item id.
+    pub changed_at: &'a std::collections::HashMap<String, String>,
+    pub can_operate: bool,
+    pub is_owner: bool,
+}
+
+/// The options every restore preview form offers.
+pub fn restore_options() -> Markup {
+    html! {
+        label.pv-option { input type="checkbox" name="include_assignments" value="true" checked; " Include assignments" }
+        label.pv-option {
+            input type="checkbox" name="conditional_access_state" value="as_captured";
+            " Keep the captured state of Conditional Access policies"
+            small.pv-muted { "Otherwise a re-created Conditional Access policy starts in report-only mode." }
+        }
+    }
+}
+
+pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
+    let set = v.set;
+    let mut types: Vec<&str> = v.items.iter().map(|i| i.policy_type.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let label = |key: &str| registry::by_key(key).map_or(key.to_owned(), |ty| ty.label.to_owned());
     page(
         nav,
         &set.name,
         html! {
             p.pv-muted { a href={ "/t/" (t.id) "/backups" } { "← Backups of " (t.name) } }
             h1 { (set.name) }
-            p.pv-sub { (set.item_count) " items · " (badge("viewer", &set.origin)) " · created " (when(&set.created_at)) }
-            (tabs(t, Tab::Backups, is_owner))
-            form method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
+            p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (when(&set.created_at)) }
+            (tabs(t, Tab::Backups, v.is_owner))
+            form #pv-restore-picker method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
                 (csrf_field(&nav.csrf))
+                @if v.can_operate {
+                    p.pv-muted { "Tick what to restore, then preview it. A preview reads the tenant and shows what a restore would change; it writes nothing." }
+                    div.pv-actions.pv-picker-tools {
+                        select data-pick-filter="type" aria-label="Type" {
+                            option value="" { "every type" }
+                            @for ty in &types { option value=(ty) { (label(ty)) } }
+                        }
+                        input type="search" data-pick-filter="name" placeholder="Search by name" aria-label="Search by name";
+                        label.pv-inline { "Changed since " input type="date" data-pick-filter="since" aria-label="Changed since"; }
+                        button.secondary type="button" data-pick="all" { "Select all shown" }
+                        button.secondary type="button" data-pick="none" { "Select none" }
+                        span #pv-picked.pv-muted aria-live="polite" { "0 selected" }
+                    }
+                }
                 table {
-                    thead { tr { th { @if can_operate { input type="checkbox" checked disabled aria-label="all"; } } th { "Policy" } th { "Type" } th { "Captured" } } }
+                    thead { tr {
+                        th { @if v.can_operate { input type="checkbox" data-pick="toggle" aria-label="select all shown"; } }
+                        th { "Policy" } th { "Type" } th { "Last changed" }
+                    } }
                     tbody {
-                        @for i in items {
-                            tr data-item=(i.id) {
-                                td { @if can_operate { input type="checkbox" name="item" value=(i.id) checked aria-label={ "restore " (i.display_name) }; } }
+                        @for i in v.items {
+                            @let changed = v.changed_at.get(&i.id);
+                            tr data-item=(i.id) data-type=(i.policy_type) data-name=(i.display_name.to_lowercase())
+                                data-changed=(changed.map_or("", |c| c.get(..10).unwrap_or(""))) {
+                                td { @if v.can_operate && i.version_id.is_some() { input type="checkbox" name="item" value=(i.id) aria-label={ "restore " (i.display_name) }; } }
                                 td { a href={ "/t/" (t.id) "/policies/" (i.policy_id) } { (i.display_name) } }
-                                td.pv-muted { (registry::by_key(&i.policy_type).map_or(i.policy_type.as_str(), |ty| ty.label)) }
-                                td { @if i.version_id.is_some() { "yes" } @else { span.pv-muted { "not captured" } } }
+                                td.pv-muted { (label(&i.policy_type)) }
+                                td { @if let Some(c) = changed { (when(c)) } @else { span.pv-muted { "not captured" } } }
                             }
                         }
                     }
                 }
-                @if can_operate {
-                    label { input type="checkbox" name="include_assignments" value="true" checked; " Include assignments" }
-                    button type="submit" { "Preview restore" }
-                    p.pv-muted { "A preview reads the tenant and shows what a restore would change. It writes nothing." }
+                @if v.can_operate {
+                    (restore_options())
+                    button type="submit" data-pick="submit" { "Preview restore" }
                 }
             }
         },
     )
 }
 
+/// Items of a run counted by (status, result action), as `db::runs::action_counts` returns.
+pub type ActionCounts = [(String, String, i64)];
+
+fn count(counts: &ActionCounts, status: &str, action: Option<&str>) -> i64 {
+    counts
+        .iter()
+        .filter(|(s, a, _)| s == status && action.is_none_or(|want| a == want))
+        .map(|(_, _, n)| n)
+        .sum()
+}
+
+/// "3 will change: 1 created, 2 updated; 57 unchanged" for a preview, "3 written: …" for a
+/// restore: what the run will do or did, in one line.
+pub fn outcome_line(run: &Run, counts: &ActionCounts) -> String {
+    let preview = run.kind == crate::ops::restore::PREVIEW;
+    let changed = count(counts, "succeeded", None);
+    let mut how = Vec::new();
+    for (action, will, did) in [
+        ("create", "created", "created"),
+        ("update", "updated", "updated"),
+        ("delete", "deleted", "deleted"),
+    ] {
+        let n = count(counts, "succeeded", Some(action));
+        if n > 0 {
+            how.push(format!("{n} {}", if preview { will } else { did }));
+        }
+    }
+    let mut line = if preview {
+        format!("{changed} will change")
+    } else {
+        format!("{changed} written")
+    };
+    if !how.is_empty() {
+        line.push_str(": ");
+        line.push_str(&how.join(", "));
+    }
+    let mut rest = vec![format!("{} unchanged", count(counts, "skipped", Some("unchanged")))];
+    let cannot = count(counts, "skipped", Some("skip"));
+    if cannot > 0 {
+        rest.push(format!("{cannot} cannot be restored"));
+    }
+    let failed = count(counts, "failed", None);
+    if failed > 0 {
+        rest.push(if preview {
+            format!("{failed} could not be checked")
+        } else {
+            format!("{failed} failed")
+        });
+    }
+    format!("{line}; {}", rest.join("; "))
+}
+
+/// The summary line of a finished preview or restore, first thing under the counts.
+pub fn outcome(run: &Run, counts: &ActionCounts) -> Markup {
+    html! { p #pv-outcome.pv-outcome { strong { (outcome_line(run, counts)) } } }
+}
+
 /// On a finished preview: restore the previewed items live, confirmed by the tenant's name.
-pub fn restore_form(nav: &Nav, t: &Tenant, preview: &Run) -> Markup {
+/// `tightens` (item label, change) lists every Conditional Access change that tightens
+/// access, shown before the name is typed; `show` keeps the page's item filter on a retry.
+pub fn restore_form(nav: &Nav, t: &Tenant, preview: &Run, tightens: &[(String, String)], show: &str) -> Markup {
     html! {
         article.pv-confirm {
-            header { strong { "Restore these items to " (t.name) } }
+            header { strong {
+                @if preview.succeeded == 1 { "Restore this change to " } @else { "Restore these " (preview.succeeded) " changes to " }
+                (t.name)
+            } }
             p { "This writes to the customer's Intune. The current state of every policy it touches is saved first, so you can undo it." }
+            @if !tightens.is_empty() {
+                div.pv-flash.error #pv-tightens role="alert" {
+                    strong { "These changes tighten access: " }
+                    ul {
+                        @for (label, change) in tightens { li { (label) ": " (change) } }
+                    }
+                }
+            }
             form method="post" action={ "/t/" (t.id) "/runs/" (preview.id) "/restore" } {
                 (csrf_field(&nav.csrf))
+                input type="hidden" name="show" value=(show);
                 label { "Type the tenant's name to confirm: " strong { (t.name) } input type="text" name="confirm" autocomplete="off" required; }
                 button.pv-danger type="submit" { "Restore live" }
             }
@@ -198,5 +327,19 @@ pub fn nothing_to_restore() -> Markup {
 pub fn owner_needed() -> Markup {
     html! {
         div.pv-flash.info role="status" { "A live restore of these changes needs the owner role in this tenant." }
+    }
+}
+
+/// On a finished backup with failed items: capture them again.
+pub fn recapture_form(nav: &Nav, t: &Tenant, run: &Run) -> Markup {
+    html! {
+        article.pv-confirm #pv-recapture {
+            header { strong { (run.failed) " of " (run.total) " items could not be captured" } }
+            p { "The backup set is incomplete. Capturing them again reads the tenant only; items already captured stay as they are." }
+            form method="post" action={ "/t/" (t.id) "/runs/" (run.id) "/recapture" } {
+                (csrf_field(&nav.csrf))
+                button type="submit" { "Re-run failed items" }
+            }
+        }
     }
 }

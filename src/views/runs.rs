@@ -65,12 +65,16 @@ pub fn summary(run: &Run) -> Markup {
             p.pv-actions {
                 (status_badge(&run.status))
                 span.pv-muted { (done(run)) " of " (run.total) " items" }
-                span.pv-muted { "succeeded " strong { (run.succeeded) } " · failed " strong { (run.failed) } " · skipped " strong { (run.skipped) } }
+                span.pv-muted {
+                    (show_label(run, "succeeded").to_lowercase()) " " strong { (run.succeeded) }
+                    " · " (show_label(run, "failed").to_lowercase()) " " strong { (run.failed) }
+                    " · " (show_label(run, "skipped").to_lowercase()) " " strong { (run.skipped) }
+                }
                 span.pv-muted { "duration " (duration(run)) }
             }
             progress value=(done(run)) max=(run.total.max(1)) {}
             @if let Some(code) = &run.error_code {
-                p.pv-flash.error { "Run failed: " code { (code) } }
+                p.pv-flash.error { "The run could not finish: " (super::components::error_line(code, run.error_context.as_ref())) }
             }
         }
     }
@@ -102,27 +106,158 @@ fn capture_outcome(i: &RunItem) -> Option<&'static str> {
     }
 }
 
-pub fn item_rows(items: &[RunItem]) -> Markup {
+/// What happened to an item, in words for this kind of run: a preview's "succeeded" item is
+/// one that will change, a restore's is one that was written.
+pub fn item_outcome(kind: &str, i: &RunItem) -> (&'static str, String) {
+    let action = i.result.as_ref().and_then(|r| r["action"].as_str()).unwrap_or("");
+    let preview = kind == crate::ops::restore::PREVIEW;
+    let restore = kind == crate::ops::restore::EXECUTE || kind == crate::ops::restore::RERUN;
+    let text = match (i.status.as_str(), action) {
+        ("pending", _) => "waiting",
+        ("running", _) => {
+            if preview {
+                "checking"
+            } else {
+                "working"
+            }
+        }
+        ("failed", _) => {
+            if preview {
+                "could not be checked"
+            } else {
+                "failed"
+            }
+        }
+        ("succeeded", "create") if preview => "will be created",
+        ("succeeded", "update") if preview => "will be updated",
+        ("succeeded", "delete") if preview => "will be deleted",
+        ("succeeded", "create") if restore => "created",
+        ("succeeded", "update") if restore => "updated",
+        ("succeeded", "delete") if restore => "deleted",
+        ("succeeded", _) if preview => "will change",
+        ("succeeded", _) if restore => "written",
+        ("skipped", "unchanged") if preview => "unchanged: matches the tenant",
+        ("skipped", "unchanged") => "unchanged: already matched, not written",
+        ("skipped", "skip") => "cannot be restored",
+        ("skipped", _) if preview || restore => "left alone",
+        ("skipped", _) => "skipped",
+        ("succeeded", _) => "done",
+        _ => "",
+    };
+    let class = match i.status.as_str() {
+        "succeeded" if preview => "owner",
+        "succeeded" => "operator",
+        "failed" => "disabled",
+        "running" => "owner",
+        _ => "viewer",
+    };
+    (class, text.to_owned())
+}
+
+/// The internal item type in words.
+fn item_type_label(t: &str) -> &str {
+    match t {
+        "backup_item" | "policy" => "policy",
+        "policy_type" => "policy type",
+        "tenant" => "tenant",
+        other => other,
+    }
+}
+
+/// The references an item's document holds that a restore rewrites or cannot resolve.
+fn references(i: &RunItem) -> Markup {
+    let list: Vec<&serde_json::Value> = i
+        .result
+        .as_ref()
+        .and_then(|r| r.get("references"))
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+    html! {
+        @if !list.is_empty() {
+            ul.pv-refs aria-label="References" {
+                @for r in &list {
+                    @let status = text(r, "status");
+                    li data-ref-status=(status) {
+                        (crate::graph::registry::by_key(&text(r, "type")).map_or("object", |t| t.label)) " "
+                        span.pv-mono { (text(r, "id")) } " at " span.pv-mono { (text(r, "path")) } ": "
+                        @match status.as_str() {
+                            "rewritten" => { "rewritten to " span.pv-mono { (text(r, "new_id")) } }
+                            "rewritten when re-created" => { "rewritten to the re-created object's new id" }
+                            "unresolved" => { strong { "unresolved: nothing in the tenant or this restore has this id" } }
+                            other => { (other) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Conditional Access changes of one item that tighten access.
+fn tightens(i: &RunItem) -> Vec<String> {
+    i.result
+        .as_ref()
+        .and_then(|r| r.get("tightens"))
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+pub fn item_rows(run: &Run, items: &[RunItem]) -> Markup {
     html! {
         @for i in items {
+            @let (class, words) = item_outcome(&run.kind, i);
             tr data-item=(i.id) data-status=(i.status) {
                 td { (i.label) }
-                td.pv-muted { (i.item_type) }
-                td { (status_badge(&i.status)) }
+                td.pv-muted { (item_type_label(&i.item_type)) }
+                td { (badge(class, &words)) }
                 td {
-                    @if let Some(action) = i.result.as_ref().and_then(|r| r["action"].as_str()) { (badge("viewer", action)) " " }
                     @if let Some(label) = capture_outcome(i) { span.pv-muted { (label) } " " }
-                    @if let Some(code) = &i.error_code { code { (code) } }
+                    @if let Some(reason) = i.result.as_ref().and_then(|r| r["reason"].as_str()) { span.pv-muted { (reason) } " " }
+                    @if let Some(code) = &i.error_code { (super::components::error_line(code, i.error_context.as_ref())) }
+                    @let tight = tightens(i);
+                    @if !tight.is_empty() {
+                        p.pv-tightens { strong { "Tightens access: " } (tight.join("; ")) }
+                    }
+                    (references(i))
                     @if let Some(entries) = item_diff(i) {
                         details.pv-item-diff { summary { (entries.len()) " field(s)" } (super::restore::diff_table(&entries)) }
-                    }
-                    @if let Some(ctx) = i.error_context.as_ref().filter(|c| c.as_object().is_some_and(|o| !o.is_empty())) {
-                        " " span.pv-muted.pv-mono { (ctx.to_string()) }
                     }
                 }
             }
         }
         @if items.is_empty() { tr { td colspan="4" { "No items on this page." } } }
+    }
+}
+
+/// Every kind of run, for the runs filter.
+pub const KINDS: [&str; 7] = [
+    "tenant.verify",
+    "inventory.sync",
+    "policy.capture_snapshot",
+    "backup_set.capture",
+    "restore.preview",
+    "restore.execute",
+    "restore.rerun",
+];
+
+/// A run's title: its kind in words, and what a run with a parent is to it.
+pub fn run_title(run: &Run) -> String {
+    match (run.kind.as_str(), run.parent_run_id.is_some()) {
+        ("restore.execute", true) => "Undo of a restore".into(),
+        ("backup_set.capture", true) => "Backup: failed items captured again".into(),
+        _ => kind_label(&run.kind),
+    }
+}
+
+/// What a run is to its parent, for the line under the title.
+fn parent_words(run: &Run) -> &'static str {
+    match run.kind.as_str() {
+        "restore.execute" => "undoes ",
+        "backup_set.capture" => "captures the failed items of ",
+        _ => "re-runs the failed items of ",
     }
 }
 
@@ -149,7 +284,10 @@ pub fn list(nav: &Nav, t: &Tenant, v: &ListView<'_>) -> Markup {
                     option value="" { "any status" }
                     @for s in crate::web::api::runs::STATUSES { option value=(s) selected[v.status == s] { (s) } }
                 }
-                input type="text" name="kind" value=(v.kind) placeholder="kind, e.g. inventory.sync";
+                select name="kind" aria-label="What ran" {
+                    option value="" { "every kind of run" }
+                    @for k in KINDS { option value=(k) selected[v.kind == k] { (kind_label(k)) } }
+                }
                 button.secondary type="submit" { "Filter" }
             }
             table {
@@ -157,7 +295,7 @@ pub fn list(nav: &Nav, t: &Tenant, v: &ListView<'_>) -> Markup {
                 tbody {
                     @for r in v.runs {
                         tr data-run=(r.id) {
-                            td { a href={ "/t/" (t.id) "/runs/" (r.id) } { (kind_label(&r.kind)) } }
+                            td { a href={ "/t/" (t.id) "/runs/" (r.id) } { (run_title(r)) } }
                             td { (status_badge(&r.status)) }
                             td { (done(r)) " / " (r.total) }
                             td { (r.initiator_label) }
@@ -189,20 +327,28 @@ pub const SHOWABLE: [&str; 3] = ["succeeded", "failed", "skipped"];
 
 /// What an item status means in this run: a preview's "succeeded" items are its changes.
 fn show_label(run: &Run, status: &str) -> &'static str {
-    match (run.dry_run, status) {
-        (true, "succeeded") => "Changes",
-        (true, "skipped") => "Unchanged",
-        (_, "succeeded") => "Succeeded",
-        (_, "failed") => "Failed",
+    let restore = run.kind == crate::ops::restore::EXECUTE || run.kind == crate::ops::restore::RERUN;
+    match (run.dry_run, restore, status) {
+        (true, _, "succeeded") => "Changes",
+        (true, _, "failed") => "Could not check",
+        (_, true, "succeeded") => "Written",
+        (true, _, "skipped") | (_, true, "skipped") => "Unchanged",
+        (_, _, "succeeded") => "Succeeded",
+        (_, _, "failed") => "Failed",
         _ => "Skipped",
     }
 }
 
-/// "All · Changes · Failed · Unchanged", with counts; the current one is not a link.
+/// `?show=` of a page: "all" when every item is shown.
+pub fn show_param(show: Option<&str>) -> &str {
+    show.unwrap_or("all")
+}
+
+/// "All · Changes · Could not check · Unchanged", with counts; the current one is not a link.
 pub fn item_filter(base: &str, run: &Run, show: Option<&str>) -> Markup {
     html! {
         nav.pv-filter aria-label="Show items" {
-            @if show.is_none() { strong { "All " (run.total) } } @else { a href=(base) { "All " (run.total) } }
+            @if show.is_none() { strong { "All " (run.total) } } @else { a href={ (base) "?show=all" } { "All " (run.total) } }
             @for s in SHOWABLE {
                 " · "
                 @if show == Some(s) { strong { (show_label(run, s)) " " (run.count_in(Some(s))) } }
@@ -217,72 +363,87 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
     let base = format!("/t/{}/runs/{}", t.id, run.id);
     page(
         nav,
-        &format!("{} · {}", t.name, kind_label(&run.kind)),
+        &format!("{} · {}", t.name, run_title(run)),
         html! {
             p.pv-muted { a href={ "/t/" (t.id) "/runs" } { "← Runs of " (t.name) } }
-            h1 { (kind_label(&run.kind)) }
+            h1 { (run_title(run)) }
             p.pv-sub {
                 "Started by " (run.initiator_label) " · created " (when(&run.created_at))
-                @if let Some(p) = &run.parent_run_id { " · re-run of " a href={ "/t/" (t.id) "/runs/" (p) } { "an earlier run" } }
+                @if let Some(p) = &run.parent_run_id { " · " (parent_words(run)) a href={ "/t/" (t.id) "/runs/" (p) } { "an earlier run" } }
                 @if run.dry_run { " · " (badge("viewer", "dry run")) }
             }
             // The SSE extension reconnects on its own; the server sends the current state first.
             div hx-ext="sse" sse-connect={ (base) "/events?page=" (v.page) "&show=" (v.show.unwrap_or("")) } sse-close="done" {
                 div sse-swap="summary" { (summary(run)) }
                 div sse-swap="filter" { (item_filter(&base, run, v.show)) }
+                // What it will do or did, and the next steps (restore live, undo, re-run),
+                // right under the counts when the run is done.
+                div #run-actions hx-get={ (base) "/actions?show=" (show_param(v.show)) } hx-trigger="load, sse:done" {}
                 table {
-                    thead { tr { th { "Item" } th { "Type" } th { "Status" } th { "Result" } } }
-                    tbody #run-items sse-swap="items" { (item_rows(v.items)) }
+                    thead { tr { th { "Item" } th { "Type" } th { "Outcome" } th { "Details" } } }
+                    tbody #run-items sse-swap="items" { (item_rows(run, v.items)) }
                 }
-                // Next steps (restore live, undo, re-run) appear when the run is done.
-                div #run-actions hx-get={ (base) "/actions" } hx-trigger="load, sse:done" {}
             }
             @if v.pages > 1 {
                 nav.pv-actions {
                     span.pv-muted { "Page " (v.page) " of " (v.pages) }
-                    @if v.page > 1 { a href={ (base) "?show=" (v.show.unwrap_or("")) "&page=" (v.page - 1) } { "← Previous" } }
-                    @if v.page < v.pages { a href={ (base) "?show=" (v.show.unwrap_or("")) "&page=" (v.page + 1) } { "Next →" } }
+                    @if v.page > 1 { a href={ (base) "?show=" (show_param(v.show)) "&page=" (v.page - 1) } { "← Previous" } }
+                    @if v.page < v.pages { a href={ (base) "?show=" (show_param(v.show)) "&page=" (v.page + 1) } { "Next →" } }
                 }
             }
         },
     )
 }
 
-/// The header widget: every active run of the user's tenants.
-pub fn active_widget(runs: &[(Run, String)]) -> Markup {
+/// The header widget's summary line: how many runs are active.
+pub fn active_summary(runs: &[(Run, String)]) -> Markup {
     html! {
-        @if runs.is_empty() {
-            span.pv-muted { "No active runs" }
-        } @else {
-            details.dropdown {
-                summary { (runs.len()) " active run" @if runs.len() != 1 { "s" } }
-                ul {
-                    @for (r, tenant_name) in runs {
-                        li { a href={ "/t/" (r.tenant_id) "/runs/" (r.id) } {
-                            (kind_label(&r.kind)) " · " (tenant_name) " · " (done(r)) "/" (r.total) " " (r.status)
-                        } }
-                    }
-                }
-            }
+        @if runs.is_empty() { span.pv-muted { "No active runs" } }
+        @else { (runs.len()) " active run" @if runs.len() != 1 { "s" } }
+    }
+}
+
+/// The header widget's list: every active run of the user's tenants. Swapped on its own, so
+/// an open dropdown stays open while it updates.
+pub fn active_list(runs: &[(Run, String)]) -> Markup {
+    html! {
+        @for (r, tenant_name) in runs {
+            li { a href={ "/t/" (r.tenant_id) "/runs/" (r.id) } {
+                (kind_label(&r.kind)) " · " (tenant_name) " · " (done(r)) "/" (r.total) " " (r.status)
+            } }
+        }
+        @if runs.is_empty() { li.pv-muted { "Nothing is running." } }
+    }
+}
+
+/// The notifications link with its unread count (the bell), swapped live.
+pub fn bell(unread: i64) -> Markup {
+    html! {
+        a href="/notifications" title="Notifications" aria-label={ "Notifications, " (unread) " unread" } {
+            "Notifications"
+            @if unread > 0 { " " span.pv-count { (unread) } }
         }
     }
 }
 
-pub fn notifications(nav: &Nav, list: &[Notification]) -> Markup {
+pub fn notifications(nav: &Nav, list: &[Notification], page_number: u32, has_more: bool) -> Markup {
     page(
         nav,
         "Notifications",
         html! {
             h1 { "Notifications" }
-            form method="post" action="/notifications/read" {
-                input type="hidden" name="_csrf" value=(nav.csrf);
-                button.secondary type="submit" { "Mark all as read" }
+            p.pv-sub { "One message per finished run: backups, restores, syncs and checks of your tenants." }
+            @if list.iter().any(|n| !n.read) {
+                form method="post" action="/notifications/read" {
+                    input type="hidden" name="_csrf" value=(nav.csrf);
+                    button.secondary type="submit" { "Mark all as read" }
+                }
             }
-            table {
-                thead { tr { th { "When" } th { "Message" } th { "Status" } th {} } }
+            table.pv-notifications {
+                thead { tr { th { "When" } th { "What happened" } th { "Outcome" } th {} } }
                 tbody {
                     @for n in list {
-                        tr data-unread=(!n.read) {
+                        tr data-unread=(!n.read) data-status=(n.status) {
                             td { (when(&n.created_at)) }
                             td { @if n.read { (n.message) } @else { strong { (n.message) } } }
                             td { (status_badge(&n.status)) }
@@ -291,6 +452,10 @@ pub fn notifications(nav: &Nav, list: &[Notification]) -> Markup {
                     }
                     @if list.is_empty() { tr { td colspan="4" { "Nothing yet." } } }
                 }
+            }
+            nav.pv-actions {
+                @if page_number > 1 { a href={ "/notifications?page=" (page_number - 1) } { "← Newer" } }
+                @if has_more { a href={ "/notifications?page=" (page_number + 1) } { "Older →" } }
             }
         },
     )

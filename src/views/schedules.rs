@@ -59,7 +59,7 @@ fn row(nav: &Nav, t: &Tenant, r: &ScheduleRow, is_owner: bool) -> Markup {
     html! {
         tr data-schedule=(s.id) {
             td {
-                code { (s.cron) }
+                code { (crate::schedules::cron::display(&s.cron)) }
                 @if let Some(e) = &expr { br; small.pv-muted { (e.describe()) } }
             }
             td.pv-nowrap {

@@ -49,7 +49,20 @@ fn heading(t: &Tenant, role: &str) -> Markup {
     }
 }
 
-pub fn overview(nav: &Nav, t: &Tenant, role: &str, is_owner: bool, can_operate: bool) -> Markup {
+/// What the overview counts of the tenant's inventory.
+pub struct InventoryCounts {
+    pub policies: usize,
+    pub deleted: usize,
+}
+
+pub fn overview(
+    nav: &Nav,
+    t: &Tenant,
+    role: &str,
+    is_owner: bool,
+    can_operate: bool,
+    counts: &InventoryCounts,
+) -> Markup {
     page(
         nav,
         &t.name,
@@ -68,8 +81,15 @@ pub fn overview(nav: &Nav, t: &Tenant, role: &str, is_owner: bool, can_operate: 
                     }
                 }
                 article {
-                    header { "Backups" }
-                    p.pv-muted { "Inventory, backups and restores of this tenant appear here as runs." }
+                    header { "Inventory" }
+                    p { a href={ "/t/" (t.id) "/policies" } { (counts.policies) " policies" } " from the last sync." }
+                    @if counts.deleted > 0 {
+                        p #pv-deleted {
+                            a href={ "/t/" (t.id) "/policies?deleted=1" } { (counts.deleted) " deleted in Intune" }
+                            " " small.pv-muted { "open one to restore it from a backup" }
+                        }
+                    }
+                    p.pv-muted { a href={ "/t/" (t.id) "/backups" } { "Backups" } " · " a href={ "/t/" (t.id) "/runs" } { "Runs" } }
                 }
             }
         },

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 
 use super::page::{Page, respond};
@@ -13,9 +13,20 @@ use crate::db::{backups, memberships, runs, schedules, tenants};
 use crate::error::AppError;
 use crate::graph::cloud::Cloud;
 use crate::schedules::cron::CronExpr;
-use crate::views::dashboard::{TenantCard, dashboard};
+use crate::views::dashboard::{TableQuery, TenantCard, dashboard, natural_cmp};
 
-pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
+#[derive(Debug, serde::Deserialize)]
+pub struct DashboardParams {
+    q: Option<String>,
+    sort: Option<String>,
+    filter: Option<String>,
+}
+
+pub async fn view_dashboard_get(
+    State(state): State<AppState>,
+    page: Page,
+    Query(p): Query<DashboardParams>,
+) -> Result<Response, AppError> {
     let (user_id, all) = (page.caller.user.id.clone(), page.caller.user.superadmin);
     let (list, roles, mut backups, active, scheduled) = state
         .db
@@ -48,7 +59,47 @@ pub async fn view_dashboard_get(State(state): State<AppState>, page: Page) -> Re
             entra_tenant_id: t.entra_tenant_id,
         })
         .collect();
-    Ok(respond(&page.nav, dashboard(&page.nav, &cards)))
+    let q = TableQuery {
+        q: p.q.unwrap_or_default(),
+        sort: p.sort.unwrap_or_default(),
+        filter: p.filter.unwrap_or_default(),
+    };
+    let total = cards.len();
+    let shown = narrow(cards, &q);
+    Ok(respond(&page.nav, dashboard(&page.nav, &shown, total, &q)))
+}
+
+/// Search, filter and sort in memory: a few hundred rows, already read in one go.
+fn narrow(mut cards: Vec<TenantCard>, q: &TableQuery) -> Vec<TenantCard> {
+    let needle = q.q.trim().to_lowercase();
+    cards.retain(|t| {
+        (needle.is_empty()
+            || t.name.to_lowercase().contains(&needle)
+            || t.entra_tenant_id.to_lowercase().contains(&needle))
+            && match q.filter.as_str() {
+                "backup_failed" => t
+                    .last_backup
+                    .as_ref()
+                    .is_some_and(|b| matches!(b.status.as_deref(), Some("failed" | "partial"))),
+                "no_backup" => t.last_backup.is_none(),
+                "no_schedule" => t.next_scheduled.is_none(),
+                "active" => t.active_runs > 0,
+                _ => true,
+            }
+    });
+    match q.sort.as_str() {
+        // Never backed up first, then the oldest.
+        "backup" => cards.sort_by(|a, b| {
+            let at = |t: &TenantCard| t.last_backup.as_ref().map(|b| b.created_at.clone());
+            at(a).cmp(&at(b)).then_with(|| natural_cmp(&a.name, &b.name))
+        }),
+        "next" => cards.sort_by(|a, b| {
+            let at = |t: &TenantCard| t.next_scheduled.clone().unwrap_or_else(|| "~".into());
+            at(a).cmp(&at(b)).then_with(|| natural_cmp(&a.name, &b.name))
+        }),
+        _ => cards.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
+    }
+    cards
 }
 
 /// Each tenant's earliest next scheduled backup.

@@ -73,6 +73,8 @@ pub struct PolicyFilter {
     #[serde(rename = "type")]
     policy_type: Option<String>,
     q: Option<String>,
+    /// `?deleted=1`: only policies deleted in Intune (what one restores).
+    deleted: Option<String>,
 }
 
 pub async fn view_policies_get(
@@ -95,12 +97,19 @@ pub async fn view_policies_get(
         let needle = search.trim().to_lowercase();
         list.retain(|p| p.display_name.to_lowercase().contains(&needle));
     }
+    let only_deleted = f.deleted.as_deref().is_some_and(|d| !d.is_empty() && d != "0");
+    if only_deleted {
+        list.retain(|p| p.deleted);
+    }
     let markup = view::policies(
         &page.nav,
         &access.tenant,
         &list,
-        f.policy_type.as_deref().unwrap_or(""),
-        &search,
+        &view::PolicyFilterView {
+            chosen_type: f.policy_type.as_deref().unwrap_or(""),
+            search: &search,
+            only_deleted,
+        },
         access.role >= Role::Owner,
     );
     Ok(respond(&page.nav, markup))
@@ -113,12 +122,19 @@ pub async fn view_backups_get(
 ) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let tid = access.tenant.id.clone();
-    let (sets, current) = state
+    let (sets, progress, current) = state
         .db
-        .read(move |c| Ok((backups::list(c, &tid)?, policies::list(c, &tid, None, false)?)))
+        .read(move |c| {
+            Ok((
+                backups::list(c, &tid)?,
+                backups::progress(c, &tid)?,
+                policies::list(c, &tid, None, false)?,
+            ))
+        })
         .await?;
     let v = view::BackupsView {
         sets: &sets,
+        progress: &progress,
         policies: &current,
         is_owner: access.role >= Role::Owner,
         can_operate: access.role >= Role::Operator,

@@ -7,6 +7,7 @@ pub mod api;
 pub mod assets;
 pub mod audit;
 pub mod dashboard;
+pub mod drift;
 pub mod errors;
 pub mod extract;
 pub mod flash;
@@ -51,13 +52,19 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/t/{tenant}/policies", inventory::view_policies_get)
         .get("/t/{tenant}/policies/{pid}", restore::view_policy_get)
         .post("/t/{tenant}/policies/{pid}/snapshot", restore::view_snapshot_post)
+        .post(
+            "/t/{tenant}/policies/{pid}/versions/{vid}/restore",
+            restore::view_restore_version_post,
+        )
         .get("/t/{tenant}/backups/{bid}", restore::view_backup_set_get)
         .post("/t/{tenant}/backups/{bid}/preview", restore::view_preview_post)
         .post("/t/{tenant}/runs/{rid}/restore", restore::view_restore_post)
         .post("/t/{tenant}/runs/{rid}/undo", restore::view_undo_post)
         .post("/t/{tenant}/runs/{rid}/rerun", restore::view_rerun_post)
+        .post("/t/{tenant}/runs/{rid}/recapture", restore::view_recapture_post)
         .get("/t/{tenant}/runs/{rid}/actions", restore::view_run_actions_get)
-        .post("/t/{tenant}/drift", restore::view_drift_post)
+        .get("/t/{tenant}/drift", drift::view_drift_get)
+        .post("/t/{tenant}/drift", drift::view_drift_post)
         .get("/t/{tenant}/backups", inventory::view_backups_get)
         .get("/t/{tenant}/schedules", schedules::view_schedules_get)
         .post("/t/{tenant}/schedules", schedules::view_schedules_post)

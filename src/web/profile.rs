@@ -2,9 +2,9 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -34,17 +34,56 @@ async fn render(
     ))
 }
 
-pub async fn view_profile_get(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
-    render(&state, &page, None, None, StatusCode::OK).await
-}
-
 #[derive(Deserialize)]
 pub struct NewToken {
     name: String,
 }
 
-/// Shows the new token in the response itself (not via redirect + flash), so it never
-/// travels in a cookie and is gone on reload.
+/// New tokens waiting to be shown once, in memory only: the creating POST redirects (so a
+/// reload cannot make a second token) to `/profile?new=<one-time id>`, whose GET takes the
+/// token out. It never travels in a cookie or a URL, and is gone on reload or restart.
+#[derive(Default)]
+pub struct ShownOnce {
+    waiting: std::sync::Mutex<std::collections::HashMap<String, (String, String, std::time::Instant)>>,
+}
+
+/// How long a new token waits for its page.
+const SHOW_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl ShownOnce {
+    fn put(&self, user_id: &str, token: String) -> Option<String> {
+        let id = crate::auth::token::generate("show_");
+        let mut waiting = self.waiting.lock().ok()?;
+        waiting.retain(|_, (_, _, at)| at.elapsed() < SHOW_WITHIN);
+        waiting.insert(id.clone(), (user_id.to_owned(), token, std::time::Instant::now()));
+        Some(id)
+    }
+
+    fn take(&self, user_id: &str, id: &str) -> Option<String> {
+        let mut waiting = self.waiting.lock().ok()?;
+        let (owner, token, at) = waiting.remove(id)?;
+        (owner == user_id && at.elapsed() < SHOW_WITHIN).then_some(token)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ProfileQuery {
+    new: Option<String>,
+}
+
+pub async fn view_profile_get(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<ProfileQuery>,
+) -> Result<Response, AppError> {
+    let shown = q
+        .new
+        .as_deref()
+        .and_then(|id| state.shown_once.take(&page.caller.user.id, id));
+    render(&state, &page, shown.as_deref(), None, StatusCode::OK).await
+}
+
+/// Creates the token, then redirects to the page that shows it once (POST-redirect-GET).
 pub async fn view_token_create_post(
     State(state): State<AppState>,
     page: Page,
@@ -52,7 +91,12 @@ pub async fn view_token_create_post(
 ) -> Result<Response, AppError> {
     let user = page.caller.user.clone();
     match accounts::create_token(&state.db, &user, &form.name, &user.email).await {
-        Ok(plain) => render(&state, &page, Some(&plain), None, StatusCode::OK).await,
+        Ok(plain) => match state.shown_once.put(&user.id, plain) {
+            Some(id) => Ok(axum::response::Redirect::to(&format!("/profile?new={id}")).into_response()),
+            None => Err(AppError::Internal(anyhow::anyhow!(
+                "the new-token store is unavailable"
+            ))),
+        },
         Err(AppError::Invalid(m)) => render(&state, &page, None, Some(&m), StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(e) => Err(e),
     }

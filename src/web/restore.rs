@@ -2,7 +2,6 @@
 //! restore picker, and the forms that turn a preview into a live restore, undo or re-run.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -65,10 +64,13 @@ pub async fn view_policy_get(
         }
         _ => None,
     };
+    let id = policy.id.clone();
+    let restorable = state.db.read(move |c| backups::sets_holding_versions(c, &id)).await?;
     let v = PolicyView {
         policy: &policy,
         versions: &versions,
         compared,
+        restorable: &restorable,
         can_operate: access.role >= Role::Operator,
         is_owner: access.role >= Role::Owner,
     };
@@ -94,18 +96,33 @@ pub async fn view_backup_set_get(
     let page = page.in_tenant(&access.tenant.id);
     let set = load_set(&state, &access, &bid).await?;
     let id = set.id.clone();
-    let items = state.db.read(move |c| backups::items(c, &id)).await?;
-    Ok(respond(
-        &page.nav,
-        view::backup_set(
-            &page.nav,
-            &access.tenant,
-            &set,
-            &items,
-            access.role >= Role::Operator,
-            access.role >= Role::Owner,
-        ),
-    ))
+    let (items, changed_at) = state
+        .db
+        .read(move |c| Ok((backups::items(c, &id)?, backups::item_captured_at(c, &id)?)))
+        .await?;
+    let v = view::BackupSetView {
+        set: &set,
+        items: &items,
+        changed_at: &changed_at,
+        can_operate: access.role >= Role::Operator,
+        is_owner: access.role >= Role::Owner,
+    };
+    Ok(respond(&page.nav, view::backup_set(&page.nav, &access.tenant, &v)))
+}
+
+/// The preview options of a restore form (picker or "Restore this version").
+fn preview_request(set_id: &str, item_ids: Vec<String>, fields: &[(String, String)]) -> RestoreRequest {
+    RestoreRequest {
+        backup_set_id: set_id.to_owned(),
+        item_ids: Some(item_ids),
+        dry_run: true,
+        include_assignments: Some(fields.iter().any(|(k, v)| k == "include_assignments" && v == "true")),
+        confirm: None,
+        conditional_access_state: fields
+            .iter()
+            .find(|(k, _)| k == "conditional_access_state")
+            .map(|(_, v)| v.clone()),
+    }
 }
 
 /// The picker's form: repeated `item` fields (serde cannot map those to a struct).
@@ -121,18 +138,36 @@ pub async fn view_preview_post(
         .filter(|(k, _)| k == "item")
         .map(|(_, v)| v.clone())
         .collect();
-    let include_assignments = fields.iter().any(|(k, v)| k == "include_assignments" && v == "true");
-    let req = RestoreRequest {
-        backup_set_id: set.id.clone(),
-        item_ids: Some(item_ids),
-        dry_run: true,
-        include_assignments: Some(include_assignments),
-        confirm: None,
-        conditional_access_state: fields
-            .iter()
-            .find(|(k, _)| k == "conditional_access_state")
-            .map(|(_, v)| v.clone()),
+    if item_ids.is_empty() {
+        return Ok(flash::redirect(
+            &format!("/t/{}/backups/{}", access.tenant.id, set.id),
+            Kind::Error,
+            "Tick at least one policy to preview.",
+        ));
+    }
+    let req = preview_request(&set.id, item_ids, &fields);
+    Ok(to_run(
+        &access,
+        &starts::restore(&state.engine, &access, &set, req).await?,
+    ))
+}
+
+/// "Restore this version" on a policy's page (also a deleted one): a preview of the one
+/// backup item holding that version, in the newest set that holds it.
+pub async fn view_restore_version_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, pid, vid)): Path<(String, String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let policy = load_policy(&state, &access, &pid).await?;
+    let id = policy.id.clone();
+    let held = state.db.read(move |c| backups::sets_holding_versions(c, &id)).await?;
+    let Some((set_id, item_id)) = held.get(&vid).cloned() else {
+        return Err(AppError::NotFound("no backup set holds this version".into()));
     };
+    let set = load_set(&state, &access, &set_id).await?;
+    let req = preview_request(&set.id, vec![item_id], &fields);
     Ok(to_run(
         &access,
         &starts::restore(&state.engine, &access, &set, req).await?,
@@ -142,6 +177,16 @@ pub async fn view_preview_post(
 #[derive(Deserialize)]
 pub struct Confirm {
     confirm: String,
+    /// The item filter of the page the form was on, kept when the form comes back.
+    show: Option<String>,
+}
+
+/// `?show=` to go back to: one the run page understands, or none.
+fn show_query(show: Option<&str>) -> String {
+    match show {
+        Some(s) if s == "all" || super::runs::showable(Some(s)).is_some() => format!("?show={s}"),
+        _ => String::new(),
+    }
 }
 
 /// A live restore of exactly what a finished preview showed.
@@ -170,7 +215,11 @@ pub async fn view_restore_post(
         conditional_access_state: params["conditional_access_state"].as_str().map(str::to_owned),
     };
     let started = starts::restore(&state.engine, &access, &set, req).await;
-    confirmed(&access, &preview.id, started)
+    confirmed(
+        &access,
+        &format!("{}{}", preview.id, show_query(f.show.as_deref())),
+        started,
+    )
 }
 
 /// A live start from a run page: on success its new run; a wrong confirmation goes back to
@@ -209,54 +258,57 @@ pub async fn view_rerun_post(
     confirmed(&access, &run.id, started)
 }
 
-/// What can be done next with a finished run (loaded again when its stream says `done`).
+/// "Re-run failed items" of a backup: captures them again in a new run of the same set.
+pub async fn view_recapture_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, rid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let run = load_run(&state.db, &access, &rid).await?;
+    let started = crate::ops::backup_rerun::recapture_failed(&state.engine, &access, &run).await;
+    confirmed(&access, &run.id, started)
+}
+
+#[derive(Deserialize)]
+pub struct ActionsQuery {
+    show: Option<String>,
+}
+
+/// What a finished run did, in one line, and what can be done next with it (loaded again
+/// when its stream says `done`).
 pub async fn view_run_actions_get(
     State(state): State<AppState>,
     access: TenantAccess,
     page: Page,
     Path((_, rid)): Path<(String, String)>,
+    Query(q): Query<ActionsQuery>,
 ) -> Result<Response, AppError> {
+    use crate::ops::restore::{EXECUTE, PREVIEW, RERUN};
     let run = load_run(&state.db, &access, &rid).await?;
     let owner = access.role >= Role::Owner;
-    let markup = match run.kind.as_str() {
-        k if k == crate::ops::restore::PREVIEW && run.is_terminal() && owner && run.succeeded > 0 => {
-            view::restore_form(&page.nav, &access.tenant, &run)
-        }
-        k if k == crate::ops::restore::PREVIEW && run.is_terminal() && run.succeeded > 0 => view::owner_needed(),
-        k if k == crate::ops::restore::PREVIEW && run.is_terminal() && run.failed == 0 => view::nothing_to_restore(),
-        k if (k == crate::ops::restore::EXECUTE || k == crate::ops::restore::RERUN) && run.is_terminal() && owner => {
-            view::after_restore(&page.nav, &access.tenant, &run)
-        }
+    let restoring = run.kind == PREVIEW || run.kind == EXECUTE || run.kind == RERUN;
+    if run.kind == crate::ops::backup::KIND && run.is_terminal() && run.failed > 0 && access.role >= Role::Operator {
+        return Ok(Html(view::recapture_form(&page.nav, &access.tenant, &run).into_string()).into_response());
+    }
+    if !restoring || !run.is_terminal() {
+        return Ok(Html(String::new()).into_response());
+    }
+    let id = run.id.clone();
+    let (counts, tightens) = state
+        .db
+        .read(move |c| Ok((runs::action_counts(c, &id)?, runs::tightening(c, &id)?)))
+        .await?;
+    let show = match q.show.as_deref() {
+        Some(s) if s == "all" || super::runs::showable(Some(s)).is_some() => s,
+        _ => "all",
+    };
+    let next = match run.kind.as_str() {
+        PREVIEW if owner && run.succeeded > 0 => view::restore_form(&page.nav, &access.tenant, &run, &tightens, show),
+        PREVIEW if run.succeeded > 0 => view::owner_needed(),
+        PREVIEW if run.failed == 0 => view::nothing_to_restore(),
+        EXECUTE | RERUN if owner => view::after_restore(&page.nav, &access.tenant, &run),
         _ => maud::html! {},
     };
+    let markup = maud::html! { (view::outcome(&run, &counts)) (next) };
     Ok(Html(markup.into_string()).into_response())
-}
-
-/// Drift: a preview of the newest backup set against the live tenant.
-pub async fn view_drift_post(
-    State(state): State<AppState>,
-    access: TenantAccess,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let tid = access.tenant.id.clone();
-    let sets = state.db.read(move |c| backups::list(c, &tid)).await?;
-    let Some(latest) = sets.into_iter().find(|s| s.origin != "before_restore") else {
-        return Err(AppError::Invalid(
-            "there is no backup to compare with yet: back up first".into(),
-        ));
-    };
-    let req = RestoreRequest {
-        backup_set_id: latest.id.clone(),
-        item_ids: None,
-        dry_run: true,
-        include_assignments: Some(true),
-        confirm: None,
-        conditional_access_state: None,
-    };
-    let s = starts::restore(&state.engine, &access, &latest, req).await?;
-    if headers.contains_key("hx-request") {
-        Ok(Html(started(&access.tenant.id, &s.run, s.reused).into_string()).into_response())
-    } else {
-        Ok(to_run(&access, &s))
-    }
 }

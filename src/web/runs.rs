@@ -65,6 +65,11 @@ pub fn showable(show: Option<&str>) -> Option<&'static str> {
     view::SHOWABLE.into_iter().find(|s| Some(*s) == show)
 }
 
+fn is_restore(kind: &str) -> bool {
+    use crate::ops::restore::{EXECUTE, PREVIEW, RERUN};
+    kind == PREVIEW || kind == EXECUTE || kind == RERUN
+}
+
 pub async fn view_run_get(
     State(state): State<AppState>,
     access: TenantAccess,
@@ -74,7 +79,11 @@ pub async fn view_run_get(
 ) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let run = load_run(&state.db, &access, &rid).await?;
-    let show = showable(p.show.as_deref());
+    let show = match p.show.as_deref() {
+        // Previews and restores open on their changes (while running, and when there are any).
+        None if is_restore(&run.kind) && (!run.is_terminal() || run.succeeded > 0) => Some("succeeded"),
+        other => showable(other),
+    };
     let pages = u32::try_from(run.count_in(show))
         .unwrap_or(u32::MAX)
         .div_ceil(ITEMS_PER_PAGE)
@@ -95,13 +104,37 @@ pub async fn view_run_get(
     Ok(respond(&page.nav, view::detail(&page.nav, &access.tenant, &v)))
 }
 
-pub async fn view_notifications_get(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {
+#[derive(Debug, Deserialize)]
+pub struct NotificationsParams {
+    page: Option<u32>,
+}
+
+pub const NOTIFICATIONS_PER_PAGE: u32 = 50;
+
+pub async fn view_notifications_get(
+    State(state): State<AppState>,
+    page: Page,
+    Query(p): Query<NotificationsParams>,
+) -> Result<Response, AppError> {
     let id = page.caller.user.id.clone();
-    let list = state
+    let number = p.page.unwrap_or(1).max(1);
+    let mut list = state
         .db
-        .read(move |c| notifications::list_for_user(c, &id, 200))
+        .read(move |c| {
+            notifications::page_for_user(
+                c,
+                &id,
+                NOTIFICATIONS_PER_PAGE + 1,
+                (number - 1).saturating_mul(NOTIFICATIONS_PER_PAGE),
+            )
+        })
         .await?;
-    Ok(respond(&page.nav, view::notifications(&page.nav, &list)))
+    let has_more = list.len() > NOTIFICATIONS_PER_PAGE as usize;
+    list.truncate(NOTIFICATIONS_PER_PAGE as usize);
+    Ok(respond(
+        &page.nav,
+        view::notifications(&page.nav, &list, number, has_more),
+    ))
 }
 
 pub async fn view_notifications_read_post(State(state): State<AppState>, page: Page) -> Result<Response, AppError> {

@@ -87,7 +87,7 @@ pub async fn view_schedules_post(
         Ok(s) => Ok(flash::redirect(
             &format!("/t/{}/schedules", access.tenant.id),
             Kind::Ok,
-            format!("Schedule added: {}.", s.cron),
+            format!("Schedule added: {}.", crate::schedules::cron::display(&s.cron)),
         )),
         Err(AppError::Invalid(m)) => {
             render(

@@ -26,7 +26,7 @@ use crate::db::{memberships, sessions, tenants};
 use crate::error::AppError;
 use crate::runs::access::load_run;
 use crate::runs::progress::Progress;
-use crate::views::runs::{ITEMS_PER_PAGE, active_widget, item_filter, item_rows, summary};
+use crate::views::runs::{ITEMS_PER_PAGE, active_list, active_summary, bell, item_filter, item_rows, summary};
 
 const COALESCE: Duration = Duration::from_millis(50);
 /// Every stream ends after this long; a live page reconnects at once (the htmx extension
@@ -237,7 +237,7 @@ impl FragmentCache {
         let rendered = Rendered {
             seq,
             summary: summary(&run).into_string().into(),
-            items: item_rows(&items).into_string().into(),
+            items: item_rows(&run, &items).into_string().into(),
             filter: item_filter(&base, &run, show).into_string().into(),
             done: run.is_terminal().then_some(run.status),
         };
@@ -331,11 +331,24 @@ pub async fn active_events(State(state): State<AppState>, caller: Caller) -> Res
             next_change(&mut rx, &move |p: &Progress| visible.contains(&p.tenant_id), last_sent).await?;
         }
         let active = active_runs(&state, &caller).await.ok()?;
-        let event = Event::default()
-            .event("active")
-            .data(active_widget(&active).into_string());
-        Some((event, (state, caller, rx, false, Instant::now())))
-    });
+        let user_id = caller.user.id.clone();
+        let unread = state
+            .db
+            .read(move |c| crate::db::notifications::unread_count(c, &user_id))
+            .await
+            .ok()?;
+        let events = [
+            Event::default()
+                .event("active-summary")
+                .data(active_summary(&active).into_string()),
+            Event::default()
+                .event("active-list")
+                .data(active_list(&active).into_string()),
+            Event::default().event("bell").data(bell(unread).into_string()),
+        ];
+        Some((stream::iter(events), (state, caller, rx, false, Instant::now())))
+    })
+    .flatten();
     Ok(sse(stream, revoked))
 }
 

@@ -24,4 +24,6 @@ pub struct AppState {
     pub scheduler: Arc<Scheduler>,
     /// Run-page fragments shared by the SSE streams showing the same page.
     pub fragments: Arc<crate::web::sse::FragmentCache>,
+    /// New API tokens between their creating POST and the page that shows them once.
+    pub shown_once: Arc<crate::web::profile::ShownOnce>,
 }

@@ -61,10 +61,23 @@ pub async fn view_tenant_new_post(
     }
 }
 
-pub async fn view_tenant_get(access: TenantAccess, page: Page) -> Response {
+pub async fn view_tenant_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    page: Page,
+) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let is_owner = access.role >= Role::Owner;
-    respond(
+    let tid = access.tenant.id.clone();
+    let all = state
+        .db
+        .read(move |c| crate::db::policies::list(c, &tid, None, true))
+        .await?;
+    let counts = view::InventoryCounts {
+        policies: all.iter().filter(|p| !p.deleted).count(),
+        deleted: all.iter().filter(|p| p.deleted).count(),
+    };
+    Ok(respond(
         &page.nav,
         view::overview(
             &page.nav,
@@ -72,8 +85,9 @@ pub async fn view_tenant_get(access: TenantAccess, page: Page) -> Response {
             access.role.as_str(),
             is_owner,
             access.role >= Role::Operator,
+            &counts,
         ),
-    )
+    ))
 }
 
 pub async fn view_settings_get(

@@ -81,7 +81,11 @@ async fn htmx_requests_carry_the_token_in_a_header() {
         .send()
         .await
         .expect("post");
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "accepted, then redirected to the page"
+    );
 }
 
 #[tokio::test]

@@ -74,7 +74,11 @@ pub fn attr_after(html: &str, marker: &str, attr: &str) -> Option<String> {
 /// The run id at the end of a redirect to a run page (`/t/{tenant}/runs/{id}`).
 pub fn run_id_in(res: &reqwest::Response) -> String {
     let to = res.headers()["location"].to_str().expect("location");
-    to.rsplit('/').next().expect("run id").to_owned()
+    // `/t/{tid}/runs/{rid}`, or a page showing the run: `…?run={rid}`.
+    match to.split_once("run=") {
+        Some((_, id)) => id.split('&').next().unwrap_or(id).to_owned(),
+        None => to.rsplit('/').next().expect("run id").to_owned(),
+    }
 }
 
 pub fn csrf_of(html: &str) -> String {

@@ -23,6 +23,7 @@ mod health;
 mod login;
 mod objects;
 mod ops;
+mod pages;
 mod restore;
 mod route_walk;
 mod runs;

@@ -14,7 +14,18 @@ async fn a_token_from_the_profile_page_works_once_shown_and_stops_when_revoked()
         .send()
         .await
         .expect("create");
-    let page = res.text().await.expect("body");
+    // POST-redirect-GET: a reload of the page that shows the token cannot make another.
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let shown_at = res.headers()["location"].to_str().expect("location").to_owned();
+    assert!(shown_at.starts_with("/profile?new="), "{shown_at}");
+    let page = admin
+        .get(app.url(&shown_at))
+        .send()
+        .await
+        .expect("shown")
+        .text()
+        .await
+        .expect("body");
     let marker = "data-testid=\"new-token\">";
     let start = page.find(marker).expect("token shown") + marker.len();
     let token = page[start..start + page[start..].find('<').expect("end")].to_owned();
@@ -34,6 +45,25 @@ async fn a_token_from_the_profile_page_works_once_shown_and_stops_when_revoked()
         .await
         .expect("body");
     assert!(again.contains("RMM sync") && !again.contains(&token));
+    let reloaded = admin
+        .get(app.url(&shown_at))
+        .send()
+        .await
+        .expect("reload")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        !reloaded.contains(&token),
+        "shown once: a reload does not show it again"
+    );
+    let count: i64 = app
+        .raw_db()
+        .query_row("SELECT count(*) FROM api_tokens WHERE name = 'RMM sync'", [], |r| {
+            r.get(0)
+        })
+        .expect("q");
+    assert_eq!(count, 1, "one token, however often the page is reloaded");
     let stored: i64 = app
         .raw_db()
         .query_row("SELECT count(*) FROM api_tokens WHERE token_hash = ?1", [&token], |r| {

@@ -161,11 +161,11 @@ pub struct RerunBody {
     path = "/api/v1/tenants/{tid}/runs/{rid}/rerun",
     operation_id = "operations_rerun",
     tag = "runs",
-    summary = "Rerun a restore (owner)",
+    summary = "Rerun a restore (owner), or capture a backup's failed items again (operator)",
     params(("tid" = String, Path, description = "tenant id"), ("rid" = String, Path, description = "run id")),
     request_body = crate::web::api::openapi::RerunBody,
     responses(
-        (status = 202, description = "restore.rerun started", body = crate::web::api::openapi::Started),
+        (status = 202, description = "restore.rerun started (for a backup run: a backup_set.capture of its failed items)", body = crate::web::api::openapi::Started),
         (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
         (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
         (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
@@ -182,6 +182,12 @@ pub async fn rerun(
     extract::Json(body): extract::Json<RerunBody>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let parent = crate::runs::access::load_run(&state.db, &access, &rid).await?;
+    if parent.kind == crate::ops::backup::KIND {
+        // A backup's failed items are captured again (reads only: no confirmation).
+        return Ok(accepted(
+            &crate::ops::backup_rerun::recapture_failed(&state.engine, &access, &parent).await?,
+        ));
+    }
     Ok(accepted(
         &starts::rerun(
             &state.engine,
