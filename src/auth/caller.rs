@@ -17,7 +17,10 @@ use crate::clock;
 use crate::db::tokens;
 use crate::db::users::User;
 use crate::error::AppError;
-use crate::web::state::AppState;
+use std::sync::Arc;
+
+use crate::config::ServeArgs;
+use crate::db::Db;
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -43,11 +46,16 @@ impl Caller {
 
 /// Middleware: puts a `Caller` into the request extensions when the request carries valid
 /// credentials. It never rejects: routes decide whether they need a caller.
-pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
+pub async fn resolve(
+    State(db): State<Db>,
+    State(settings): State<Arc<ServeArgs>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, AppError> {
     let caller = if req.uri().path().starts_with("/api/") {
-        from_bearer(&state, req.headers()).await?
+        from_bearer(&db, req.headers()).await?
     } else {
-        from_session(&state, req.headers()).await?
+        from_session(&db, &settings, req.headers()).await?
     };
     if let Some(caller) = caller {
         req.extensions_mut().insert(caller);
@@ -55,18 +63,22 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     Ok(next.run(req).await)
 }
 
-async fn from_session(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<Caller>, AppError> {
+async fn from_session(
+    db: &Db,
+    settings: &ServeArgs,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Caller>, AppError> {
     let Some(cookie) = session::cookie(headers, session::COOKIE) else {
         return Ok(None);
     };
-    let found = session::resolve(&state.db, &state.settings, cookie).await?;
+    let found = session::resolve(db, settings, cookie).await?;
     Ok(found.map(|(s, user)| Caller {
         user,
         via: Via::Session(s),
     }))
 }
 
-async fn from_bearer(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<Caller>, AppError> {
+async fn from_bearer(db: &Db, headers: &axum::http::HeaderMap) -> Result<Option<Caller>, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
@@ -74,7 +86,7 @@ async fn from_bearer(state: &AppState, headers: &axum::http::HeaderMap) -> Resul
         return Ok(None);
     };
     let hash = token::hash(presented);
-    let Some((token_id, user)) = state.db.read(move |c| tokens::user_for_hash(c, &hash)).await? else {
+    let Some((token_id, user)) = db.read(move |c| tokens::user_for_hash(c, &hash)).await? else {
         return Ok(None);
     };
     if user.disabled {
@@ -83,8 +95,7 @@ async fn from_bearer(state: &AppState, headers: &axum::http::HeaderMap) -> Resul
     let id = token_id.clone();
     let not_since = clock::format_time(Utc::now() - Duration::minutes(1));
     // Best effort: on a full disk the token must still read; `last used` can wait.
-    if let Err(e) = state
-        .db
+    if let Err(e) = db
         .write(move |tx| tokens::mark_used(tx, &id, &clock::now(), &not_since))
         .await
     {

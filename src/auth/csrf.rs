@@ -8,6 +8,8 @@
 //! `/api/` is exempt: it authenticates by bearer token only, which a browser never adds by
 //! itself.
 
+use std::sync::Arc;
+
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -20,8 +22,8 @@ use super::caller::Caller;
 use super::session;
 use super::token;
 use crate::error::AppError;
+
 use crate::secrets::MasterKey;
-use crate::web::state::AppState;
 
 pub const HEADER: &str = "x-csrf-token";
 pub const FIELD: &str = "_csrf";
@@ -48,7 +50,7 @@ fn anon_message(nonce: &str) -> String {
     format!("pv_csrf:{nonce}")
 }
 
-pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, AppError> {
+pub async fn protect(State(key): State<Arc<MasterKey>>, req: Request, next: Next) -> Result<Response, AppError> {
     if is_safe(req.method()) || req.uri().path().starts_with("/api/") {
         return Ok(next.run(req).await);
     }
@@ -58,7 +60,7 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     let expected = match req.extensions().get::<Caller>() {
         Some(caller) => caller.csrf_token().map(str::to_owned),
         None => session::cookie(req.headers(), session::ANON_CSRF_COOKIE)
-            .filter(|t| anon_token_is_ours(&state.key, t))
+            .filter(|t| anon_token_is_ours(&key, t))
             .map(str::to_owned),
     };
     let Some(expected) = expected.filter(|t| !t.is_empty()) else {

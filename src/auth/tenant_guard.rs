@@ -12,10 +12,10 @@ use axum::response::Response;
 
 use super::caller::Caller;
 use super::role::Role;
+use crate::db::Db;
 use crate::db::tenants::Tenant;
 use crate::db::{memberships, tenants};
 use crate::error::AppError;
-use crate::web::state::AppState;
 
 /// Path parameters that name a tenant.
 pub const TENANT_PARAMS: [&str; 2] = ["tenant", "tid"];
@@ -44,7 +44,7 @@ impl TenantAccess {
 }
 
 pub async fn guard(
-    State(state): State<AppState>,
+    State(db): State<Db>,
     params: RawPathParams,
     mut req: Request,
     next: Next,
@@ -60,8 +60,7 @@ pub async fn guard(
         .map(|(_, v)| v.to_owned())
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant guard on a route without a tenant parameter")))?;
     let user_id = caller.user.id.clone();
-    let (tenant, role) = state
-        .db
+    let (tenant, role) = db
         .read(move |c| {
             Ok((
                 tenants::get(c, &tenant_id)?,

@@ -52,6 +52,32 @@ impl ErrorCode {
     }
 }
 
+/// An error code from the fixed list, in the words an admin uses.
+pub fn describe(code: &str) -> &'static str {
+    match code {
+        "graph_throttled" => "Microsoft Graph asked us to slow down and kept refusing; try again later",
+        "graph_unavailable" => "Microsoft Graph was unavailable",
+        "graph_forbidden" => {
+            "The app registration is not allowed to read or write this (missing permission or consent)"
+        }
+        "graph_not_found" => "The object no longer exists in Intune",
+        "graph_bad_request" => "Microsoft Graph refused the request as invalid",
+        "auth_failed" => "Could not sign in to the tenant: check the app registration's secret and consent",
+        "network" => "The network connection to Microsoft failed",
+        "timeout" => "Microsoft Graph did not answer in time",
+        "outcome_unknown" => "The write may or may not have happened (the run was interrupted); check the policy",
+        "verify_mismatch" => "After writing, Intune did not hold what was written",
+        "incomplete_capture" => "Only part of the object could be read, so it was not stored",
+        "unresolved_reference" => "It points at an object that exists neither in the tenant nor in this restore",
+        "secret_unreadable" => {
+            "An encrypted setting's value could not be read; the app registration needs DeviceManagementConfiguration.ReadWrite.All"
+        }
+        "permission_revoked" => "The person who started it no longer has the role for it",
+        "worker_lost" => "The server stopped while working on it and could not finish",
+        _ => "Something went wrong on our side",
+    }
+}
+
 /// Keys an error context may carry; anything else is dropped before it is stored.
 pub const CONTEXT_KEYS: [&str; 11] = [
     "http_status",

@@ -46,10 +46,7 @@ pub fn message(run: &Run, status: &str, tenant: &str) -> String {
             items(run.total)
         ),
         "failed" => match &run.error_code {
-            Some(code) => format!(
-                "{what} of {tenant} failed: {}.",
-                crate::views::components::error_text(code)
-            ),
+            Some(code) => format!("{what} of {tenant} failed: {}.", crate::graph::error::describe(code)),
             None => format!(
                 "{what} of {tenant} failed: {} of {} failed.",
                 run.failed,

@@ -27,3 +27,22 @@ pub struct AppState {
     /// New API tokens between their creating POST and the page that shows them once.
     pub shown_once: Arc<crate::web::profile::ShownOnce>,
 }
+
+// The auth middlewares take only the parts they need, so `auth` does not know the web layer.
+impl axum::extract::FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Arc<ServeArgs> {
+    fn from_ref(state: &AppState) -> Arc<ServeArgs> {
+        state.settings.clone()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Arc<MasterKey> {
+    fn from_ref(state: &AppState) -> Arc<MasterKey> {
+        state.key.clone()
+    }
+}

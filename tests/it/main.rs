@@ -20,6 +20,7 @@ mod hardening_graph;
 mod hardening_sse;
 mod hardening_web;
 mod health;
+mod layers;
 mod login;
 mod objects;
 mod ops;
