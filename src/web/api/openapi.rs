@@ -223,6 +223,9 @@ pub struct RestoreBody {
     pub include_assignments: Option<bool>,
     /// A live restore needs the tenant's name here.
     pub confirm: Option<String>,
+    /// `report_only` (default: a re-created Conditional Access policy lands in report-only)
+    /// or `as_captured`.
+    pub conditional_access_state: Option<String>,
 }
 
 #[derive(ToSchema)]
