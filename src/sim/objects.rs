@@ -145,12 +145,18 @@ pub fn create_direct(s: &mut State, tenant: &str, collection: &str, body: Value)
     if let Err(message) = quirks::refuse_annotations(&body) {
         return Err(format!("the simulator refused the object (400): {message}"));
     }
+    let ids = |s: &State| -> std::collections::BTreeSet<String> {
+        s.tenants[tenant]
+            .objects
+            .get(collection)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let before = ids(s);
     let res = create(s, tenant, ty, Some(body));
     let status = res.status();
-    let id = s.tenants[tenant]
-        .objects
-        .get(collection)
-        .and_then(|m| m.keys().max().cloned());
+    // The one id that was not there before.
+    let id = ids(s).difference(&before).next().cloned();
     match (status.is_success(), id) {
         (true, Some(id)) => Ok(id),
         _ => Err(format!("the simulator refused the object ({status})")),
