@@ -24,6 +24,24 @@ struct TokenAnswer {
 #[derive(Deserialize)]
 struct TokenError {
     error: Option<String>,
+    /// Entra's AADSTS numbers, e.g. 7000215 for a wrong secret.
+    error_codes: Option<Vec<u64>>,
+}
+
+/// What an Entra sign-in error means for the admin, and what to do (Microsoft's AADSTS error
+/// code reference).
+pub fn aadsts_meaning(code: u64) -> Option<&'static str> {
+    Some(match code {
+        7_000_215 => "the client secret is wrong: paste the secret's value (not its ID) in the tenant's settings",
+        7_000_222 => "the client secret has expired: create a new one for the app registration and save it here",
+        700_016 => {
+            "the app registration is not in this tenant: check the client id and the tenant id, and that admin consent was given"
+        }
+        90_002 | 900_023 => "no such Entra tenant: check the tenant id",
+        65_001 => "admin consent is missing: grant admin consent to the app's permissions in Entra",
+        7_000_112 => "the app registration is disabled in Entra",
+        _ => return None,
+    })
 }
 
 #[derive(Default)]
@@ -91,7 +109,19 @@ async fn request(http: &reqwest::Client, conn: &TenantConnection) -> Result<(Sec
         } else {
             ErrorCode::AuthFailed
         };
-        let ctx = json!({"http_status": status, "graph_error_code": err.and_then(|e| e.error)});
+        let aadsts = err
+            .as_ref()
+            .and_then(|e| e.error_codes.as_ref())
+            .and_then(|c| c.first().copied());
+        let reason = aadsts.map(|c| match aadsts_meaning(c) {
+            Some(meaning) => format!("AADSTS{c}: {meaning}"),
+            None => format!("AADSTS{c}: Entra refused the app's sign-in"),
+        });
+        let ctx = json!({
+            "http_status": status,
+            "graph_error_code": err.and_then(|e| e.error),
+            "reason": reason,
+        });
         return Err(GraphError::new(
             code,
             format!("the token endpoint refused the app credentials ({status})"),

@@ -128,6 +128,12 @@ async fn a_wrong_secret_fails_the_run_as_auth_failed() {
         "{run}"
     );
     assert_eq!(run["error_context"]["graph_error_code"], "invalid_client");
+    assert!(
+        run["error_context"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("AADSTS7000215: the client secret is wrong")),
+        "Entra's error in words: {run}"
+    );
     assert_eq!(run["failed"], run["total"]);
 }
 
