@@ -42,7 +42,17 @@ impl Sealer {
     }
 
     /// Replaces every plain secret value with its reference (for storing: with `values`).
-    pub fn seal(&self, ty: &PolicyType, mut document: Value) -> Sealed {
+    pub fn seal(&self, ty: &PolicyType, document: Value) -> Sealed {
+        self.replace(ty, document, true)
+    }
+
+    /// The document with references only, for comparing with a stored one: fingerprints
+    /// only, nothing encrypted (live reads in previews, restores and verifies pass here).
+    pub fn references(&self, ty: &PolicyType, document: Value) -> Value {
+        self.replace(ty, document, false).document
+    }
+
+    fn replace(&self, ty: &PolicyType, mut document: Value, sealing: bool) -> Sealed {
         let mut values = Vec::new();
         for slot in slots(ty, &document) {
             let Some(value) = document
@@ -56,21 +66,18 @@ impl Sealer {
             let reference = format!("{PREFIX}{}", &self.key.fingerprint(&self.tenant_id, &value)[..32]);
             // Never store the value unsealed: a reference without its value cannot be
             // restored, which the restore then says instead of writing a mask.
-            if let Ok(sealed) = self.key.seal(&SecretString::from(value), &self.aad(&reference)) {
-                values.push((reference.clone(), sealed));
-            } else {
-                tracing::error!("a captured secret value could not be sealed");
+            if sealing {
+                if let Ok(sealed) = self.key.seal(&SecretString::from(value), &self.aad(&reference)) {
+                    values.push((reference.clone(), sealed));
+                } else {
+                    tracing::error!("a captured secret value could not be sealed");
+                }
             }
             if let Some(v) = document.pointer_mut(&slot.pointer) {
                 *v = Value::String(reference);
             }
         }
         Sealed { document, values }
-    }
-
-    /// The document with references only, for comparing with a stored one.
-    pub fn references(&self, ty: &PolicyType, document: Value) -> Value {
-        self.seal(ty, document).document
     }
 
     /// Stores the sealed values of a document (in the caller's transaction).

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{Deps, failed, include_assignments, noted, references_of, source, unresolved};
+use super::{Deps, failed, include_assignments, masked_reason, noted, references_of, source, unresolved};
 use crate::auth::role::Role;
 use crate::clock;
 use crate::db::backups::{self, NewSet, RestoreSource};
@@ -336,9 +336,7 @@ impl ExecuteCtx {
                 opened.missing.join(", ")
             ))),
             Ok(Ok(opened)) => Ok(opened.document),
-            Ok(Err(setting)) => Err(skip(format!(
-                "the backup holds no value for the encrypted setting {setting}; restore it by hand"
-            ))),
+            Ok(Err(setting)) => Err(skip(masked_reason(&setting))),
             Err(_) => Err(failed(ErrorCode::Internal)),
         }
     }

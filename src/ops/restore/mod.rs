@@ -65,12 +65,17 @@ async fn source(deps: &Deps, item: &RunItem) -> Result<(RestoreSource, &'static 
 }
 
 /// An item whose backup holds an encrypted setting without its value (captured masked before
+/// Why an item whose backup lacks an encrypted value is skipped.
+fn masked_reason(setting: &str) -> String {
+    format!("the backup holds no value for the encrypted setting {setting}; restore it by hand")
+}
+
 /// secrets were read): skipped, since writing it would send the mask to devices.
 fn masked(ty: &PolicyType, doc: &Value) -> Option<ItemOutcome> {
     masked_setting(ty, doc).map(|setting| ItemOutcome::Skipped {
         result: Some(json!({
             "action": "skip",
-            "reason": format!("the backup holds no value for the encrypted setting {setting}; restore it by hand"),
+            "reason": masked_reason(&setting),
         })),
     })
 }
