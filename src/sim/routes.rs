@@ -183,6 +183,9 @@ async fn pause(state: &Shared) -> InFlight {
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
+    while lock(state).faults.hold {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     guard
 }
 

@@ -70,6 +70,9 @@ pub struct Faults {
     pub page_size: usize,
     /// `getOmaSettingPlainTextValue` answers 403, as for an app without ReadWrite.
     pub secrets_unreadable: bool,
+    /// Graph requests wait (after their latency) until this is cleared: lets a test look at
+    /// a run while it is certainly still going.
+    pub hold: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -221,10 +221,13 @@ async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_en
     let Some(b) = Browser::start().await else { return };
     let (app, token, sim) = crate::ops::admin_app().await;
     let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Live <Tenant> & Co", 4, None).await;
-    sim.set_faults(policyvault::sim::state::Faults {
-        latency_ms: 250,
+    // Graph answers nothing until the run page is open, so the page must see the run change.
+    let held = policyvault::sim::state::Faults {
+        latency_ms: 100,
+        hold: true,
         ..Default::default()
-    });
+    };
+    sim.set_faults(held.clone());
 
     let result = async {
         b.sign_in(&app.url("/login")).await?;
@@ -256,6 +259,7 @@ async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_en
         .expect("q");
     assert_eq!(runs, 1, "a double click makes one run");
     let first = b.text_of("#run-summary").await;
+    sim.set_faults(policyvault::sim::state::Faults { hold: false, ..held });
     let mut statuses = vec![
         b.client
             .execute("return document.querySelector('#run-summary').dataset.status;", vec![])
@@ -281,14 +285,24 @@ async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_en
         .execute("return window.pvMarker || null;", vec![])
         .await
         .expect("js");
-    let rows = b
-        .client
-        .execute(
-            "return document.querySelectorAll('#run-items tr[data-status=succeeded]').length;",
-            vec![],
-        )
-        .await
-        .expect("js");
+    // The summary and the item rows arrive as separate events of one send; htmx swaps them
+    // one after the other, so the rows may land a moment after the status reads succeeded.
+    let want = serde_json::json!(policyvault::graph::registry::TYPES.len());
+    let mut rows = serde_json::Value::Null;
+    for _ in 0..50 {
+        rows = b
+            .client
+            .execute(
+                "return document.querySelectorAll('#run-items tr[data-status=succeeded]').length;",
+                vec![],
+            )
+            .await
+            .expect("js");
+        if rows == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let png = b.client.screenshot().await.expect("screenshot");
     let _ = std::fs::write("/tmp/pv-live-run.png", &png);
     b.close().await;
@@ -303,11 +317,7 @@ async fn a_double_clicked_sync_makes_one_run_whose_page_updates_live_until_it_en
         serde_json::json!("no reload"),
         "updated over SSE, not by reloading"
     );
-    assert_eq!(
-        rows,
-        serde_json::json!(policyvault::graph::registry::TYPES.len()),
-        "every item row was swapped in live"
-    );
+    assert_eq!(rows, want, "every item row was swapped in live");
 }
 
 /// The main journey of issue 5, in a real browser against the simulator.

@@ -487,10 +487,13 @@ async fn the_active_runs_menu_stays_open_and_the_bell_rings_live_once_per_run() 
     let Some(b) = Browser::start().await else { return };
     let (app, token, sim) = crate::ops::admin_app().await;
     let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Northwind", 2, None).await;
-    sim.set_faults(policyvault::sim::state::Faults {
-        latency_ms: 250,
+    // Graph answers nothing until the menu is open, so the menu must see the run change.
+    let held = policyvault::sim::state::Faults {
+        latency_ms: 150,
+        hold: true,
         ..Default::default()
-    });
+    };
+    sim.set_faults(held.clone());
     let mut seen = Vec::new();
     let journey = async {
         b.sign_in(&app.url("/login")).await?;
@@ -510,6 +513,10 @@ async fn the_active_runs_menu_stays_open_and_the_bell_rings_live_once_per_run() 
         }
         b.client.find(Locator::Css("#pv-active summary")).await?.click().await?;
         let before = b.text_of("#pv-active ul").await;
+        sim.set_faults(policyvault::sim::state::Faults {
+            hold: false,
+            ..held.clone()
+        });
         let mut open_while_updating = true;
         let mut changed = false;
         for _ in 0..40 {
