@@ -50,6 +50,7 @@ impl SimTenant {
 /// Faults and behaviour, settable by flags and by `POST /_sim/faults`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[allow(clippy::struct_excessive_bools)] // independent switches a test flips, not a state machine
 pub struct Faults {
     pub latency_ms: u64,
     /// Share of Graph requests answered 429 (0.0–1.0).
