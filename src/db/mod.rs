@@ -18,14 +18,16 @@ pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+mod writer;
+
+pub use writer::WriterStats;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
-use tokio::sync::Semaphore;
+use rusqlite::{Connection, Transaction};
 
 /// How long a statement waits for `SQLite`'s write lock before giving up with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,6 +48,8 @@ pub enum DbError {
     TooNew { found: i64, supported: i64 },
     #[error("database file {path}: {message}")]
     Open { path: PathBuf, message: String },
+    #[error("database writer: {0}")]
+    Writer(String),
 }
 
 impl DbError {
@@ -73,9 +77,10 @@ pub type DbResult<T> = Result<T, DbError>;
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<SqliteConnectionManager>,
-    /// One writer at a time: `SQLite` allows only one anyway, and queueing here (async) is
-    /// cheaper than many blocking threads spinning on the file lock.
-    write_gate: Arc<Semaphore>,
+    /// The writer thread's queue (see `writer`): one connection writes, and writes queued
+    /// together are committed together.
+    writer: std::sync::mpsc::Sender<Box<dyn writer::Job>>,
+    writer_stats: Arc<WriterStats>,
     path: PathBuf,
     /// Bumped after every write that may take access away (sign-out, disabled user, password
     /// reset, membership removed or role changed): open event streams re-check their caller
@@ -102,8 +107,9 @@ impl Db {
             c.busy_timeout(BUSY_TIMEOUT)?;
             c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         });
+        // Eight readers, and the writer thread's own connection.
         let pool = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(9)
             .connection_timeout(POOL_TIMEOUT)
             .build(manager)?;
         {
@@ -128,14 +134,29 @@ impl Db {
                 tracing::warn!(file = %Path::new(&p).display(), error = %e, "could not make the database file private (chmod 600 it by hand)");
             }
         }
+        let storage_failure = Arc::default();
+        let writer_stats = Arc::<WriterStats>::default();
+        let writer =
+            writer::spawn(pool.get()?, Arc::clone(&storage_failure), Arc::clone(&writer_stats)).map_err(|e| {
+                DbError::Open {
+                    path: path.to_owned(),
+                    message: format!("could not start the writer thread: {e}"),
+                }
+            })?;
         Ok(Db {
             pool,
-            write_gate: Arc::new(Semaphore::new(1)),
+            writer,
+            writer_stats,
             path: path.to_owned(),
             access_epoch: Arc::new(tokio::sync::watch::Sender::new(0)),
-            storage_failure: Arc::default(),
+            storage_failure,
             simulate_full_disk: Arc::default(),
         })
+    }
+
+    /// Writes and commits so far: writes queued together share a commit.
+    pub fn writer_stats(&self) -> &WriterStats {
+        &self.writer_stats
     }
 
     /// Why writes fail for lack of storage, if the last one did (see `storage_failure`).
@@ -154,18 +175,7 @@ impl Db {
     }
 
     fn note_write(&self, result: Result<bool, &DbError>) {
-        let mut failure = self
-            .storage_failure
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match result {
-            // Only a commit that changed rows proves the disk takes writes again.
-            Ok(true) => *failure = None,
-            Err(e) if e.is_storage_failure() => *failure = Some(e.to_string()),
-            // A commit that wrote nothing, or a failure that is not about storage, says
-            // nothing new about the disk.
-            Ok(false) | Err(_) => {}
-        }
+        writer::note(&self.storage_failure, result);
     }
 
     /// Tells open streams that someone's access may have changed (call after the commit).
@@ -196,39 +206,29 @@ impl Db {
         .await?
     }
 
-    /// Runs `f` in an IMMEDIATE transaction and commits when it returns `Ok`.
-    /// IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-    /// writes would get `SQLITE_BUSY` at once, ignoring the busy timeout.
+    /// Runs `f` in the writer's IMMEDIATE transaction, inside a savepoint of its own, and
+    /// answers once that transaction committed (`Ok`) or `f`'s changes were rolled back
+    /// (`Err`). Writes queued at the same time share one commit (see `writer`).
     pub async fn write<T, F>(&self, f: F) -> DbResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction) -> DbResult<T> + Send + 'static,
     {
-        let _permit = self.write_gate.acquire().await.map_err(|_| DbError::Open {
-            path: self.path.clone(),
-            message: "database is shutting down".into(),
-        })?;
-        let pool = self.pool.clone();
-        let simulate_full = self.simulate_full_disk.load(std::sync::atomic::Ordering::SeqCst);
-        let result = tokio::task::spawn_blocking(move || {
-            if simulate_full {
-                return Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-                    Some("database or disk is full (simulated)".into()),
-                )));
-            }
-            let mut conn = pool.get()?;
-            let before = conn.total_changes();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok((out, conn.total_changes() != before))
-        })
-        .await
-        .map_err(DbError::from)
-        .and_then(|r| r);
-        self.note_write(result.as_ref().map(|(_, changed)| *changed));
-        result.map(|(out, _)| out)
+        if self.simulate_full_disk.load(std::sync::atomic::Ordering::SeqCst) {
+            let full = DbError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                Some("database or disk is full (simulated)".into()),
+            ));
+            self.note_write(Err(&full));
+            return Err(full);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(Box::new(writer::Write { f, reply }))
+            .map_err(|_| DbError::Writer("the writer thread has stopped; restart the server".into()))?;
+        answer
+            .await
+            .map_err(|_| DbError::Writer("the write stopped unexpectedly (the log says why); try again".into()))?
     }
 
     /// Writes a consistent copy of the database to `dest` while others keep using it.

@@ -150,8 +150,27 @@ pub struct NewRun<'a> {
 /// Inserts the run, or returns the queued/running run with the same dedupe key. One
 /// statement, so two racing starts cannot both insert: the partial unique index decides.
 /// Returns the run and whether it already existed.
+/// The key two identical starts share; at most one run per key is queued or running.
+fn dedupe_key(tenant_id: &str, kind: &str, target_type: &str, target_id: &str) -> String {
+    format!("{tenant_id}|{kind}|{target_type}:{target_id}")
+}
+
+/// The queued or running run an identical start would reuse, if there is one.
+pub fn active_identical(
+    c: &Connection,
+    tenant_id: &str,
+    kind: &str,
+    target_type: &str,
+    target_id: &str,
+) -> DbResult<Option<Run>> {
+    let sql = format!("SELECT {COLUMNS} FROM runs WHERE dedupe_key = ?1 AND status IN ('queued', 'running')");
+    Ok(c.prepare_cached(&sql)?
+        .query_row([dedupe_key(tenant_id, kind, target_type, target_id)], from_row)
+        .optional()?)
+}
+
 pub fn insert_or_reuse(tx: &Connection, n: &NewRun<'_>) -> DbResult<(Run, bool)> {
-    let dedupe_key = format!("{}|{}|{}:{}", n.tenant_id, n.kind, n.target_type, n.target_id);
+    let dedupe_key = dedupe_key(n.tenant_id, n.kind, n.target_type, n.target_id);
     let sql = format!(
         "INSERT INTO runs (id, tenant_id, kind, target_type, target_id, dedupe_key, dry_run, status, initiated_by,
                            initiator_label, required_role, parent_run_id, params, created_at)

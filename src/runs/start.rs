@@ -40,9 +40,54 @@ pub struct Started {
 }
 
 pub async fn start(engine: &Engine, req: StartRequest) -> Result<Started, AppError> {
+    let req = std::sync::Arc::new(req);
+    // Most identical starts (double clicks, automations retrying) find their run already
+    // active: answer those from a read, without queueing behind SQLite's single writer. A
+    // miss goes through the write, which checks again under the lock.
+    let probe = req.clone();
+    if let Some(reused) = engine.db.read(move |c| reuse_active(c, &probe)).await? {
+        return reused;
+    }
     let started = engine.db.write(move |tx| start_in(tx, &req)).await??;
     announce(engine, &started);
     Ok(started)
+}
+
+/// The active identical run, if the caller may start this kind of run; `None` when a new run
+/// is needed.
+fn reuse_active(
+    c: &rusqlite::Connection,
+    req: &StartRequest,
+) -> crate::db::DbResult<Option<Result<Started, AppError>>> {
+    let run = runs::active_identical(c, &req.tenant_id, req.kind, req.target_type, &req.target_id)?;
+    let Some(run) = run else { return Ok(None) };
+    Ok(Some(authorize(c, req)?.map(|_| Started { run, reused: true })))
+}
+
+/// Who starts the run (user id, label), or why they may not. Checked inside the start's own
+/// transaction: a membership removed a moment ago counts.
+fn authorize<'r>(
+    c: &rusqlite::Connection,
+    req: &'r StartRequest,
+) -> crate::db::DbResult<Result<(Option<&'r str>, &'r str), AppError>> {
+    Ok(match &req.initiator {
+        Initiator::User { id, email } => {
+            let superadmin = users::get(c, id)?.is_some_and(|u| u.superadmin && !u.disabled);
+            let role = memberships::role_of(c, id, &req.tenant_id)?
+                .as_deref()
+                .and_then(Role::parse);
+            if !superadmin && role.is_none_or(|r| r < req.required_role) {
+                Err(AppError::Forbidden(format!(
+                    "starting {} needs the {} role",
+                    req.kind,
+                    req.required_role.as_str()
+                )))
+            } else {
+                Ok((Some(id.as_str()), email.as_str()))
+            }
+        }
+        Initiator::Scheduler => Ok((None, "scheduler")),
+    })
 }
 
 /// After the start's transaction committed: a new run wakes one worker and tells live pages.
@@ -58,23 +103,9 @@ pub fn announce(engine: &Engine, started: &Started) {
 
 /// The start, inside a caller's transaction (for starts that create other rows with it).
 pub fn start_in(tx: &rusqlite::Transaction, req: &StartRequest) -> crate::db::DbResult<Result<Started, AppError>> {
-    // Authorize inside the transaction: a membership removed a moment ago counts.
-    let (initiated_by, label) = match &req.initiator {
-        Initiator::User { id, email } => {
-            let superadmin = users::get(tx, id)?.is_some_and(|u| u.superadmin && !u.disabled);
-            let role = memberships::role_of(tx, id, &req.tenant_id)?
-                .as_deref()
-                .and_then(Role::parse);
-            if !superadmin && role.is_none_or(|r| r < req.required_role) {
-                return Ok(Err(AppError::Forbidden(format!(
-                    "starting {} needs the {} role",
-                    req.kind,
-                    req.required_role.as_str()
-                ))));
-            }
-            (Some(id.as_str()), email.as_str())
-        }
-        Initiator::Scheduler => (None, "scheduler"),
+    let (initiated_by, label) = match authorize(tx, req)? {
+        Ok(who) => who,
+        Err(e) => return Ok(Err(e)),
     };
     let id = clock::new_id();
     let params = req.params.to_string();

@@ -104,5 +104,12 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         "# TYPE policyvault_sse_page_renders_total counter\npolicyvault_sse_page_renders_total {}",
         state.fragments.renders()
     );
+    let writer = state.db.writer_stats();
+    let _ = writeln!(
+        body,
+        "# TYPE policyvault_db_writes_total counter\npolicyvault_db_writes_total {}\n# TYPE policyvault_db_commits_total counter\npolicyvault_db_commits_total {}",
+        writer.writes.load(std::sync::atomic::Ordering::Relaxed),
+        writer.commits.load(std::sync::atomic::Ordering::Relaxed)
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

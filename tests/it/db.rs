@@ -160,3 +160,83 @@ async fn versions_are_stored_only_on_change_and_content_only_once() {
     assert_eq!(contents, 2, "two distinct contents stored once each");
     assert_eq!(vanished, 2, "policies not seen since are marked deleted");
 }
+
+/// Group commit: writes queued together share one commit, yet each answers only for itself. A
+/// write that fails (or panics) leaves none of its rows behind and does not disturb the
+/// writes committed with it; the writer keeps going afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_share_commits_and_a_failing_one_loses_only_its_own_rows() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = policyvault::db::Db::open(&dir.path().join("pv.db")).expect("open");
+    db.write(|tx| {
+        tx.execute_batch("CREATE TABLE scratch (writer INTEGER NOT NULL, row INTEGER NOT NULL)")?;
+        Ok(())
+    })
+    .await
+    .expect("table");
+    let stats = |db: &policyvault::db::Db| {
+        let s = db.writer_stats();
+        (
+            s.writes.load(std::sync::atomic::Ordering::Relaxed),
+            s.commits.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    };
+    let (writes_before, commits_before) = stats(&db);
+    let tasks: Vec<_> = (0..300_i64)
+        .map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |tx| {
+                    // Two rows each, so a half-done write would show.
+                    tx.execute("INSERT INTO scratch VALUES (?1, 1)", [n])?;
+                    if n % 50 == 7 {
+                        // A constraint-like failure after the first row.
+                        return Err(policyvault::db::DbError::Writer(format!("write {n} refused")));
+                    }
+                    assert!(n != 123, "write 123 panics after its first row");
+                    tx.execute("INSERT INTO scratch VALUES (?1, 2)", [n])?;
+                    Ok(n)
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut ok = Vec::new();
+    let mut refused = Vec::new();
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(n) => ok.push(n),
+            Err(e) => refused.push(e.to_string()),
+        }
+    }
+    let (writes, commits) = stats(&db);
+    let (writes, commits) = (writes - writes_before, commits - commits_before);
+    assert_eq!(ok.len(), 300 - 7, "6 refused, 1 panicked: {refused:?}");
+    assert!(refused.iter().any(|e| e.contains("write 57 refused")), "{refused:?}");
+    assert!(
+        refused.iter().any(|e| e.contains("stopped unexpectedly")),
+        "the panicking write is told it failed: {refused:?}"
+    );
+    assert_eq!(writes, 300);
+    assert!(
+        commits < writes / 3,
+        "queued writes share commits: {commits} commits for {writes} writes"
+    );
+
+    let rows: Vec<(i64, i64)> = db
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT writer, count(*) FROM scratch GROUP BY writer ORDER BY writer")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .expect("read");
+    let with_rows: Vec<i64> = rows.iter().map(|(w, _)| *w).collect();
+    ok.sort_unstable();
+    assert_eq!(with_rows, ok, "exactly the writes that succeeded left rows");
+    assert!(rows.iter().all(|(_, n)| *n == 2), "and all of their rows");
+    // The writer is still there after a panic.
+    assert_eq!(db.write(|_| Ok(1)).await.expect("after"), 1);
+}
