@@ -60,7 +60,7 @@ fn ms(d: Duration) -> String {
 
 const USAGE: &str = "usage: bench <scenario> [options]
   start-latency        [--clients N] [--seconds S] [--latency-ms MS]
-  backup-one-tenant    [--policies N] [--latency-ms MS] [--page-size N]
+  backup-one-tenant    [--policies N] [--latency-ms MS] [--page-size N] [--types N]
   restore-one-tenant   [--policies N] [--latency-ms MS]
   backup-many-tenants  [--tenants N] [--per-tenant N] [--latency-ms MS] [--workers N]
   sse-fanout           [--subscribers N] [--policies N] [--latency-ms MS]
@@ -82,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
                 arg_usize("--policies", 1000),
                 arg("--latency-ms", 100),
                 arg_usize("--page-size", 7),
+                arg_usize("--types", policyvault::graph::registry::TYPES.len()),
             )
             .await
         }
@@ -120,7 +121,9 @@ async fn all(quick: bool) -> anyhow::Result<()> {
     println!("\n## start-latency");
     start_latency::run(if quick { 16 } else { 64 }, if quick { 3 } else { 20 }, 200).await?;
     println!("\n## backup-one-tenant");
-    backup::one_tenant(q(200, 1000), 100, 7).await?;
+    // The issue's tenant (most policies in five types), then every type at once.
+    backup::one_tenant(q(200, 1000), 100, 7, 5).await?;
+    backup::one_tenant(q(200, 1000), 100, 7, policyvault::graph::registry::TYPES.len()).await?;
     println!("\n## restore-one-tenant");
     restore::run(q(30, 300), 100).await?;
     println!("\n## backup-many-tenants");

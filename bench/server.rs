@@ -201,6 +201,16 @@ impl Server {
         per_type: usize,
     ) -> anyhow::Result<(String, SimTenantInfo)> {
         let t = sim.add_tenant(name, per_type);
+        self.register(sim, name, t).await
+    }
+
+    /// Registers a simulated tenant as a policyvault tenant; returns its id.
+    pub async fn register(
+        &self,
+        sim: &SimHandle,
+        name: &str,
+        t: SimTenantInfo,
+    ) -> anyhow::Result<(String, SimTenantInfo)> {
         let created = self
             .post(
                 "/api/v1/tenants",

@@ -87,12 +87,25 @@ impl SimHandle {
         self.add_tenant_named(name, per_type, seed::DEMO_NAMES)
     }
 
-    fn add_tenant_named(&self, name: &str, per_type: usize, names: &[&str]) -> SimTenantInfo {
-        let info = SimTenantInfo {
+    /// A tenant with `count(type key)` objects of each type (built-ins as always).
+    pub fn add_tenant_of(&self, name: &str, count: &dyn Fn(&str) -> usize) -> SimTenantInfo {
+        let info = Self::credentials(name);
+        let mut tenant = SimTenant::with_credentials(&info.client_id, &info.client_secret);
+        seed::fill_counts(&mut tenant, &info.entra_tenant_id, count, seed::HOSTILE_NAMES);
+        self.lock().tenants.insert(info.entra_tenant_id.clone(), tenant);
+        info
+    }
+
+    fn credentials(name: &str) -> SimTenantInfo {
+        SimTenantInfo {
             entra_tenant_id: guid_from(&format!("tenant:{name}")),
             client_id: guid_from(&format!("app:{name}")),
             client_secret: format!("sim-secret-{}", &guid_from(&format!("secret:{name}"))[..18]),
-        };
+        }
+    }
+
+    fn add_tenant_named(&self, name: &str, per_type: usize, names: &[&str]) -> SimTenantInfo {
+        let info = Self::credentials(name);
         let mut tenant = SimTenant::with_credentials(&info.client_id, &info.client_secret);
         seed::fill(&mut tenant, &info.entra_tenant_id, per_type, names);
         self.lock().tenants.insert(info.entra_tenant_id.clone(), tenant);

@@ -165,8 +165,14 @@ fn custom_profile(name: &str, i: usize) -> Value {
 
 /// Fills a tenant with `per_type` objects of every supported type.
 pub fn fill(tenant: &mut SimTenant, entra_id: &str, per_type: usize, names: &[&str]) {
+    fill_counts(tenant, entra_id, &|_| per_type, names);
+}
+
+/// `fill` with a count of its own per type (`count(type key)`), e.g. a tenant whose policies
+/// are mostly of a few types, as real tenants are.
+pub fn fill_counts(tenant: &mut SimTenant, entra_id: &str, count: &dyn Fn(&str) -> usize, names: &[&str]) {
     for ty in TYPES {
-        for i in 0..per_type {
+        for i in 0..count(ty.key) {
             let id = tenant.new_id();
             let mut o = object(names, ty, i, entra_id, &id);
             if ty.oma_secrets
