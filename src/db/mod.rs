@@ -2,8 +2,9 @@
 //!
 //! SQL lives in this module's files, one per table family, as synchronous functions taking a
 //! `&Connection` or `&Transaction`; callers pick the transaction. Only [`Db::read`] and
-//! [`Db::write`] touch the pool, always inside `spawn_blocking`, so no `SQLite` call ever blocks
-//! an async worker thread.
+//! [`Db::write`] touch the database: a read runs on a pooled connection inside
+//! `spawn_blocking`, a write is queued to the writer thread (`writer`), so no `SQLite` call
+//! ever blocks an async worker thread.
 
 pub mod audit;
 pub mod backups;
