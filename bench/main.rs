@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
                 arg_usize("--tenants", 100),
                 arg_usize("--per-tenant", 200),
                 arg("--latency-ms", 100),
-                arg_usize("--workers", 64),
+                arg_usize("--workers", server::DEFAULT_WORKERS),
             )
             .await
         }

@@ -72,7 +72,7 @@ pub async fn bench_admin(db: &policyvault::db::Db) -> anyhow::Result<(policyvaul
 }
 
 /// The server's own default (`PV_WORKERS`), so figures describe what users run.
-pub const DEFAULT_WORKERS: usize = 64;
+pub const DEFAULT_WORKERS: usize = 128;
 
 pub fn spawn(dir: &Path, workers: usize) -> anyhow::Result<(Child, String)> {
     let port = free_port()?;

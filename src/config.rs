@@ -101,7 +101,7 @@ pub struct ServeArgs {
     /// Worker tasks that run Graph operations. A run holds one while it waits on its
     /// tenant's Graph limits, so this is how many tenants make progress at once; an idle
     /// worker is a parked task and costs next to nothing.
-    #[arg(long, env = "PV_WORKERS", default_value_t = 64)]
+    #[arg(long, env = "PV_WORKERS", default_value_t = 128)]
     pub workers: usize,
 
     /// Mark cookies `Secure`; set it whenever the server is reached over HTTPS.

@@ -31,7 +31,10 @@ pub struct Prefetch {
 
 impl Prefetch {
     pub fn start(deps: Deps, reader: GraphReader, policy_ids: Vec<String>) -> Prefetch {
-        let (tx, rx) = mpsc::channel(IN_FLIGHT);
+        // One window ready ahead is enough (recording it is quick); the fetches in flight
+        // hide the latency. More ready windows would only hold documents in memory: a run
+        // holds about two windows, however many runs go on at once.
+        let (tx, rx) = mpsc::channel(1);
         let task = tokio::spawn(async move {
             let windows: Vec<Vec<String>> = policy_ids.chunks(WINDOW).map(<[String]>::to_vec).collect();
             let mut fetched = futures_util::stream::iter(windows)

@@ -38,7 +38,7 @@ pub struct PoolConfig {
 impl Default for PoolConfig {
     fn default() -> Self {
         PoolConfig {
-            workers: 64,
+            workers: 128,
             per_tenant_cap: 2,
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
