@@ -163,6 +163,12 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
             h1 { (set.name) }
             p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (when(&set.created_at)) }
             (tabs(t, Tab::Backups, v.is_owner))
+            div.pv-actions #pv-export {
+                a.secondary role="button" href={ "/t/" (t.id) "/backups/" (set.id) "/export" } download {
+                    "Download zip"
+                }
+                small.pv-muted { "One JSON file per policy and a manifest with checksums. Secret values are not included." }
+            }
             form #pv-restore-picker method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
                 (csrf_field(&nav.csrf))
                 @if v.can_operate {

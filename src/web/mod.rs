@@ -57,6 +57,7 @@ fn tenant_routes(state: &AppState) -> Routes {
             restore::view_restore_version_post,
         )
         .get("/t/{tenant}/backups/{bid}", restore::view_backup_set_get)
+        .get("/t/{tenant}/backups/{bid}/export", restore::view_backup_export_get)
         .post("/t/{tenant}/backups/{bid}/preview", restore::view_preview_post)
         .post("/t/{tenant}/runs/{rid}/restore", restore::view_restore_post)
         .post("/t/{tenant}/runs/{rid}/undo", restore::view_undo_post)
@@ -101,6 +102,10 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/api/v1/tenants/{tid}/versions/{vid}", api::policies::version)
         .get("/api/v1/tenants/{tid}/backup-sets", api::backup_sets::list)
         .get("/api/v1/tenants/{tid}/backup-sets/{bid}", api::backup_sets::get)
+        .get(
+            "/api/v1/tenants/{tid}/backup-sets/{bid}/export",
+            api::backup_sets::export,
+        )
         .get("/api/v1/tenants/{tid}/schedules", api::schedules::list)
         .post("/api/v1/tenants/{tid}/schedules", api::schedules::create)
         .post("/api/v1/tenants/{tid}/schedules/{sid}/pause", api::schedules::pause)

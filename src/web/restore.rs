@@ -110,6 +110,16 @@ pub async fn view_backup_set_get(
     Ok(respond(&page.nav, view::backup_set(&page.nav, &access.tenant, &v)))
 }
 
+/// "Download zip" on a backup set's page.
+pub async fn view_backup_export_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, bid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let set = load_set(&state, &access, &bid).await?;
+    super::api::backup_sets::zip_download(&state, &access, &set).await
+}
+
 /// The preview options of a restore form (picker or "Restore this version").
 fn preview_request(set_id: &str, item_ids: Vec<String>, fields: &[(String, String)]) -> RestoreRequest {
     RestoreRequest {

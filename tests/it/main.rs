@@ -12,6 +12,7 @@ mod csrf;
 mod db;
 mod dependencies;
 mod deploy;
+mod export;
 mod fidelity;
 mod graph;
 mod hardening_api;

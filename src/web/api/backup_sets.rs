@@ -1,7 +1,9 @@
-//! Backup sets (viewer): list and detail.
+//! Backup sets (viewer): list, detail and export.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::auth::tenant_guard::{TenantAccess, check_owner};
@@ -66,4 +68,45 @@ pub async fn get(
     let mut out = json!(set);
     out["items"] = json!(items);
     Ok(Json(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/backup-sets/{bid}/export",
+    operation_id = "backup_sets_export",
+    tag = "backups",
+    summary = "Download a backup set as a zip (viewer)",
+    description = "One pretty-printed JSON file per captured policy, named `<type key>/<display name>--<Graph id>.json`, and `manifest.json` (set, tenant, created and exported times, product version, counts, per-file SHA-256, and the secret settings withheld). No secret value is in the zip: each keeps the sealed reference or mask the backup holds.",
+    params(("tid" = String, Path, description = "tenant id"), ("bid" = String, Path, description = "backup set id")),
+    responses(
+        (status = 200, description = "the zip", content_type = "application/zip", body = crate::web::api::openapi::ExportZip),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, bid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let set = load_set(&state, &access, &bid).await?;
+    zip_download(&state, &access, &set).await
+}
+
+/// The zip of a set as a download (the page's "Download zip" and the API answer alike).
+pub async fn zip_download(state: &AppState, access: &TenantAccess, set: &BackupSet) -> Result<Response, AppError> {
+    let export = crate::export::export_set(&state.db, &access.tenant, set, &access.caller.user.email).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", export.file_name),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        export.bytes,
+    )
+        .into_response())
 }

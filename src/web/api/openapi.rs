@@ -201,6 +201,11 @@ pub struct BackupSetWithItems {
     pub items: Vec<BackupItem>,
 }
 
+/// A zip: `manifest.json` and one JSON file per captured policy.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ExportZip(Vec<u8>);
+
 #[derive(ToSchema)]
 pub struct NewBackupSet {
     pub name: String,
@@ -317,6 +322,7 @@ impl Modify for BearerToken {
         super::policies::versions,
         super::policies::version,
         super::backup_sets::list,
+        super::backup_sets::export,
         super::backup_sets::get,
         super::schedules::list,
         super::schedules::create,
