@@ -214,7 +214,7 @@ pub fn file_part(s: &str, max: usize) -> String {
 }
 
 /// A download name for a `Content-Disposition` header: ASCII letters, digits and `-` only.
-fn ascii_name(s: &str) -> String {
+pub fn ascii_name(s: &str) -> String {
     let part = file_part(s, 60);
     let mut out = String::new();
     for c in part.chars() {

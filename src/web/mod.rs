@@ -26,6 +26,7 @@ pub mod sse;
 pub mod state;
 pub mod tenants;
 pub mod users;
+pub mod versions;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -52,6 +53,11 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/t/{tenant}/policies", inventory::view_policies_get)
         .get("/t/{tenant}/policies/{pid}", restore::view_policy_get)
         .post("/t/{tenant}/policies/{pid}/snapshot", restore::view_snapshot_post)
+        .get("/t/{tenant}/policies/{pid}/versions/{vid}", versions::view_version_get)
+        .get(
+            "/t/{tenant}/policies/{pid}/versions/{vid}/json",
+            versions::view_version_json_get,
+        )
         .post(
             "/t/{tenant}/policies/{pid}/versions/{vid}/restore",
             restore::view_restore_version_post,

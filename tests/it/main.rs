@@ -26,6 +26,7 @@ mod login;
 mod objects;
 mod ops;
 mod pages;
+mod readable_diffs;
 mod restore;
 mod route_walk;
 mod runs;
