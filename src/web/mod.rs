@@ -112,6 +112,11 @@ fn tenant_routes(state: &AppState) -> Routes {
             "/api/v1/tenants/{tid}/backup-sets/{bid}/export",
             api::backup_sets::export,
         )
+        .post_large(
+            "/api/v1/tenants/{tid}/backup-sets/import",
+            api::backup_sets::import,
+            crate::import::MAX_ZIP_BYTES,
+        )
         .get("/api/v1/tenants/{tid}/schedules", api::schedules::list)
         .post("/api/v1/tenants/{tid}/schedules", api::schedules::create)
         .post("/api/v1/tenants/{tid}/schedules/{sid}/pause", api::schedules::pause)

@@ -315,3 +315,251 @@ async fn the_backup_set_page_offers_the_zip_download() {
     assert_eq!(got[3], "PK", "a zip: {got}");
     assert_eq!(got[4], true, "the link downloads instead of navigating");
 }
+
+/// What a tampering step makes of each file of a zip (`None`: leave it out).
+type Rewrite<'a> = dyn Fn(&str, &[u8]) -> Option<Vec<u8>> + 'a;
+
+/// A zip with these files, in this order.
+fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, data) in files {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        w.write_all(data).expect("write");
+    }
+    w.finish().expect("finish").into_inner()
+}
+
+async fn import(app: &TestApp, token: &str, tid: &str, zip: Vec<u8>) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/tenants/{tid}/backup-sets/import")))
+        .bearer_auth(token)
+        .header("content-type", "application/zip")
+        .body(zip)
+        .send()
+        .await
+        .expect("import request");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn counts(app: &TestApp) -> Vec<i64> {
+    let db = app.raw_db();
+    [
+        "backup_sets",
+        "backup_items",
+        "policies",
+        "policy_versions",
+        "audit_events",
+    ]
+    .iter()
+    .map(|t| {
+        db.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+            .expect("count")
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn an_export_imports_as_a_new_set_into_its_own_tenant_and_into_another() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, _) = sim_tenant(&app, &token, &sim, "Adatum", 1, None).await;
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Known good"})).await;
+    let set = backup["target_id"].as_str().expect("set").to_owned();
+    let bytes = download(&app, &token, &tid, &set)
+        .await
+        .bytes()
+        .await
+        .expect("zip")
+        .to_vec();
+    let files = unzip(&bytes);
+    let n = files.len() - 1;
+
+    // Back into its own tenant: the same policies and versions, no copy of either.
+    let versions_before: i64 = app
+        .raw_db()
+        .query_row("SELECT count(*) FROM policy_versions", [], |r| r.get(0))
+        .expect("count");
+    let (status, same) = import(&app, &token, &tid, bytes.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{same}");
+    assert_eq!(same["files"], n);
+    assert_eq!(same["new_policies"], 0, "{same}");
+    assert_eq!(same["versions_reused"], n, "{same}");
+    assert_eq!(same["backup_set"]["name"], "Imported: Known good");
+    assert_eq!(same["source"]["backup_set"]["id"], set.as_str());
+    let versions_after: i64 = app
+        .raw_db()
+        .query_row("SELECT count(*) FROM policy_versions", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(versions_after, versions_before);
+    let (_, original) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
+            None,
+        )
+        .await;
+    let new_id = same["backup_set"]["id"].as_str().expect("id");
+    let (_, copy) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{new_id}"),
+            None,
+        )
+        .await;
+    let pick = |v: &Value| {
+        let mut list: Vec<(String, String)> = v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| (i["policy_id"].to_string(), i["version_id"].to_string()))
+            .collect();
+        list.sort();
+        list
+    };
+    assert_eq!(pick(&copy), pick(&original), "the same policies at the same versions");
+
+    // Into a tenant that has never seen them: policies added as deleted, documents intact,
+    // and a preview of the imported set would re-create them.
+    let (other, _) = sim_tenant(&app, &token, &sim, "Adatum (new)", 0, None).await;
+    let (status, moved) = import(&app, &token, &other, bytes.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{moved}");
+    assert_eq!(moved["new_policies"], n, "{moved}");
+    let moved_id = moved["backup_set"]["id"].as_str().expect("id").to_owned();
+    let (_, detail) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{other}/backup-sets/{moved_id}"),
+            None,
+        )
+        .await;
+    let items = detail["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), n);
+    let again = unzip(
+        &download(&app, &token, &other, &moved_id)
+            .await
+            .bytes()
+            .await
+            .expect("zip"),
+    );
+    for (path, data) in &files {
+        if path != "manifest.json" {
+            assert_eq!(again.get(path), Some(data), "{path} comes back byte for byte");
+        }
+    }
+    let preview = run_of(
+        &app,
+        &token,
+        &other,
+        "/restores",
+        json!({"backup_set_id": moved_id, "dry_run": true}),
+    )
+    .await;
+    let rows = crate::fidelity::items(&app, &token, &other, &preview).await;
+    let actions: std::collections::BTreeSet<String> = rows
+        .iter()
+        .map(|r| format!("{} {}", r["status"], r["result"]["action"]))
+        .collect();
+    assert_eq!(preview["status"], "succeeded", "{preview} {actions:?}");
+    assert!(
+        rows.iter().all(|r| r["result"]["action"] != "update"),
+        "nothing of the set is in the new tenant: {actions:?}"
+    );
+    assert!(
+        rows.iter().filter(|r| r["result"]["action"] == "create").count() >= n / 2,
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_import_refuses_what_is_not_an_intact_export_and_stores_nothing() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, _) = sim_tenant(&app, &token, &sim, "Proseware", 1, None).await;
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Known good"})).await;
+    let set = backup["target_id"].as_str().expect("set").to_owned();
+    let files = unzip(&download(&app, &token, &tid, &set).await.bytes().await.expect("zip"));
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).expect("manifest");
+    let first = manifest["files"][0]["path"].as_str().expect("path").to_owned();
+    let all = |change: &Rewrite<'_>| -> Vec<u8> {
+        let list: Vec<(&str, Vec<u8>)> = files
+            .iter()
+            .filter_map(|(k, v)| change(k, v).map(|d| (k.as_str(), d)))
+            .collect();
+        zip_of(&list)
+    };
+    let mut other_format = manifest.clone();
+    other_format["format"] = json!("something-else");
+    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+        ("not a zip", b"PK but not really".to_vec(), "not a zip archive".into()),
+        (
+            "no manifest",
+            all(&|k, v| (k != "manifest.json").then(|| v.to_vec())),
+            "no manifest.json".into(),
+        ),
+        (
+            "a changed file",
+            all(&|k, v| {
+                Some(if k == first {
+                    String::from_utf8_lossy(v).replacen('{', "{\"x\": 1, ", 1).into_bytes()
+                } else {
+                    v.to_vec()
+                })
+            }),
+            format!("{first} does not match the SHA-256"),
+        ),
+        (
+            "a missing file",
+            all(&|k, v| (k != first).then(|| v.to_vec())),
+            format!("{first} is listed in manifest.json but missing"),
+        ),
+        (
+            "an added file",
+            {
+                let mut list: Vec<(&str, Vec<u8>)> = files.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                list.push(("device_configuration/extra--x.json", b"{}".to_vec()));
+                zip_of(&list)
+            },
+            "device_configuration/extra--x.json is in the zip but not in manifest.json".into(),
+        ),
+        (
+            "another format",
+            all(&|k, v| {
+                Some(if k == "manifest.json" {
+                    serde_json::to_vec(&other_format).expect("json")
+                } else {
+                    v.to_vec()
+                })
+            }),
+            "not a policyvault export".into(),
+        ),
+    ];
+    let before = counts(&app);
+    for (what, zip, says) in cases {
+        let (status, body) = import(&app, &token, &tid, zip).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(&says), "{what}: {message}");
+        assert_eq!(counts(&app), before, "{what}: nothing was stored");
+    }
+
+    // A viewer may download but not import.
+    app.create_user("viewer@msp.test", false).await;
+    app.api(
+        Method::POST,
+        &token,
+        &format!("/api/v1/tenants/{tid}/members"),
+        Some(json!({"email": "viewer@msp.test", "role": "viewer"})),
+    )
+    .await;
+    let viewer = app.token_for("viewer@msp.test").await;
+    let intact = all(&|_, v| Some(v.to_vec()));
+    let (status, body) = import(&app, &viewer, &tid, intact.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // The intact zip itself is accepted (the refusals above were for what was changed).
+    let (status, body) = import(&app, &token, &tid, intact).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}

@@ -1,11 +1,15 @@
-//! Backup sets (viewer): list, detail and export.
+//! Backup sets (viewer): list, detail and export; import (operator).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::auth::role::Role;
 use crate::auth::tenant_guard::{TenantAccess, check_owner};
 use crate::db::backups::{self, BackupSet};
 use crate::error::AppError;
@@ -109,4 +113,52 @@ pub async fn zip_download(state: &AppState, access: &TenantAccess, set: &BackupS
         export.bytes,
     )
         .into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct ImportQuery {
+    name: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/backup-sets/import",
+    operation_id = "backup_sets_import",
+    tag = "backups",
+    summary = "Import an exported zip as a new backup set (operator)",
+    description = "The body is a zip made by the export endpoint (up to 64 MiB). Everything is checked before anything is written: the manifest's format, each listed file present with its SHA-256, no unlisted file, known types, no policy twice; any failure answers 422 naming the file, and nothing is stored. Policies this tenant does not know are added as deleted, so a restore re-creates them. Secret values stay sealed references, which open only in the tenant that sealed them.",
+    params(("tid" = String, Path, description = "tenant id"), ("name" = Option<String>, Query, description = "name of the new set; default `Imported: <exported set's name>`")),
+    request_body(content = crate::web::api::openapi::ExportZip, content_type = "application/zip"),
+    responses(
+        (status = 201, description = "the new backup set", body = crate::web::api::openapi::Imported),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "the zip is larger than 64 MiB", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "not an export, or changed or damaged since: the message names the file", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
+pub async fn import(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(q): Query<ImportQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    access.require(Role::Operator)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge("the zip is larger than 64 MiB, the most an import takes".into())
+        } else {
+            AppError::BadRequest(format!("the zip could not be read: {e}"))
+        }
+    })?;
+    let imported = crate::import::import_zip(
+        &state.db,
+        state.key.clone(),
+        &access.tenant,
+        q.name.as_deref(),
+        body.to_vec(),
+        &access.caller.user.email,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(imported)).into_response())
 }

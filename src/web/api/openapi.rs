@@ -206,6 +206,20 @@ pub struct BackupSetWithItems {
 #[schema(value_type = String, format = Binary)]
 pub struct ExportZip(Vec<u8>);
 
+/// What an import made.
+#[derive(ToSchema)]
+pub struct Imported {
+    pub backup_set: BackupSet,
+    /// Policy files imported, one backup item each.
+    pub files: i64,
+    /// Policies this tenant's inventory did not know; added as deleted (a restore re-creates them).
+    pub new_policies: i64,
+    /// Versions the tenant already held (the same content captured at the same time).
+    pub versions_reused: i64,
+    /// The set and tenant the zip was exported from, as its manifest says.
+    pub source: Value,
+}
+
 #[derive(ToSchema)]
 pub struct NewBackupSet {
     pub name: String,
@@ -323,6 +337,7 @@ impl Modify for BearerToken {
         super::policies::version,
         super::backup_sets::list,
         super::backup_sets::export,
+        super::backup_sets::import,
         super::backup_sets::get,
         super::schedules::list,
         super::schedules::create,
