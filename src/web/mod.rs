@@ -62,6 +62,11 @@ fn tenant_routes(state: &AppState) -> Routes {
             "/t/{tenant}/policies/{pid}/versions/{vid}/restore",
             restore::view_restore_version_post,
         )
+        .post_large(
+            "/t/{tenant}/backups/import",
+            inventory::view_import_post,
+            crate::import::MAX_ZIP_BYTES,
+        )
         .get("/t/{tenant}/backups/{bid}", restore::view_backup_set_get)
         .get("/t/{tenant}/backups/{bid}/export", restore::view_backup_export_get)
         .post("/t/{tenant}/backups/{bid}/preview", restore::view_preview_post)

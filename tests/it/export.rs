@@ -17,6 +17,10 @@ use crate::fidelity::run_of;
 use crate::helpers::TestApp;
 use crate::ops::{admin_app, sim_tenant};
 
+fn shot(name: &str, png: &[u8]) {
+    let _ = std::fs::write(format!("/tmp/pv-pages-{name}.png"), png);
+}
+
 /// Every file of a zip, by name.
 fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("a readable zip");
@@ -281,8 +285,7 @@ async fn the_backup_set_page_offers_the_zip_download() {
             .for_element(Locator::XPath("//a[normalize-space()='Download zip']"))
             .await?;
         let href = link.attr("href").await?.unwrap_or_default();
-        let shot = b.client.screenshot().await?;
-        let _ = std::fs::write("/tmp/pv-pages-backup-set-export.png", shot);
+        shot("backup-set-export", &b.client.screenshot().await?);
         // What the browser gets when it follows the link, with its own session.
         let got = b
             .client
@@ -562,4 +565,94 @@ async fn an_import_refuses_what_is_not_an_intact_export_and_stores_nothing() {
     // The intact zip itself is accepted (the refusals above were for what was changed).
     let (status, body) = import(&app, &token, &tid, intact).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// The backups page imports a zip: a damaged one is refused with the file named, the intact
+/// one lands as a new set whose page opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backups_page_imports_a_zip_and_refuses_a_damaged_one() {
+    let Some(b) = Browser::start().await else { return };
+    let (app, token, sim) = admin_app().await;
+    let (tid, _) = sim_tenant(&app, &token, &sim, "Fourth Coffee", 1, None).await;
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Known good"})).await;
+    let set = backup["target_id"].as_str().expect("set").to_owned();
+    let bytes = download(&app, &token, &tid, &set)
+        .await
+        .bytes()
+        .await
+        .expect("zip")
+        .to_vec();
+    let files = unzip(&bytes);
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).expect("manifest");
+    let first = manifest["files"][0]["path"].as_str().expect("path").to_owned();
+    let damaged: Vec<(&str, Vec<u8>)> = files
+        .iter()
+        .map(|(k, v)| {
+            let data = if *k == first {
+                b"{\"changed\": true}".to_vec()
+            } else {
+                v.clone()
+            };
+            (k.as_str(), data)
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let (good, bad) = (dir.path().join("good.zip"), dir.path().join("damaged.zip"));
+    std::fs::write(&good, &bytes).expect("write");
+    std::fs::write(&bad, zip_of(&damaged)).expect("write");
+    let sets_before = counts(&app)[0];
+
+    let upload = |path: std::path::PathBuf| {
+        let client = b.client.clone();
+        let url = app.url(&format!("/t/{tid}/backups"));
+        async move {
+            client.goto(&url).await?;
+            client
+                .wait()
+                .for_element(Locator::Css("#pv-import summary"))
+                .await?
+                .click()
+                .await?;
+            client
+                .find(Locator::Css("#pv-import input[type=file]"))
+                .await?
+                .send_keys(&path.to_string_lossy())
+                .await?;
+            client
+                .find(Locator::XPath("//button[normalize-space()='Import']"))
+                .await?
+                .click()
+                .await?;
+            Ok::<_, fantoccini::error::CmdError>(())
+        }
+    };
+    let journey = async {
+        b.sign_in(&app.url("/login")).await?;
+        upload(bad).await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("#pv-toasts .pv-flash"))
+            .await?;
+        let refused = b.text_of("#pv-toasts").await;
+        shot("import-refused", &b.client.screenshot().await?);
+        upload(good).await?;
+        b.client.wait().for_element(Locator::Css("#pv-export")).await?;
+        let title = b.text_of("h1").await;
+        let flash = b.text_of(".pv-flash").await;
+        shot("import-done", &b.client.screenshot().await?);
+        Ok::<_, fantoccini::error::CmdError>((refused, title, flash))
+    }
+    .await;
+    let (refused, title, flash) = match journey {
+        Ok(v) => v,
+        Err(e) => b.fail("import a zip", &e).await,
+    };
+    b.close().await;
+    assert!(
+        refused.contains(&format!("{first} does not match the SHA-256")),
+        "{refused}"
+    );
+    assert_eq!(title, "Imported: Known good");
+    assert!(flash.contains("Imported") && flash.contains("Known good"), "{flash}");
+    assert_eq!(counts(&app)[0], sets_before + 1, "only the intact zip made a set");
 }
