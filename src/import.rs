@@ -31,7 +31,7 @@ use crate::secrets::MasterKey;
 /// The largest zip an import accepts (the request body limit of its route).
 pub const MAX_ZIP_BYTES: usize = 64 * 1024 * 1024;
 /// Unpacked, all files together: a zip that inflates past this is refused (a zip bomb).
-const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
+const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_FILES: usize = 50_000;
 
 /// One policy file, checked.
@@ -189,7 +189,7 @@ fn unpack(zip: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, AppError> {
             .map_err(|e| bad(format!("{name} in the zip cannot be unpacked: {e}")))?;
         budget = budget
             .checked_sub(data.len() as u64)
-            .ok_or_else(|| bad("the zip unpacks to more than 512 MiB; it was not made by policyvault"))?;
+            .ok_or_else(|| bad("the zip unpacks to more than 256 MiB; it was not made by policyvault"))?;
         if out.insert(name.clone(), data).is_some() {
             return Err(bad(format!("the zip holds {name} twice")));
         }

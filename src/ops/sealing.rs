@@ -218,8 +218,10 @@ fn slots(ty: &PolicyType, document: &Value) -> Vec<Slot> {
     out
 }
 
+/// A value that stands for a secret without being one: Graph's masks, and the marker an
+/// export writes (an imported document must never seal the marker as if it were the value).
 fn is_mask(v: &str) -> bool {
-    v.is_empty() || v.chars().all(|c| c == '*') || v == "PGEvPg=="
+    v.is_empty() || v.chars().all(|c| c == '*') || v == "PGEvPg==" || v == WITHHELD_MARKER
 }
 
 /// The encrypted settings of a stored document that hold no sealed value (a mask).
@@ -282,5 +284,17 @@ mod tests {
         assert_eq!(out["omaSettings"][2]["value"], WITHHELD_MARKER);
         assert_eq!(out["omaSettings"][3]["value"], "not a secret");
         assert!(!out.to_string().contains("plain-from-an-old-backup"));
+
+        // Imported again, the marker is a mask: nothing is sealed, it stays no reference, so a
+        // restore refuses the document rather than write the marker to devices.
+        let sealer = Sealer {
+            key: Arc::new(
+                MasterKey::load_or_create(std::path::Path::new("/nonexistent"), Some(&"07".repeat(32))).expect("key"),
+            ),
+            tenant_id: "t".into(),
+        };
+        let again = sealer.seal(ty, out);
+        assert!(again.values.is_empty());
+        assert_eq!(again.document["omaSettings"][2]["value"], WITHHELD_MARKER);
     }
 }
