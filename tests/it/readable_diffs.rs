@@ -289,3 +289,69 @@ async fn versions_are_named_by_capture_time_and_each_can_be_viewed_and_downloade
     assert_eq!(downloaded, shown);
     assert_eq!(got[4], true, "the link downloads");
 }
+
+/// The drift view reads the same way, in its own columns: what the baseline holds (−) and
+/// what the tenant has now (+).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drift_view_shows_a_script_and_assignments_from_baseline_to_live() {
+    let Some(b) = Browser::start().await else { return };
+    let (app, token, sim) = admin_app().await;
+    let (tid, t) = sim_tenant(&app, &token, &sim, "Northwind", 1, None).await;
+    let e = t.entra_tenant_id.clone();
+    let sid = sim.objects(&e, SCRIPTS)[0]["id"].as_str().expect("id").to_owned();
+    assert!(sim.edit_object(&e, SCRIPTS, &sid, |o| o["scriptContent"] = json!(b64(BACKED_UP))));
+    sim.set_assignments(&e, &sid, vec![group(BACKUP_GROUP)]);
+    assert_eq!(
+        run_of(&app, &token, &tid, "/sync", json!(null)).await["status"],
+        "succeeded"
+    );
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Baseline"})).await;
+    assert_eq!(backup["status"], "succeeded", "{backup}");
+    assert!(sim.edit_object(&e, SCRIPTS, &sid, |o| o["scriptContent"] = json!(b64(LIVE))));
+    sim.set_assignments(&e, &sid, vec![group(LIVE_GROUP)]);
+
+    let journey = async {
+        b.sign_in(&app.url("/login")).await?;
+        b.client.goto(&app.url(&format!("/t/{tid}/drift"))).await?;
+        b.client
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='Check drift now']"))
+            .await?
+            .click()
+            .await?;
+        b.client.wait().for_element(Locator::Css("#pv-drift-summary")).await?;
+        b.client
+            .execute(
+                "document.querySelectorAll('tr[data-drift=changed] details').forEach(d => d.open = true);
+                 document.querySelector('tr[data-drift=changed]').scrollIntoView();",
+                vec![],
+            )
+            .await?;
+        shot("drift-readable", &b.client.screenshot().await?);
+        let row = b
+            .client
+            .execute(
+                "return [...document.querySelectorAll('tr[data-drift=changed]')].map(r => r.textContent).join('\\n');",
+                vec![],
+            )
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>(row.as_str().unwrap_or_default().to_owned())
+    }
+    .await;
+    let row = match journey {
+        Ok(v) => v,
+        Err(err) => b.fail("readable drift", &err).await,
+    };
+    b.close().await;
+    assert!(row.contains("− Baseline + Live now"), "{row}");
+    assert!(
+        row.contains("− Set-ItemProperty -Path HKLM:\\Software\\MSP -Name Ring -Value 1\n"),
+        "{row}"
+    );
+    assert!(
+        row.contains("+ Set-ItemProperty -Path HKLM:\\Software\\MSP -Name Ring -Value 9\n"),
+        "{row}"
+    );
+    assert!(row.contains(&format!("− Group {BACKUP_GROUP}")), "{row}");
+    assert!(row.contains(&format!("+ Group {LIVE_GROUP}")), "{row}");
+}
