@@ -120,6 +120,11 @@ fn write(
         new_policies += usize::from(created);
         found.push(p);
     }
+    // Each item keeps the name the policy had in the export, as a captured item does.
+    let mut named = found.clone();
+    for (p, e) in named.iter_mut().zip(entries) {
+        p.display_name.clone_from(&e.display_name);
+    }
     let set_id = crate::clock::new_id();
     let item_ids = backups::insert(
         tx,
@@ -131,7 +136,7 @@ fn write(
             schedule_id: None,
             now: &now,
         },
-        &found,
+        &named,
     )?;
     let mut reused = 0;
     for ((e, p), item) in entries.iter().zip(&found).zip(&item_ids) {

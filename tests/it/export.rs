@@ -367,7 +367,8 @@ fn counts(app: &TestApp) -> Vec<i64> {
 #[tokio::test]
 async fn an_export_imports_as_a_new_set_into_its_own_tenant_and_into_another() {
     let (app, token, sim) = admin_app().await;
-    let (tid, _) = sim_tenant(&app, &token, &sim, "Adatum", 1, None).await;
+    let (tid, t) = sim_tenant(&app, &token, &sim, "Adatum", 1, None).await;
+    let e = t.entra_tenant_id.clone();
     let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Known good"})).await;
     let set = backup["target_id"].as_str().expect("set").to_owned();
     let bytes = download(&app, &token, &tid, &set)
@@ -378,6 +379,19 @@ async fn an_export_imports_as_a_new_set_into_its_own_tenant_and_into_another() {
         .to_vec();
     let files = unzip(&bytes);
     let n = files.len() - 1;
+    // Renamed in the portal since the export: the imported item keeps the exported name.
+    let renamed = sim.objects(&e, "deviceManagement/deviceConfigurations")[0].clone();
+    let old_name = renamed["displayName"].as_str().expect("name").to_owned();
+    assert!(sim.edit_object(
+        &e,
+        "deviceManagement/deviceConfigurations",
+        renamed["id"].as_str().expect("id"),
+        |o| o["displayName"] = json!("Renamed in the portal")
+    ));
+    assert_eq!(
+        run_of(&app, &token, &tid, "/sync", json!(null)).await["status"],
+        "succeeded"
+    );
 
     // Back into its own tenant: the same policies and versions, no copy of either.
     let versions_before: i64 = app
@@ -424,6 +438,16 @@ async fn an_export_imports_as_a_new_set_into_its_own_tenant_and_into_another() {
         list
     };
     assert_eq!(pick(&copy), pick(&original), "the same policies at the same versions");
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["display_name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert!(names(&copy).contains(&old_name), "{:?}", names(&copy));
+    assert!(!names(&copy).contains(&"Renamed in the portal".to_owned()));
 
     // Into a tenant that has never seen them: policies added as deleted, documents intact,
     // and a preview of the imported set would re-create them.
