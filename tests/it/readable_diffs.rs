@@ -97,6 +97,11 @@ async fn a_preview_shows_a_changed_script_line_by_line_and_assignments_as_target
             )
             .await?;
         shot("diff-script-and-assignments", &b.client.screenshot().await?);
+        b.client.set_window_size(800, 900).await?;
+        b.client
+            .execute("document.querySelector('#run-items').scrollIntoView()", vec![])
+            .await?;
+        shot("diff-script-and-assignments-800", &b.client.screenshot().await?);
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;
@@ -230,6 +235,9 @@ async fn versions_are_named_by_capture_time_and_each_can_be_viewed_and_downloade
             .await?;
         b.client.wait().for_element(Locator::Css("#pv-json")).await?;
         shot("version-json", &b.client.screenshot().await?);
+        b.client.set_window_size(800, 900).await?;
+        shot("version-json-800", &b.client.screenshot().await?);
+        b.client.set_window_size(1280, 900).await?;
         let heading = b.text_of("#pv-version").await;
         let json_text = b.text_of("#pv-json").await;
         let decoded = b.text_of("pre[data-script=scriptContent]").await;
