@@ -13,6 +13,8 @@
 //! - `names`: the rule for names people type (no control or text-direction characters).
 //! - `accounts`, `tenants`: the operations on users, tokens, tenants and members that pages,
 //!   the API and the command line share.
+//! - `export`: a backup set as a zip of JSON files with a manifest (no secret values).
+//! - `import`: such a zip back in as a new backup set, checked before anything is written.
 //! - `ops`: the run kinds (verify, sync, snapshot, backup, preview, restore).
 //! - `runs`: the run engine (start with dedupe, workers, leases, progress, notifications).
 //! - `graph`: Microsoft Graph over HTTP (client, retries, limiter, policy-type registry).
@@ -29,7 +31,9 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod graph;
+pub mod import;
 pub mod names;
 pub mod ops;
 pub mod runs;

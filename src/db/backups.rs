@@ -267,3 +267,42 @@ pub fn progress(c: &Connection, tenant_id: &str) -> DbResult<std::collections::H
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// One item of a set as an export writes it: the policy's identity and, when captured, the
+/// version and its stored document (secrets already sealed or masked).
+#[derive(Debug, Clone)]
+pub struct ExportItem {
+    pub policy_id: String,
+    pub policy_type: String,
+    pub display_name: String,
+    pub graph_id: String,
+    /// (version id, captured at, content hash, content); `None` when not captured.
+    pub version: Option<(String, String, String, String)>,
+}
+
+/// Every item of a set in the set's order, with its captured document.
+pub fn export_items(c: &Connection, set_id: &str) -> DbResult<Vec<ExportItem>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT i.policy_id, i.policy_type, i.display_name, p.graph_id,
+                v.id, v.captured_at, v.content_hash, pc.content
+         FROM backup_items i
+         JOIN policies p ON p.id = i.policy_id
+         LEFT JOIN policy_versions v ON v.id = i.version_id
+         LEFT JOIN policy_contents pc ON pc.content_hash = v.content_hash
+         WHERE i.backup_set_id = ?1 ORDER BY i.seq",
+    )?;
+    let rows = stmt.query_map([set_id], |r| {
+        let version = match (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?) {
+            (Some(id), Some(at), Some(hash), Some(content)) => Some((id, at, hash, content)),
+            _ => None,
+        };
+        Ok(ExportItem {
+            policy_id: r.get(0)?,
+            policy_type: r.get(1)?,
+            display_name: r.get(2)?,
+            graph_id: r.get(3)?,
+            version,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -219,3 +219,60 @@ pub fn version_with_content(c: &Connection, id: &str) -> DbResult<Option<(Versio
     .query_row([id], |r| Ok((version_from_row(r)?, r.get(5)?, r.get(6)?)))
     .optional()?)
 }
+
+/// For an import: the policy of this type and Graph id in the tenant, or a new one marked
+/// deleted (it is not in the tenant as far as the inventory knows; a sync finds it if it is).
+/// Returns the policy and whether it was created.
+pub fn find_or_add_imported(
+    c: &Connection,
+    tenant_id: &str,
+    policy_type: &str,
+    graph_id: &str,
+    display_name: &str,
+    now: &str,
+) -> DbResult<(Policy, bool)> {
+    if let Some(p) = by_graph_id(c, tenant_id, policy_type, graph_id)? {
+        return Ok((p, false));
+    }
+    let id = crate::clock::new_id();
+    c.prepare_cached(
+        "INSERT INTO policies (id, tenant_id, policy_type, graph_id, display_name, deleted, last_synced_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+    )?
+    .execute(params![id, tenant_id, policy_type, graph_id, display_name, now])?;
+    let p = get(c, &id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    Ok((p, true))
+}
+
+/// For an import: a version of `policy` with this content and capture time. An identical
+/// version already held (the same content captured at the same time: an export imported back
+/// into its own tenant) is reused; otherwise one is added to the history at its capture time,
+/// without becoming the policy's latest capture (unless it has none). Returns its id and
+/// whether it was reused.
+pub fn add_imported_version(
+    c: &Connection,
+    policy: &Policy,
+    content_hash: &str,
+    content: &str,
+    captured_at: &str,
+) -> DbResult<(String, bool)> {
+    let held: Option<String> = c
+        .prepare_cached(
+            "SELECT id FROM policy_versions WHERE policy_id = ?1 AND content_hash = ?2 AND captured_at = ?3 LIMIT 1",
+        )?
+        .query_row([&policy.id, content_hash, captured_at], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = held {
+        return Ok((id, true));
+    }
+    c.prepare_cached("INSERT INTO policy_contents (content_hash, content) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
+        .execute([content_hash, content])?;
+    let id = crate::clock::new_id();
+    c.prepare_cached(
+        "INSERT INTO policy_versions (id, policy_id, tenant_id, content_hash, captured_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+    )?
+    .execute(params![id, policy.id, policy.tenant_id, content_hash, captured_at])?;
+    c.prepare_cached("UPDATE policies SET latest_version_id = ?2 WHERE id = ?1 AND latest_version_id IS NULL")?
+        .execute([&policy.id, &id])?;
+    Ok((id, false))
+}

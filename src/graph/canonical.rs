@@ -43,21 +43,32 @@ pub struct DiffEntry {
     pub new: Option<Value>,
 }
 
-/// Field-level differences between two contents (canonicalized first), via RFC 6902 diff.
+/// Top-level properties that differ as a whole: a change anywhere inside is one entry with
+/// the whole old and new value, so that a page can show the assignment targets before and
+/// after instead of `/assignments/2/target/groupId`.
+pub const WHOLE: &[&str] = &["assignments"];
+
+/// Field-level differences between two contents (canonicalized first), via RFC 6902 diff;
+/// a property of [`WHOLE`] is one entry.
 pub fn diff(old: &Value, new: &Value) -> Vec<DiffEntry> {
     let (old, new) = (canonicalize(old), canonicalize(new));
-    json_patch::diff(&old, &new)
-        .0
-        .iter()
-        .map(|op| {
-            let pointer = op_path(op);
-            DiffEntry {
-                old: old.pointer(&pointer).cloned(),
-                new: new.pointer(&pointer).cloned(),
-                path: pointer,
+    let mut out: Vec<DiffEntry> = Vec::new();
+    for op in &json_patch::diff(&old, &new).0 {
+        let mut pointer = op_path(op);
+        let top = pointer.split('/').nth(1).unwrap_or_default();
+        if WHOLE.contains(&top) {
+            pointer = format!("/{top}");
+            if out.iter().any(|e| e.path == pointer) {
+                continue;
             }
-        })
-        .collect()
+        }
+        out.push(DiffEntry {
+            old: old.pointer(&pointer).cloned(),
+            new: new.pointer(&pointer).cloned(),
+            path: pointer,
+        });
+    }
+    out
 }
 
 fn op_path(op: &json_patch::PatchOperation) -> String {
@@ -102,5 +113,18 @@ mod tests {
             "volatile fields are not differences"
         );
         assert!(diff(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn assignments_differ_as_a_whole_list() {
+        let target = |g: &str| json!({"target": {"groupId": g}});
+        let old = json!({"name": "A", "assignments": [target("g1"), target("g2")]});
+        let new = json!({"name": "A", "assignments": [target("g1"), target("g3"), target("g4")]});
+        let d = diff(&old, &new);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].path, "/assignments");
+        assert_eq!(d[0].old, Some(old["assignments"].clone()));
+        assert_eq!(d[0].new, Some(new["assignments"].clone()));
+        assert_eq!(diff(&json!({}), &new)[1].path, "/name");
     }
 }

@@ -133,6 +133,50 @@ impl Sealer {
     }
 }
 
+/// A secret slot of a document that leaves the server (an export), and what stands there
+/// instead of the value.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Withheld {
+    /// JSON pointer into the document, e.g. `/omaSettings/0/value`.
+    pub pointer: String,
+    /// The OMA-URI or property name, as an admin knows the setting.
+    pub setting: String,
+    /// `sealed_reference`: a `pv-sealed:` reference to the value, which stays sealed in the
+    /// server that made the export; `masked`: Graph returned no value, so none was kept;
+    /// `removed`: the stored document held something else there, replaced by a marker.
+    pub kept_as: &'static str,
+}
+
+/// What an export writes where a value stood that was neither a reference nor a mask.
+pub const WITHHELD_MARKER: &str = "(withheld by policyvault)";
+
+/// A stored document made safe to leave the server: every secret slot keeps its sealed
+/// reference or mask, and anything else found there is replaced by [`WITHHELD_MARKER`], so
+/// no value can leave even from a document stored before sealing existed.
+pub fn withhold(ty: &PolicyType, mut document: Value) -> (Value, Vec<Withheld>) {
+    let mut out = Vec::new();
+    for slot in slots(ty, &document) {
+        let Some(v) = document.pointer_mut(&slot.pointer) else {
+            continue;
+        };
+        let kept_as = match v.as_str() {
+            Some(s) if s.starts_with(PREFIX) => "sealed_reference",
+            Some(s) if is_mask(s) => "masked",
+            None if v.is_null() => "masked",
+            _ => {
+                *v = Value::String(WITHHELD_MARKER.to_owned());
+                "removed"
+            }
+        };
+        out.push(Withheld {
+            pointer: slot.pointer,
+            setting: slot.label,
+            kept_as,
+        });
+    }
+    (document, out)
+}
+
 /// A document ready for a write body, and the secret properties it lacks.
 pub struct Opened {
     pub document: Value,
@@ -174,8 +218,10 @@ fn slots(ty: &PolicyType, document: &Value) -> Vec<Slot> {
     out
 }
 
+/// A value that stands for a secret without being one: Graph's masks, and the marker an
+/// export writes (an imported document must never seal the marker as if it were the value).
 fn is_mask(v: &str) -> bool {
-    v.is_empty() || v.chars().all(|c| c == '*') || v == "PGEvPg=="
+    v.is_empty() || v.chars().all(|c| c == '*') || v == "PGEvPg==" || v == WITHHELD_MARKER
 }
 
 /// The encrypted settings of a stored document that hold no sealed value (a mask).
@@ -200,4 +246,55 @@ pub fn describe_secrets(diff: Vec<DiffEntry>) -> Vec<DiffEntry> {
             e
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::registry::by_key;
+
+    #[test]
+    fn an_export_keeps_references_and_masks_and_never_a_value() {
+        let ty = by_key("device_configuration").expect("type");
+        let doc = json!({
+            "displayName": "Corp",
+            "preSharedKey": null,
+            "omaSettings": [
+                {"omaUri": "./a", "isEncrypted": true, "value": "pv-sealed:0123"},
+                {"omaUri": "./b", "isEncrypted": true, "value": "****"},
+                {"omaUri": "./c", "isEncrypted": true, "value": "plain-from-an-old-backup"},
+                {"omaUri": "./d", "isEncrypted": false, "value": "not a secret"}
+            ]
+        });
+        let (out, withheld) = withhold(ty, doc);
+        let kept: Vec<(&str, &str, &str)> = withheld
+            .iter()
+            .map(|w| (w.pointer.as_str(), w.setting.as_str(), w.kept_as))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("/omaSettings/0/value", "./a", "sealed_reference"),
+                ("/omaSettings/1/value", "./b", "masked"),
+                ("/omaSettings/2/value", "./c", "removed"),
+                ("/preSharedKey", "preSharedKey", "masked"),
+            ]
+        );
+        assert_eq!(out["omaSettings"][0]["value"], "pv-sealed:0123");
+        assert_eq!(out["omaSettings"][2]["value"], WITHHELD_MARKER);
+        assert_eq!(out["omaSettings"][3]["value"], "not a secret");
+        assert!(!out.to_string().contains("plain-from-an-old-backup"));
+
+        // Imported again, the marker is a mask: nothing is sealed, it stays no reference, so a
+        // restore refuses the document rather than write the marker to devices.
+        let sealer = Sealer {
+            key: Arc::new(
+                MasterKey::load_or_create(std::path::Path::new("/nonexistent"), Some(&"07".repeat(32))).expect("key"),
+            ),
+            tenant_id: "t".into(),
+        };
+        let again = sealer.seal(ty, out);
+        assert!(again.values.is_empty());
+        assert_eq!(again.document["omaSettings"][2]["value"], WITHHELD_MARKER);
+    }
 }

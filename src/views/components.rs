@@ -28,6 +28,14 @@ pub fn when(ts: &str) -> String {
     }
 }
 
+/// A timestamp to the second, where versions captured in the same minute must differ.
+pub fn when_exact(ts: &str) -> String {
+    match (ts.get(..10), ts.get(11..19)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => ts.to_owned(),
+    }
+}
+
 /// An error code from the fixed list, in the words an admin uses.
 pub fn error_text(code: &str) -> &'static str {
     crate::graph::error::describe(code)

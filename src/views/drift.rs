@@ -55,28 +55,13 @@ fn diff_of(i: &RunItem) -> Vec<DiffEntry> {
 
 /// A preview diff is live → backup; here the columns are "Baseline" and "Live now".
 fn drift_table(entries: &[DiffEntry]) -> Markup {
-    let show = |v: Option<&serde_json::Value>| match v {
-        None => "—".to_owned(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => {
-            let t = other.to_string();
-            if t.len() > 300 {
-                format!("{}…", &t[..t.floor_char_boundary(300)])
-            } else {
-                t
-            }
-        }
-    };
-    html! {
-        table.pv-diff {
-            thead { tr { th { "Field" } th { "Baseline" } th { "Live now" } } }
-            tbody {
-                @for e in entries {
-                    tr { td.pv-mono { (e.path) } td.pv-mono.pv-new { (show(e.new.as_ref())) } td.pv-mono.pv-old { (show(e.old.as_ref())) } }
-                }
-            }
-        }
-    }
+    super::diff::table(
+        entries,
+        &super::diff::Columns {
+            left: ("Baseline", super::diff::Side::New),
+            right: ("Live now", super::diff::Side::Old),
+        },
+    )
 }
 
 pub fn drift(nav: &Nav, t: &Tenant, v: &DriftView<'_>) -> Markup {

@@ -161,6 +161,24 @@ fn new_backup(nav: &Nav, t: &Tenant, list: &[Policy]) -> Markup {
                 div #pv-started {}
             }
         }
+        (import_form(t))
+    }
+}
+
+/// "Import a zip": a set exported by "Download zip" (here or from another policyvault).
+fn import_form(t: &Tenant) -> Markup {
+    html! {
+        details #pv-import {
+            summary { "Import a backup from a zip" }
+            p.pv-muted { "A zip made by “Download zip”. Every file is checked against its manifest first; a changed or damaged zip is refused whole and nothing is stored." }
+            form hx-post={ "/t/" (t.id) "/backups/import" } hx-encoding="multipart/form-data" hx-disabled-elt="find button[type=submit]" {
+                div.pv-actions {
+                    input type="file" name="zip" accept=".zip,application/zip" aria-label="Zip file" required;
+                    input type="text" name="name" aria-label="Name of the new backup" placeholder="Name (optional)" maxlength="200";
+                    button type="submit" { "Import" }
+                }
+            }
+        }
     }
 }
 

@@ -2,9 +2,8 @@
 //! forms shown on preview and restore run pages.
 
 use maud::{Markup, html};
-use serde_json::Value;
 
-use super::components::{badge, csrf_field, when};
+use super::components::{badge, csrf_field, when, when_exact};
 use super::layout::{Nav, page};
 use super::tenant::{Tab, tabs};
 use crate::db::backups::{BackupItem, BackupSet};
@@ -14,37 +13,10 @@ use crate::db::tenants::Tenant;
 use crate::graph::canonical::DiffEntry;
 use crate::graph::registry;
 
-fn short(v: Option<&Value>) -> String {
-    match v {
-        None => "—".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => {
-            let t = other.to_string();
-            if t.len() > 300 {
-                format!("{}…", &t[..t.floor_char_boundary(300)])
-            } else {
-                t
-            }
-        }
-    }
-}
-
-/// A field-level diff as a table: path, before, after.
+/// A field-level diff as a table: field, before, after (scripts decoded, assignments as
+/// targets).
 pub fn diff_table(entries: &[DiffEntry]) -> Markup {
-    html! {
-        @if entries.is_empty() {
-            p.pv-muted { "No differences." }
-        } @else {
-            table.pv-diff {
-                thead { tr { th { "Field" } th { "Before" } th { "After" } } }
-                tbody {
-                    @for e in entries {
-                        tr { td.pv-mono { (e.path) } td.pv-mono.pv-old { (short(e.old.as_ref())) } td.pv-mono.pv-new { (short(e.new.as_ref())) } }
-                    }
-                }
-            }
-        }
-    }
+    super::diff::table(entries, &super::diff::BEFORE_AFTER)
 }
 
 pub struct PolicyView<'a> {
@@ -89,14 +61,17 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
             } @else {
                 form method="get" action=(base) {
                     table {
-                        thead { tr { th { "Older" } th { "Newer" } th { "Captured" } th { "Content hash" } th { "By run" } th {} } }
+                        thead { tr { th { "Older" } th { "Newer" } th { "Captured" } th { "JSON" } th { "By run" } th {} } }
                         tbody {
                             @for (i, ver) in v.versions.iter().enumerate() {
                                 tr data-version=(ver.id) {
                                     td { input type="radio" name="a" value=(ver.id) checked[i == 1.min(v.versions.len() - 1)] aria-label="older"; }
                                     td { input type="radio" name="b" value=(ver.id) checked[i == 0] aria-label="newer"; }
-                                    td { (when(&ver.captured_at)) }
-                                    td.pv-mono { (ver.content_hash[..12].to_owned()) }
+                                    td { (when_exact(&ver.captured_at)) }
+                                    td.pv-nowrap {
+                                        a href={ (base) "/versions/" (ver.id) } { "View JSON" } " · "
+                                        a href={ (base) "/versions/" (ver.id) "/json" } download { "Download JSON" }
+                                    }
                                     td { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "run" } } }
                                     td {
                                         @if v.can_operate && v.restorable.contains_key(&ver.id) {
@@ -121,7 +96,8 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                 }
             }
             @if let Some((a, b, d)) = &v.compared {
-                h3 { "Changes from " span.pv-mono { (a[..8].to_owned()) } " to " span.pv-mono { (b[..8].to_owned()) } }
+                @let at = |id: &str| v.versions.iter().find(|x| x.id == id).map_or_else(String::new, |x| when_exact(&x.captured_at));
+                h3 #pv-compared { "Changes from the version of " (at(a)) " to the version of " (at(b)) }
                 (diff_table(d))
             }
         },
@@ -163,6 +139,12 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
             h1 { (set.name) }
             p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (when(&set.created_at)) }
             (tabs(t, Tab::Backups, v.is_owner))
+            div.pv-actions #pv-export {
+                a.secondary role="button" href={ "/t/" (t.id) "/backups/" (set.id) "/export" } download {
+                    "Download zip"
+                }
+                small.pv-muted { "One JSON file per policy and a manifest with checksums. Secret values are not included." }
+            }
             form #pv-restore-picker method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
                 (csrf_field(&nav.csrf))
                 @if v.can_operate {

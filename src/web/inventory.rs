@@ -141,3 +141,58 @@ pub async fn view_backups_get(
     };
     Ok(respond(&page.nav, view::backups(&page.nav, &access.tenant, &v)))
 }
+
+/// "Import a backup from a zip" (operator): the new set's page on success, a toast naming
+/// what is wrong otherwise.
+pub async fn view_import_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    access.require(Role::Operator)?;
+    let mut multipart = multipart.map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?;
+    let (mut zip, mut name) = (None, None);
+    while let Some(field) = multipart.next_field().await.map_err(upload_error)? {
+        match field.name() {
+            Some("zip") => zip = Some(field.bytes().await.map_err(upload_error)?.to_vec()),
+            Some("name") => name = Some(field.text().await.map_err(upload_error)?),
+            _ => {}
+        }
+    }
+    let zip = zip
+        .filter(|z| !z.is_empty())
+        .ok_or_else(|| AppError::Invalid("choose the zip file to import".into()))?;
+    let imported = crate::import::import_zip(
+        &state.db,
+        state.key.clone(),
+        &access.tenant,
+        name.as_deref(),
+        zip,
+        &access.caller.user.email,
+    )
+    .await?;
+    let to = format!("/t/{}/backups/{}", access.tenant.id, imported.backup_set.id);
+    let mut res = super::flash::redirect(
+        &to,
+        super::flash::Kind::Ok,
+        format!(
+            "Imported {} policies from “{}”.",
+            imported.files,
+            imported.source["backup_set"]["name"].as_str().unwrap_or("the zip")
+        ),
+    );
+    // htmx follows a redirect inside its request; this header makes the browser go there.
+    if let Ok(v) = axum::http::HeaderValue::from_str(&to) {
+        res.headers_mut().insert("hx-redirect", v);
+    }
+    *res.status_mut() = axum::http::StatusCode::OK;
+    Ok(res)
+}
+
+fn upload_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge("the zip is larger than 64 MiB, the most an import takes".into())
+    } else {
+        AppError::BadRequest(format!("the upload could not be read: {}", e.body_text()))
+    }
+}

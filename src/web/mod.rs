@@ -26,6 +26,7 @@ pub mod sse;
 pub mod state;
 pub mod tenants;
 pub mod users;
+pub mod versions;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -52,11 +53,22 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/t/{tenant}/policies", inventory::view_policies_get)
         .get("/t/{tenant}/policies/{pid}", restore::view_policy_get)
         .post("/t/{tenant}/policies/{pid}/snapshot", restore::view_snapshot_post)
+        .get("/t/{tenant}/policies/{pid}/versions/{vid}", versions::view_version_get)
+        .get(
+            "/t/{tenant}/policies/{pid}/versions/{vid}/json",
+            versions::view_version_json_get,
+        )
         .post(
             "/t/{tenant}/policies/{pid}/versions/{vid}/restore",
             restore::view_restore_version_post,
         )
+        .post_large(
+            "/t/{tenant}/backups/import",
+            inventory::view_import_post,
+            crate::import::MAX_ZIP_BYTES,
+        )
         .get("/t/{tenant}/backups/{bid}", restore::view_backup_set_get)
+        .get("/t/{tenant}/backups/{bid}/export", restore::view_backup_export_get)
         .post("/t/{tenant}/backups/{bid}/preview", restore::view_preview_post)
         .post("/t/{tenant}/runs/{rid}/restore", restore::view_restore_post)
         .post("/t/{tenant}/runs/{rid}/undo", restore::view_undo_post)
@@ -101,6 +113,15 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/api/v1/tenants/{tid}/versions/{vid}", api::policies::version)
         .get("/api/v1/tenants/{tid}/backup-sets", api::backup_sets::list)
         .get("/api/v1/tenants/{tid}/backup-sets/{bid}", api::backup_sets::get)
+        .get(
+            "/api/v1/tenants/{tid}/backup-sets/{bid}/export",
+            api::backup_sets::export,
+        )
+        .post_large(
+            "/api/v1/tenants/{tid}/backup-sets/import",
+            api::backup_sets::import,
+            crate::import::MAX_ZIP_BYTES,
+        )
         .get("/api/v1/tenants/{tid}/schedules", api::schedules::list)
         .post("/api/v1/tenants/{tid}/schedules", api::schedules::create)
         .post("/api/v1/tenants/{tid}/schedules/{sid}/pause", api::schedules::pause)

@@ -17,6 +17,7 @@ use crate::auth::tenant_guard::TenantAccess;
 use crate::db::{backups, policies, runs};
 use crate::error::AppError;
 use crate::graph::canonical::diff;
+use crate::ops::sealing::describe_secrets;
 use crate::ops::starts::{self, RestoreRequest};
 use crate::runs::access::load_run;
 use crate::runs::start::Started;
@@ -60,7 +61,7 @@ pub async fn view_policy_get(
                 v.and_then(|(_, _, c)| serde_json::from_str::<Value>(&c).ok())
                     .unwrap_or_default()
             };
-            Some((a, b, diff(&parse(old), &parse(new))))
+            Some((a, b, describe_secrets(diff(&parse(old), &parse(new)))))
         }
         _ => None,
     };
@@ -108,6 +109,16 @@ pub async fn view_backup_set_get(
         is_owner: access.role >= Role::Owner,
     };
     Ok(respond(&page.nav, view::backup_set(&page.nav, &access.tenant, &v)))
+}
+
+/// "Download zip" on a backup set's page.
+pub async fn view_backup_export_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, bid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let set = load_set(&state, &access, &bid).await?;
+    super::api::backup_sets::zip_download(&state, &access, &set).await
 }
 
 /// The preview options of a restore form (picker or "Restore this version").

@@ -3,6 +3,7 @@
 //! non-members) instead of a hand-kept list that would silently miss new routes.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post};
@@ -41,6 +42,11 @@ impl Routes {
 
     pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &str, h: H) -> Routes {
         self.add(Method::POST, path, post(h))
+    }
+
+    /// A POST whose body may be up to `limit` bytes (the default is 2 MiB).
+    pub fn post_large<H: Handler<T, AppState>, T: 'static>(self, path: &str, h: H, limit: usize) -> Routes {
+        self.add(Method::POST, path, post(h).layer(DefaultBodyLimit::max(limit)))
     }
 
     pub fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &str, h: H) -> Routes {

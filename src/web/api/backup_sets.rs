@@ -1,9 +1,15 @@
-//! Backup sets (viewer): list and detail.
+//! Backup sets (viewer): list, detail and export; import (operator).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::auth::role::Role;
 use crate::auth::tenant_guard::{TenantAccess, check_owner};
 use crate::db::backups::{self, BackupSet};
 use crate::error::AppError;
@@ -66,4 +72,93 @@ pub async fn get(
     let mut out = json!(set);
     out["items"] = json!(items);
     Ok(Json(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tid}/backup-sets/{bid}/export",
+    operation_id = "backup_sets_export",
+    tag = "backups",
+    summary = "Download a backup set as a zip (viewer)",
+    description = "One pretty-printed JSON file per captured policy, named `<type key>/<display name>--<Graph id>.json`, and `manifest.json` (set, tenant, created and exported times, product version, counts, per-file SHA-256, and the secret settings withheld). No secret value is in the zip: each keeps the sealed reference or mask the backup holds.",
+    params(("tid" = String, Path, description = "tenant id"), ("bid" = String, Path, description = "backup set id")),
+    responses(
+        (status = 200, description = "the zip", content_type = "application/zip", body = crate::web::api::openapi::ExportZip),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, bid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let set = load_set(&state, &access, &bid).await?;
+    zip_download(&state, &access, &set).await
+}
+
+/// The zip of a set as a download (the page's "Download zip" and the API answer alike).
+pub async fn zip_download(state: &AppState, access: &TenantAccess, set: &BackupSet) -> Result<Response, AppError> {
+    let export = crate::export::export_set(&state.db, &access.tenant, set, &access.caller.user.email).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", export.file_name),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        export.bytes,
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct ImportQuery {
+    name: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/backup-sets/import",
+    operation_id = "backup_sets_import",
+    tag = "backups",
+    summary = "Import an exported zip as a new backup set (operator)",
+    description = "The body is a zip made by the export endpoint (up to 64 MiB). Everything is checked before anything is written: the manifest's format, each listed file present with its SHA-256, no unlisted file, known types, no policy twice; any failure answers 422 naming the file, and nothing is stored. Policies this tenant does not know are added as deleted, so a restore re-creates them. Secret values stay sealed references, which open only in the tenant that sealed them.",
+    params(("tid" = String, Path, description = "tenant id"), ("name" = Option<String>, Query, description = "name of the new set; default `Imported: <exported set's name>`")),
+    request_body(content = crate::web::api::openapi::ExportZip, content_type = "application/zip"),
+    responses(
+        (status = 201, description = "the new backup set", body = crate::web::api::openapi::Imported),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "the zip is larger than 64 MiB", body = crate::web::api::openapi::ErrorBody),
+        (status = 422, description = "not an export, or changed or damaged since: the message names the file", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
+pub async fn import(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Query(q): Query<ImportQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    access.require(Role::Operator)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge("the zip is larger than 64 MiB, the most an import takes".into())
+        } else {
+            AppError::BadRequest(format!("the zip could not be read: {e}"))
+        }
+    })?;
+    let imported = crate::import::import_zip(
+        &state.db,
+        state.key.clone(),
+        &access.tenant,
+        q.name.as_deref(),
+        body.to_vec(),
+        &access.caller.user.email,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(imported)).into_response())
 }

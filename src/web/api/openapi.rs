@@ -201,6 +201,25 @@ pub struct BackupSetWithItems {
     pub items: Vec<BackupItem>,
 }
 
+/// A zip: `manifest.json` and one JSON file per captured policy.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ExportZip(Vec<u8>);
+
+/// What an import made.
+#[derive(ToSchema)]
+pub struct Imported {
+    pub backup_set: BackupSet,
+    /// Policy files imported, one backup item each.
+    pub files: i64,
+    /// Policies this tenant's inventory did not know; added as deleted (a restore re-creates them).
+    pub new_policies: i64,
+    /// Versions the tenant already held (the same content captured at the same time).
+    pub versions_reused: i64,
+    /// The set and tenant the zip was exported from, as its manifest says.
+    pub source: Value,
+}
+
 #[derive(ToSchema)]
 pub struct NewBackupSet {
     pub name: String,
@@ -317,6 +336,8 @@ impl Modify for BearerToken {
         super::policies::versions,
         super::policies::version,
         super::backup_sets::list,
+        super::backup_sets::export,
+        super::backup_sets::import,
         super::backup_sets::get,
         super::schedules::list,
         super::schedules::create,

@@ -1,0 +1,258 @@
+//! Differences as an admin reads them: a script body decoded from base64 and compared line by
+//! line, assignments as the list of targets before and after, any other field as its value.
+//! Used by the policy page (two versions), run pages (preview, verify) and the drift view.
+
+use maud::{Markup, html};
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+
+use crate::graph::canonical::DiffEntry;
+
+/// Properties that hold a script as base64 text.
+pub const SCRIPT_FIELDS: &[&str] = &["scriptContent", "detectionScriptContent", "remediationScriptContent"];
+
+/// Which value of an entry a column shows.
+#[derive(Clone, Copy)]
+pub enum Side {
+    Old,
+    New,
+}
+
+impl Side {
+    fn of(self, e: &DiffEntry) -> Option<&Value> {
+        match self {
+            Side::Old => e.old.as_ref(),
+            Side::New => e.new.as_ref(),
+        }
+    }
+}
+
+/// Column headings and which value each shows: e.g. ("Before", Old) and ("After", New) for
+/// a version comparison, ("Baseline", New) and ("Live now", Old) for drift.
+pub struct Columns<'a> {
+    pub left: (&'a str, Side),
+    pub right: (&'a str, Side),
+}
+
+pub const BEFORE_AFTER: Columns<'static> = Columns {
+    left: ("Before", Side::Old),
+    right: ("After", Side::New),
+};
+
+fn short(v: Option<&Value>) -> String {
+    match v {
+        None => "—".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            let t = other.to_string();
+            if t.len() > 300 {
+                format!("{}…", &t[..t.floor_char_boundary(300)])
+            } else {
+                t
+            }
+        }
+    }
+}
+
+/// The text of a base64 script body; `None` when it is not base64 of UTF-8 text.
+pub fn decode_script(v: &Value) -> Option<String> {
+    use base64::Engine;
+    let s = v.as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    // A byte-order mark is how many editors save PowerShell; it is no line of the script.
+    Some(text.trim_start_matches('\u{feff}').to_owned())
+}
+
+fn last_segment(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// A field-level diff as a table of the two columns.
+pub fn table(entries: &[DiffEntry], cols: &Columns<'_>) -> Markup {
+    html! {
+        @if entries.is_empty() {
+            p.pv-muted { "No differences." }
+        } @else {
+            table.pv-diff {
+                thead { tr { th { "Field" } th { (cols.left.0) } th { (cols.right.0) } } }
+                tbody {
+                    @for e in entries { (row(e, cols)) }
+                }
+            }
+        }
+    }
+}
+
+fn row(e: &DiffEntry, cols: &Columns<'_>) -> Markup {
+    let (left, right) = (cols.left.1.of(e), cols.right.1.of(e));
+    if SCRIPT_FIELDS.contains(&last_segment(&e.path)) {
+        let decoded = (left.map(decode_script), right.map(decode_script));
+        if let (Some(Some(_)) | None, Some(Some(_)) | None) = &decoded {
+            let l = decoded.0.flatten().unwrap_or_default();
+            let r = decoded.1.flatten().unwrap_or_default();
+            return html! {
+                tr.pv-script-row {
+                    td.pv-mono { (e.path) br; small.pv-muted.pv-nowrap { "script, decoded" } }
+                    td colspan="2" { (script_diff(&l, &r, cols)) }
+                }
+            };
+        }
+    }
+    if e.path == "/assignments" && left.is_none_or(Value::is_array) && right.is_none_or(Value::is_array) {
+        return html! {
+            tr.pv-assignments-row {
+                td { "Assignments" }
+                td colspan="2" { (assignment_diff(left, right, cols)) }
+            }
+        };
+    }
+    html! {
+        tr { td.pv-mono { (e.path) } td.pv-mono.pv-old { (short(left)) } td.pv-mono.pv-new { (short(right)) } }
+    }
+}
+
+/// Lines only in the left column are marked `−`, only in the right `+`; unchanged lines
+/// around each change give three lines of context, longer unchanged runs fold to "…".
+pub fn script_diff(left: &str, right: &str, cols: &Columns<'_>) -> Markup {
+    let diff = TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(500))
+        .diff_lines(left, right);
+    let groups = diff.grouped_ops(3);
+    html! {
+        p.pv-legend { span.pv-del { "− " (cols.left.0) } " " span.pv-ins { "+ " (cols.right.0) } }
+        pre.pv-script-diff {
+            @if groups.is_empty() { span.pv-eq { "(the same text)" } }
+            @for (n, group) in groups.iter().enumerate() {
+                @if n > 0 { span.pv-fold { "…\n" } }
+                @for op in group {
+                    @for change in diff.iter_changes(op) {
+                        @let line = change.value().trim_end_matches(['\n', '\r']);
+                        @match change.tag() {
+                            ChangeTag::Delete => span.pv-del { "− " (line) "\n" },
+                            ChangeTag::Insert => span.pv-ins { "+ " (line) "\n" },
+                            ChangeTag::Equal => span.pv-eq { "  " (line) "\n" },
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One assignment in words: "Group 6b8a…", "Excluded group …", "All devices", "All users",
+/// with its intent and assignment filter.
+pub fn target_label(a: &Value) -> String {
+    let t = a.get("target").unwrap_or(a);
+    let kind = t.get("@odata.type").and_then(Value::as_str).unwrap_or_default();
+    let group = t.get("groupId").and_then(Value::as_str).unwrap_or("?");
+    let mut out = match kind.trim_start_matches("#microsoft.graph.") {
+        "groupAssignmentTarget" => format!("Group {group}"),
+        "exclusionGroupAssignmentTarget" => format!("Excluded group {group}"),
+        "allDevicesAssignmentTarget" => "All devices".to_owned(),
+        "allLicensedUsersAssignmentTarget" => "All users".to_owned(),
+        "" if t.get("groupId").is_some() => format!("Group {group}"),
+        other => other.trim_end_matches("AssignmentTarget").to_owned(),
+    };
+    if let Some(intent) = a.get("intent").and_then(Value::as_str) {
+        out = format!("{out} ({intent})");
+    }
+    if let Some(filter) = t
+        .get("deviceAndAppManagementAssignmentFilterId")
+        .and_then(Value::as_str)
+        .filter(|f| !f.is_empty() && *f != "00000000-0000-0000-0000-000000000000")
+    {
+        let how = t
+            .get("deviceAndAppManagementAssignmentFilterType")
+            .and_then(Value::as_str)
+            .unwrap_or("include");
+        out = format!("{out} · filter {filter} ({how})");
+    }
+    out
+}
+
+fn targets(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|list| list.iter().map(target_label).collect())
+        .unwrap_or_default()
+}
+
+/// Both lists of targets side by side; a target only on one side is marked `−` or `+`.
+fn assignment_diff(left: Option<&Value>, right: Option<&Value>, cols: &Columns<'_>) -> Markup {
+    let (l, r) = (targets(left), targets(right));
+    let list = |own: &[String], other: &[String], mark: &str, class: &str| {
+        html! {
+            @if own.is_empty() { p.pv-muted { "not assigned" } }
+            @else {
+                ul.pv-targets {
+                    @for t in own {
+                        @if other.contains(t) { li { (t) } }
+                        @else { li class=(class) { (mark) " " (t) } }
+                    }
+                }
+            }
+        }
+    };
+    html! {
+        div.pv-target-cols {
+            div { strong { (cols.left.0) } (list(&l, &r, "−", "pv-del")) }
+            div { strong { (cols.right.0) } (list(&r, &l, "+", "pv-ins")) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use serde_json::json;
+
+    fn b64(s: &str) -> Value {
+        json!(base64::engine::general_purpose::STANDARD.encode(s))
+    }
+
+    #[test]
+    fn a_script_change_shows_the_changed_lines_decoded() {
+        let e = DiffEntry {
+            path: "/detectionScriptContent".into(),
+            old: Some(b64("\u{feff}$a = 1\nWrite-Output $a\nexit 0\n")),
+            new: Some(b64("$a = 2\nWrite-Output $a\nexit 0\n")),
+        };
+        let html = table(&[e], &BEFORE_AFTER).into_string();
+        assert!(html.contains("− $a = 1"), "{html}");
+        assert!(html.contains("+ $a = 2"), "{html}");
+        assert!(html.contains("  Write-Output $a"), "{html}");
+        assert!(!html.contains("JGEgPSAx"), "no base64 left: {html}");
+    }
+
+    #[test]
+    fn a_value_that_is_not_base64_text_shows_as_it_is() {
+        let e = DiffEntry {
+            path: "/scriptContent".into(),
+            old: Some(json!("not base64!")),
+            new: Some(b64("echo hi")),
+        };
+        let html = table(&[e], &BEFORE_AFTER).into_string();
+        assert!(
+            html.contains("not base64!") && !html.contains("pv-script-diff"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn assignments_read_as_targets_with_what_was_added_and_removed() {
+        let group =
+            |g: &str| json!({"target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": g}});
+        let all = json!({"target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget",
+            "deviceAndAppManagementAssignmentFilterId": "f1", "deviceAndAppManagementAssignmentFilterType": "exclude"}});
+        let e = DiffEntry {
+            path: "/assignments".into(),
+            old: Some(json!([group("g1"), group("g2")])),
+            new: Some(json!([group("g1"), all])),
+        };
+        let html = table(&[e], &BEFORE_AFTER).into_string();
+        assert!(html.contains("<li>Group g1</li>"), "{html}");
+        assert!(html.contains("− Group g2"), "{html}");
+        assert!(html.contains("+ All devices · filter f1 (exclude)"), "{html}");
+    }
+}
