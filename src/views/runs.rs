@@ -361,6 +361,7 @@ pub fn item_filter(base: &str, run: &Run, show: Option<&str>) -> Markup {
 pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
     let run = v.run;
     let base = format!("/t/{}/runs/{}", t.id, run.id);
+    let live = !run.is_terminal();
     page(
         nav,
         &format!("{} · {}", t.name, run_title(run)),
@@ -373,7 +374,9 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
                 @if run.dry_run { " · " (badge("viewer", "dry run")) }
             }
             // The SSE extension reconnects on its own; the server sends the current state first.
-            div hx-ext="sse" sse-connect={ (base) "/events?page=" (v.page) "&show=" (v.show.unwrap_or("")) } sse-close="done" {
+            // A finished run's page does not listen: its first event would re-render the rows
+            // and close whatever diff the reader just opened.
+            div hx-ext=[live.then_some("sse")] sse-connect=[live.then(|| format!("{base}/events?page={}&show={}", v.page, v.show.unwrap_or("")))] sse-close=[live.then_some("done")] {
                 div sse-swap="summary" { (summary(run)) }
                 div sse-swap="filter" { (item_filter(&base, run, v.show)) }
                 // What it will do or did, and the next steps (restore live, undo, re-run),
