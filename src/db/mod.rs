@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backups;
+pub mod health;
 pub mod memberships;
 pub mod migrate;
 pub mod notifications;

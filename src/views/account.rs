@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, form_error, when};
+use super::components::{badge, csrf_field, form_error, local_time, when};
 use super::layout::{Nav, bare, page};
 use crate::db::tokens::ApiToken;
 
@@ -90,7 +90,7 @@ pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: O
                             @for t in tokens {
                                 tr {
                                     td { (t.name) }
-                                    td { (when(&t.created_at)) }
+                                    td { (local_time(&t.created_at)) }
                                     td { (t.last_used_at.as_deref().map_or_else(|| "never".to_owned(), when)) }
                                     td { @if t.revoked_at.is_some() { (badge("revoked", "revoked")) } @else { (badge("operator", "active")) } }
                                     td {

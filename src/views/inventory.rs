@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, when};
+use super::components::{badge, csrf_field, local_time};
 use super::layout::{Nav, page};
 use super::runs::kind_label;
 use super::tenant::{Tab, tabs};
@@ -76,7 +76,7 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>
                         tr data-policy=(p.id) {
                             td { a href={ "/t/" (t.id) "/policies/" (p.id) } { (p.display_name) } @if p.deleted { " " (badge("disabled", "deleted in Intune")) } }
                             td.pv-muted { (registry::by_key(&p.policy_type).map_or(p.policy_type.as_str(), |ty| ty.label)) }
-                            td { (when(&p.last_synced_at)) }
+                            td { (local_time(&p.last_synced_at)) }
                             td { @if p.latest_version_id.is_some() { "captured" } @else { span.pv-muted { "not yet" } } }
                         }
                     }
@@ -116,7 +116,7 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
                             td.pv-set-status { (set_status(p)) }
                             td { @if let Some(p) = p { (p.captured) " of " (p.total) } @else { (s.item_count) } }
                             td { (origin_label(&s.origin)) }
-                            td { (when(&s.created_at)) }
+                            td { (local_time(&s.created_at)) }
                             td { @if let Some(r) = p.and_then(|p| p.run_id.as_ref()).or(s.capture_run_id.as_ref()) { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                         }
                     }

@@ -7,6 +7,7 @@ pub mod components;
 pub mod dashboard;
 pub mod drift;
 pub mod errors;
+pub mod health;
 pub mod inventory;
 pub mod layout;
 pub mod restore;

@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 use serde_json::Value;
 
-use super::components::{badge, csrf_field, when};
+use super::components::{badge, csrf_field, local_time};
 use super::layout::{Nav, page};
 use super::tenant::{Tab, tabs};
 use crate::db::backups::{BackupItem, BackupSet};
@@ -95,7 +95,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                                 tr data-version=(ver.id) {
                                     td { input type="radio" name="a" value=(ver.id) checked[i == 1.min(v.versions.len() - 1)] aria-label="older"; }
                                     td { input type="radio" name="b" value=(ver.id) checked[i == 0] aria-label="newer"; }
-                                    td { (when(&ver.captured_at)) }
+                                    td { (local_time(&ver.captured_at)) }
                                     td.pv-mono { (ver.content_hash[..12].to_owned()) }
                                     td { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "run" } } }
                                     td {
@@ -161,7 +161,7 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
         html! {
             p.pv-muted { a href={ "/t/" (t.id) "/backups" } { "← Backups of " (t.name) } }
             h1 { (set.name) }
-            p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (when(&set.created_at)) }
+            p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (local_time(&set.created_at)) }
             (tabs(t, Tab::Backups, v.is_owner))
             form #pv-restore-picker method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
                 (csrf_field(&nav.csrf))
@@ -192,7 +192,7 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
                                 td { @if v.can_operate && i.version_id.is_some() { input type="checkbox" name="item" value=(i.id) aria-label={ "restore " (i.display_name) }; } }
                                 td { a href={ "/t/" (t.id) "/policies/" (i.policy_id) } { (i.display_name) } }
                                 td.pv-muted { (label(&i.policy_type)) }
-                                td { @if let Some(c) = changed { (when(c)) } @else { span.pv-muted { "not captured" } } }
+                                td { @if let Some(c) = changed { (local_time(c)) } @else { span.pv-muted { "not captured" } } }
                             }
                         }
                     }

@@ -137,6 +137,7 @@ fn other_routes() -> Routes {
         .post("/notifications/read", runs::view_notifications_read_post)
         .get("/events/active", sse::active_events)
         .get("/tenants/new", tenants::view_tenant_new_get)
+        .get("/tenants/check", tenants::view_tenant_check_get)
         .post("/tenants", tenants::view_tenant_new_post)
         .get("/api/v1/openapi.json", api::openapi::openapi_json)
         .get("/api/v1/me", api::me::get_me)

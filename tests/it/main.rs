@@ -23,6 +23,7 @@ mod health;
 mod layers;
 mod login;
 mod objects;
+mod onboarding;
 mod ops;
 mod pages;
 mod restore;
