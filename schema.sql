@@ -26,7 +26,9 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions(user_id);
 
 -- API tokens: shown once, stored as SHA-256 (they are 256-bit random, so a fast hash is
--- enough; argon2 is for low-entropy passwords).
+-- enough; argon2 is for low-entropy passwords). `prefix` is the token's first characters
+-- (`pv_` and 8 of its 43 random ones), shown so tokens can be told apart; it was added by
+-- `ALTER TABLE ... ADD COLUMN` (migration 005), whose text SQLite appends as written here.
 CREATE TABLE api_tokens (
     id           TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -35,7 +37,7 @@ CREATE TABLE api_tokens (
     created_at   TEXT NOT NULL,
     last_used_at TEXT,
     revoked_at   TEXT
-);
+, prefix TEXT);
 CREATE INDEX api_tokens_user ON api_tokens(user_id);
 
 CREATE TABLE tenants (

@@ -197,6 +197,7 @@ pub async fn create_token(db: &Db, user: &User, name: &str, actor: &str) -> Resu
     let name = crate::names::check(name, "token", 100)?;
     let plain = token::generate(TOKEN_PREFIX);
     let hash = token::hash(&plain);
+    let prefix = token_prefix(&plain);
     let (id, user_id, email, name, actor) = (
         clock::new_id(),
         user.id.clone(),
@@ -205,7 +206,17 @@ pub async fn create_token(db: &Db, user: &User, name: &str, actor: &str) -> Resu
         actor.to_owned(),
     );
     db.write(move |tx| {
-        tokens::insert(tx, &id, &user_id, &name, &hash, &clock::now())?;
+        tokens::insert(
+            tx,
+            &tokens::NewToken {
+                id: &id,
+                user_id: &user_id,
+                name: &name,
+                token_hash: &hash,
+                prefix: &prefix,
+                now: &clock::now(),
+            },
+        )?;
         audit::record(
             tx,
             &Event {
@@ -219,6 +230,12 @@ pub async fn create_token(db: &Db, user: &User, name: &str, actor: &str) -> Resu
     })
     .await?;
     Ok(plain)
+}
+
+/// What is kept of a token to tell it apart: `pv_` and its first 8 random characters (48 of
+/// its 256 random bits; the other 208 keep it unguessable).
+pub fn token_prefix(plain: &str) -> String {
+    plain.chars().take(TOKEN_PREFIX.len() + 8).collect()
 }
 
 pub async fn revoke_token(db: &Db, user: &User, token_id: &str) -> Result<(), AppError> {

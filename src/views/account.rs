@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, form_error, local_time, when};
+use super::components::{badge, csrf_field, form_error, local_time};
 use super::layout::{Nav, bare, page};
 use crate::db::tokens::ApiToken;
 
@@ -85,13 +85,14 @@ pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: O
                     p.pv-empty { "No tokens yet." }
                 } @else {
                     table {
-                        thead { tr { th { "Name" } th { "Created" } th { "Last used" } th { "Status" } th {} } }
+                        thead { tr { th { "Name" } th { "Token" } th { "Created" } th { "Last used" } th { "Status" } th {} } }
                         tbody {
                             @for t in tokens {
                                 tr {
                                     td { (t.name) }
+                                    td.pv-mono.pv-token-prefix { @if let Some(p) = &t.prefix { (p) "…" } @else { span.pv-muted { "–" } } }
                                     td { (local_time(&t.created_at)) }
-                                    td { (t.last_used_at.as_deref().map_or_else(|| "never".to_owned(), when)) }
+                                    td.pv-token-used { @match &t.last_used_at { Some(at) => { (local_time(at)) }, None => span.pv-muted { "never" } } }
                                     td { @if t.revoked_at.is_some() { (badge("revoked", "revoked")) } @else { (badge("operator", "active")) } }
                                     td {
                                         @if t.revoked_at.is_none() {
