@@ -336,6 +336,72 @@ pub async fn update(
     }
 }
 
+/// Deletes a tenant, typed confirmation first; refused while it has active runs.
+pub async fn delete(db: &Db, t: &Tenant, confirm: &str, actor: &str) -> Result<(), AppError> {
+    if confirm.trim() != t.name {
+        return Err(AppError::Invalid(format!(
+            "deleting {0} removes its inventory, versions, backups, runs and schedules from policyvault (nothing in the tenant itself): confirm by typing its name, {0:?}",
+            t.name
+        )));
+    }
+    let (row, actor) = (t.clone(), actor.to_owned());
+    db.write(move |tx| {
+        let active = tenants::active_runs(tx, &row.id)?;
+        if active > 0 {
+            return Ok(Err(AppError::Conflict(format!(
+                "{} has {active} queued or running run(s): wait for them to finish (see its Runs tab), then delete it",
+                row.name
+            ))));
+        }
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: Some(&row.id),
+                actor: &actor,
+                action: "tenant.deleted",
+                run_id: None,
+                details: json!({"name": row.name, "entra_tenant_id": row.entra_tenant_id}),
+            },
+        )?;
+        tenants::delete(tx, &row.id)?;
+        Ok(Ok(()))
+    })
+    .await??;
+    db.access_changed();
+    Ok(())
+}
+
+/// Deletes a manual or scheduled backup set; refused while a run uses it.
+pub async fn delete_backup_set(db: &Db, set: &crate::db::backups::BackupSet, actor: &str) -> Result<(), AppError> {
+    use crate::db::backups;
+    if set.origin == "before_restore" {
+        return Err(AppError::Conflict(
+            "a \"Before restore\" set is what undoing its restore puts back; it cannot be deleted on its own".into(),
+        ));
+    }
+    let (row, actor) = (set.clone(), actor.to_owned());
+    db.write(move |tx| {
+        if let Some((run, kind)) = backups::active_run_using(tx, &row.id)? {
+            return Ok(Err(AppError::Conflict(format!(
+                "{} is in use by a {} that is still going (run {run}): wait for it to finish, then delete the set",
+                row.name,
+                if kind.starts_with("restore") { "restore" } else { "backup" }
+            ))));
+        }
+        backups::delete(tx, &row.id)?;
+        audit::record(tx, &Event {
+            tenant_id: Some(&row.tenant_id),
+            actor: &actor,
+            action: "backup_set.deleted",
+            run_id: None,
+            details: json!({"backup_set_id": row.id, "name": row.name, "origin": row.origin, "items": row.item_count}),
+        })?;
+        Ok(Ok(()))
+    })
+    .await??;
+    Ok(())
+}
+
 /// Adds a member by email or changes their role.
 pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &str) -> Result<Member, AppError> {
     let email = crate::accounts::normalize_email(email)?;

@@ -150,3 +150,17 @@ pub fn visible_to(c: &Connection, user_id: &str, superadmin: bool) -> DbResult<V
         list_for_user(c, user_id)
     }
 }
+
+/// Deletes a tenant and everything of it (memberships, runs, inventory, versions, backups,
+/// schedules cascade); audit events stay, they are append-only.
+pub fn delete(c: &Connection, id: &str) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM tenants WHERE id = ?1", [id])? == 1)
+}
+
+/// Queued or running runs of a tenant.
+pub fn active_runs(c: &Connection, id: &str) -> DbResult<i64> {
+    Ok(
+        c.prepare_cached("SELECT count(*) FROM runs WHERE tenant_id = ?1 AND status IN ('queued', 'running')")?
+            .query_row([id], |r| r.get(0))?,
+    )
+}

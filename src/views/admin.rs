@@ -25,7 +25,7 @@ pub fn users(nav: &Nav, users: &[User], error: Option<&str>) -> Markup {
                             td.pv-actions {
                                 form method="post" action={ "/admin/users/" (u.id) (if u.disabled { "/enable" } else { "/disable" }) } {
                                     (csrf_field(&nav.csrf))
-                                    button.secondary.outline type="submit" { (if u.disabled { "Enable" } else { "Disable" }) }
+                                    button.secondary.outline type="submit" data-confirm=[(!u.disabled).then(|| format!("Disable {}? They are signed out at once and can no longer sign in or use their API tokens.", u.email))] { (if u.disabled { "Enable" } else { "Disable" }) }
                                 }
                                 details {
                                     summary { "Reset password" }

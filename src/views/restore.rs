@@ -163,6 +163,12 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
             h1 { (set.name) }
             p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (local_time(&set.created_at)) }
             (tabs(t, Tab::Backups, v.is_owner))
+            @if v.is_owner && set.origin != "before_restore" {
+                form.pv-actions #pv-delete-set method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/delete" } {
+                    (csrf_field(&nav.csrf))
+                    button.secondary.outline type="submit" data-confirm={ "Delete the backup set " (set.name) "? Its " (set.item_count) " items can no longer be restored from it." } { "Delete backup set" }
+                }
+            }
             form #pv-restore-picker method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
                 (csrf_field(&nav.csrf))
                 @if v.can_operate {

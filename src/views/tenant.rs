@@ -315,6 +315,15 @@ pub fn settings(nav: &Nav, t: &Tenant, f: &TenantForm, allow_custom: bool, error
                 (form_error(error))
                 button type="submit" { "Save settings" }
             }
+            article.pv-danger #pv-delete-tenant {
+                header { "Delete this tenant" }
+                p { "Removes " strong { (t.name) } " from policyvault: its inventory, versions, backups, runs, schedules and members. Nothing in the customer's tenant changes. The audit log keeps the event." }
+                form method="post" action={ "/t/" (t.id) "/delete" } {
+                    (csrf_field(&nav.csrf))
+                    label { "Type the tenant's name to confirm" input type="text" name="confirm" required autocomplete="off" placeholder=(t.name); }
+                    button.pv-danger-button type="submit" data-confirm={ "Delete " (t.name) " and all its backups from policyvault?" } { "Delete tenant" }
+                }
+            }
         },
     )
 }

@@ -143,6 +143,25 @@ pub async fn view_tenant_get(
     ))
 }
 
+/// The settings page's "Delete tenant" form: the tenant's name typed as confirmation.
+pub async fn view_tenant_delete_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    access.require(Role::Owner)?;
+    let confirm = fields
+        .iter()
+        .find(|(k, _)| k == "confirm")
+        .map_or("", |(_, v)| v.as_str());
+    tenants::delete(&state.db, &access.tenant, confirm, &access.caller.user.email).await?;
+    Ok(flash::redirect(
+        "/",
+        Kind::Ok,
+        format!("Tenant {} deleted from policyvault.", access.tenant.name),
+    ))
+}
+
 pub async fn view_settings_get(
     State(state): State<AppState>,
     access: TenantAccess,

@@ -33,4 +33,5 @@ mod schedules;
 mod secrets;
 mod sessions;
 mod setup;
+mod small_ones;
 mod tokens;
