@@ -22,6 +22,7 @@ mod hardening_web;
 mod health;
 mod layers;
 mod login;
+mod look;
 mod objects;
 mod onboarding;
 mod ops;
