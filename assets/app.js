@@ -108,6 +108,13 @@
       changes.forEach(function (c) { c.addedNodes.forEach(function (n) { if (n.nodeType === 1) { localize(n.parentNode || n); } }); });
     }).observe(document.body, { childList: true, subtree: true });
   });
+  // The dashboard's "tick every tenant shown" box.
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-bulk-all]")) { return; }
+    document.querySelectorAll('input[name="tenant"][form="pv-bulk"]').forEach(function (b) {
+      b.checked = event.target.checked;
+    });
+  });
   // The header's menu button on narrow screens.
   document.addEventListener("click", function (event) {
     var b = event.target.closest("[data-nav-toggle]");

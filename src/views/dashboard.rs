@@ -75,11 +75,24 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                     button.secondary type="submit" { "Show" }
                     span.pv-muted #pv-tenant-count { (tenants.len()) " of " (total) " tenants" }
                 }
+                form.pv-actions #pv-bulk method="post" action="/tenants/bulk" {
+                    (super::components::csrf_field(&nav.csrf))
+                    span.pv-muted { "With the ticked tenants:" }
+                    select name="action" aria-label="Bulk action" {
+                        option value="backup" { "Back up now" }
+                        option value="schedule" { "Apply a backup schedule" }
+                    }
+                    input type="text" name="name" value="Manual backup" maxlength="200" aria-label="Backup name" title="Name of the backup sets";
+                    input.pv-mono type="text" name="cron" value="0 2 * * *" size="12" aria-label="Schedule (cron, UTC)" title="Schedule: cron, 5 fields, UTC (for 'Apply a backup schedule')";
+                    label.pv-inline { "keep" input type="number" name="keep_last" value="14" min="1" max="1000" aria-label="Scheduled backups to keep"; }
+                    button type="submit" { "Apply" }
+                }
                 table #pv-tenants {
-                    thead { tr { th { "Tenant" } th { "Health" } th { "Last backup" } th { "Next scheduled backup" } th { "Active runs" } th { "Your role" } } }
+                    thead { tr { th { input type="checkbox" data-bulk-all aria-label="Tick every tenant shown"; } th { "Tenant" } th { "Health" } th { "Last backup" } th { "Next scheduled backup" } th { "Active runs" } th { "Your role" } } }
                     tbody {
                         @for t in tenants {
                             tr data-tenant=(t.id) {
+                                td { input type="checkbox" name="tenant" value=(t.id) form="pv-bulk" aria-label={ "Tick " (t.name) }; }
                                 td.pv-tenant-name { a href={ "/t/" (t.id) } { (t.name) } br; small.pv-muted { (t.cloud_label) " · " span.pv-mono { (t.entra_tenant_id) } } }
                                 td.pv-tenant-health {
                                     (super::health::health_badge(t.health.as_ref()))
@@ -106,7 +119,7 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                                 td { (badge(&t.role, &t.role)) }
                             }
                         }
-                        @if tenants.is_empty() { tr { td colspan="6" { "No tenant matches." } } }
+                        @if tenants.is_empty() { tr { td colspan="7" { "No tenant matches." } } }
                     }
                 }
             }

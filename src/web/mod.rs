@@ -6,6 +6,7 @@
 pub mod api;
 pub mod assets;
 pub mod audit;
+pub mod bulk;
 pub mod dashboard;
 pub mod drift;
 pub mod errors;
@@ -141,6 +142,7 @@ fn other_routes() -> Routes {
         .get("/tenants/new", tenants::view_tenant_new_get)
         .get("/tenants/check", tenants::view_tenant_check_get)
         .post("/tenants", tenants::view_tenant_new_post)
+        .post("/tenants/bulk", bulk::view_bulk_post)
         .get("/api/v1/openapi.json", api::openapi::openapi_json)
         .get("/api/v1/me", api::me::get_me)
         .get("/api/v1/tenants", api::tenants::list)

@@ -6,6 +6,7 @@ mod helpers;
 mod api;
 mod audit;
 mod browser;
+mod bulk;
 mod cli;
 mod crash;
 mod csrf;
