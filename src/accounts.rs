@@ -265,6 +265,117 @@ pub async fn revoke_token(db: &Db, user: &User, token_id: &str) -> Result<(), Ap
     }
 }
 
+/// How long an invitation link stays valid.
+pub const INVITE_DAYS: i64 = 7;
+
+/// Invites `email`, who has no account yet, into a tenant with `role`; returns the one-time
+/// token of the link (kept only as its hash). The owner sends the link themselves.
+pub async fn invite(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &str) -> Result<String, AppError> {
+    let email = normalize_email(email)?;
+    let role = crate::auth::role::Role::parse(role.trim())
+        .ok_or_else(|| AppError::Invalid(format!("role must be viewer, operator or owner; got {role:?}")))?;
+    let plain = token::generate("inv_");
+    let hash = token::hash(&plain);
+    let now = chrono::Utc::now();
+    let expires = clock::format_time(now + chrono::Duration::days(INVITE_DAYS));
+    let (tenant_id, actor) = (tenant_id.to_owned(), actor.to_owned());
+    db.write(move |tx| {
+        if users::find_by_email(tx, &email)?.is_some() {
+            return Ok(Err(AppError::Invalid(format!(
+                "{email} already has an account: add them as a member instead"
+            ))));
+        }
+        let id = clock::new_id();
+        crate::db::invites::insert(
+            tx,
+            &crate::db::invites::NewInvite {
+                id: &id,
+                token_hash: &hash,
+                email: &email,
+                tenant_id: &tenant_id,
+                role: role.as_str(),
+                invited_by: &actor,
+                now: &clock::format_time(now),
+                expires_at: &expires,
+            },
+        )?;
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: Some(&tenant_id),
+                actor: &actor,
+                action: "member.invited",
+                run_id: None,
+                details: json!({"email": email, "role": role.as_str(), "expires_at": expires}),
+            },
+        )?;
+        Ok(Ok(()))
+    })
+    .await??;
+    Ok(plain)
+}
+
+/// The invitation a link names, while it can still be used.
+pub async fn live_invite(db: &Db, plain: &str) -> Result<crate::db::invites::Invite, AppError> {
+    let hash = token::hash(plain);
+    db.read(move |c| crate::db::invites::live(c, &hash, &clock::now()))
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(
+                "this invitation link cannot be used any more (it was used, it expired, or it never existed): ask the tenant's owner for a new one".into(),
+            )
+        })
+}
+
+/// Sets the invited person's password: creates their account and their membership, and uses
+/// the link up, in one transaction.
+pub async fn accept_invite(db: &Db, plain: &str, pw: SecretString) -> Result<User, AppError> {
+    let invite = live_invite(db, plain).await?;
+    let (user, hash) = prepare_user(&invite.email, pw, false).await?;
+    let row = user.clone();
+    let result = db
+        .write(move |tx| {
+            if !crate::db::invites::mark_used(tx, &invite.id, &clock::now())? {
+                return Ok(Err(AppError::NotFound(
+                    "this invitation link was used a moment ago: sign in instead".into(),
+                )));
+            }
+            users::insert(tx, &row, &hash)?;
+            crate::db::memberships::upsert(tx, &row.id, &invite.tenant_id, &invite.role, &clock::now())?;
+            audit::record(
+                tx,
+                &Event {
+                    tenant_id: None,
+                    actor: &row.email,
+                    action: "user.created",
+                    run_id: None,
+                    details: json!({"user_id": row.id, "email": row.email, "superadmin": false, "invited_by": invite.invited_by}),
+                },
+            )?;
+            audit::record(
+                tx,
+                &Event {
+                    tenant_id: Some(&invite.tenant_id),
+                    actor: &row.email,
+                    action: "member.added",
+                    run_id: None,
+                    details: json!({"user_id": row.id, "email": row.email, "role": invite.role, "invited_by": invite.invited_by}),
+                },
+            )?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(user),
+        Ok(Err(e)) => Err(e),
+        Err(e) if e.is_unique_violation() => Err(AppError::Conflict(format!(
+            "an account with email {} exists already: sign in, and ask the owner to add you",
+            user.email
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

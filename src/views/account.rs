@@ -58,6 +58,32 @@ pub fn setup(csrf: &str, email: &str, error: Option<&str>) -> Markup {
     )
 }
 
+/// An invited person sets their password.
+pub fn invite(csrf: &str, token: &str, email: &str, error: Option<&str>) -> Markup {
+    bare(
+        "Join policyvault",
+        Some(csrf),
+        None,
+        html! {
+            article.pv-narrow {
+                header {
+                    h2 { "You are invited" }
+                    p.pv-sub { "Choose a password for " strong { (email) } ". The link works once." }
+                }
+                form method="post" action={ "/invite/" (token) } {
+                    (csrf_field(csrf))
+                    input type="hidden" name="username" value=(email) autocomplete="username";
+                    label { "Password" small.pv-muted { " (at least 12 characters)" }
+                        input type="password" name="password" autocomplete="new-password" minlength="12" required autofocus; }
+                    label { "Repeat password" input type="password" name="password_repeat" autocomplete="new-password" required; }
+                    (form_error(error))
+                    button type="submit" { "Create my account" }
+                }
+            }
+        },
+    )
+}
+
 /// The profile page; `new_token` is shown exactly once, right after creation.
 pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: Option<&str>) -> Markup {
     page(

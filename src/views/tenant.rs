@@ -328,7 +328,17 @@ pub fn settings(nav: &Nav, t: &Tenant, f: &TenantForm, allow_custom: bool, error
     )
 }
 
-pub fn members(nav: &Nav, t: &Tenant, members: &[Member], error: Option<&str>) -> Markup {
+/// The members page: members, open invitations, a new invitation's link (shown once).
+pub struct MembersView<'a> {
+    pub members: &'a [Member],
+    /// (email, role, expires_at) of invitations not used yet.
+    pub invites: &'a [(String, String, String)],
+    pub invite_link: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+pub fn members(nav: &Nav, t: &Tenant, v: &MembersView<'_>) -> Markup {
+    let (members, error) = (v.members, v.error);
     page(
         nav,
         &format!("{} · Members", t.name),
@@ -353,11 +363,29 @@ pub fn members(nav: &Nav, t: &Tenant, members: &[Member], error: Option<&str>) -
                     @if members.is_empty() { tr { td colspan="3" { "No members yet; superadmins can always open the tenant." } } }
                 }
             }
-            h3 { "Add a member or change a role" }
+            @if let Some(link) = v.invite_link {
+                article.pv-confirm #pv-invite-link {
+                    p { strong { "Invitation link" } " (shown once; valid " (crate::accounts::INVITE_DAYS) " days; works once):" }
+                    p.pv-secret-once { (link) }
+                    p.pv-muted { "Send it to them by email or chat. Opening it lets them set a password; their account then has the role you chose here." }
+                }
+            }
+            @if !v.invites.is_empty() {
+                h3 { "Invited, not joined yet" }
+                table #pv-invites {
+                    thead { tr { th { "Email" } th { "Role" } th { "Link valid until" } } }
+                    tbody {
+                        @for (email, role, until) in v.invites {
+                            tr { td { (email) } td { (badge(role, role)) } td { (local_time(until)) } }
+                        }
+                    }
+                }
+            }
+            h3 { "Add a member, invite someone, or change a role" }
             form method="post" action={ "/t/" (t.id) "/members" } {
                 (csrf_field(&nav.csrf))
                 div.grid {
-                    label { "Email of an existing user" input type="email" name="email" required; }
+                    label { "Email" small.pv-muted { " (someone without an account gets an invitation link)" } input type="email" name="email" required; }
                     label { "Role"
                         select name="role" {
                             option value="viewer" { "viewer: reads everything" }

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod flash;
 pub mod health;
 pub mod inventory;
+pub mod invites;
 pub mod login;
 pub mod members;
 pub mod page;
@@ -124,6 +125,8 @@ fn other_routes() -> Routes {
         .get("/login", login::view_login_get)
         .post("/login", login::view_login_post)
         .post("/logout", login::view_logout_post)
+        .get("/invite/{token}", invites::view_invite_get)
+        .post("/invite/{token}", invites::view_invite_post)
         .get("/setup", login::view_setup_get)
         .post("/setup", login::view_setup_post)
         .get("/", dashboard::view_dashboard_get)

@@ -29,6 +29,9 @@ async fn pages(app: &TestApp, token: &str, sim: &policyvault::sim::SimHandle) ->
         .await;
     crate::runs::wait_for_run(app, token, &tid, started["run"]["id"].as_str().expect("run")).await;
     let set = started["backup_set"]["id"].as_str().expect("set").to_owned();
+    let invite = policyvault::accounts::invite(&app.state.db, &tid, "new.tech@msp.test", "operator", "test")
+        .await
+        .expect("invite");
     vec![
         ("dashboard", "/".to_owned()),
         ("overview", format!("/t/{tid}")),
@@ -38,6 +41,8 @@ async fn pages(app: &TestApp, token: &str, sim: &policyvault::sim::SimHandle) ->
         ("add-tenant", "/tenants/new".to_owned()),
         ("profile", "/profile".to_owned()),
         ("users", "/admin/users".to_owned()),
+        ("members", format!("/t/{tid}/members")),
+        ("invite", format!("/invite/{invite}")),
     ]
 }
 

@@ -21,6 +21,7 @@ mod hardening_graph;
 mod hardening_sse;
 mod hardening_web;
 mod health;
+mod invites;
 mod layers;
 mod login;
 mod look;
