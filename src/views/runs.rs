@@ -74,7 +74,12 @@ pub fn summary(run: &Run) -> Markup {
             }
             progress value=(done(run)) max=(run.total.max(1)) {}
             @if let Some(code) = &run.error_code {
-                p.pv-flash.error { "The run could not finish: " (super::components::error_line(code, run.error_context.as_ref())) }
+                p.pv-flash.error {
+                    "The run could not finish: " (super::components::error_line(code, run.error_context.as_ref()))
+                    @if matches!(code.as_str(), "auth_failed" | "secret_unreadable") {
+                        " " a href={ "/t/" (run.tenant_id) "/settings" } { "Fix the credentials in the tenant's settings" }
+                    }
+                }
             }
         }
     }

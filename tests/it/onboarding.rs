@@ -75,6 +75,17 @@ async fn health_follows_the_runs_and_the_dashboard_filters_failing_credentials()
     assert!(page.contains("the client secret is wrong"), "{page}");
     assert!(page.contains(&format!("href=\"/t/{bad}/settings\"")), "{page}");
     assert!(!page.contains("wrong-secret"), "no secret in the page");
+    // The failed run's page links there too.
+    let (_, runs) = app
+        .api(Method::GET, &token, &format!("/api/v1/tenants/{bad}/runs"), None)
+        .await;
+    let rid = runs[0]["id"].as_str().expect("run").to_owned();
+    let run_page = app.page(&c, &format!("/t/{bad}/runs/{rid}")).await;
+    assert!(
+        run_page.contains("Fix the credentials in the tenant&#39;s settings")
+            || run_page.contains("Fix the credentials in the tenant's settings"),
+        "{run_page}"
+    );
 
     // A verify that may not read a type names the missing permission.
     sim.set_faults(policyvault::sim::state::Faults {
