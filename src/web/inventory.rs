@@ -30,11 +30,11 @@ pub async fn view_verify_post(
     access: TenantAccess,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    Ok(answer(
-        &headers,
-        &access,
-        &starts::verify(&state.engine, &access).await?,
-    ))
+    let mut res = answer(&headers, &access, &starts::verify(&state.engine, &access).await?);
+    // The overview's Connection card reloads and follows the run live.
+    res.headers_mut()
+        .insert("hx-trigger", axum::http::HeaderValue::from_static("pv-verify-started"));
+    Ok(res)
 }
 
 pub async fn view_sync_post(

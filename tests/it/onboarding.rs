@@ -305,6 +305,22 @@ async fn a_tenant_added_by_domain_is_verified_live_and_resolved_to_its_id() {
         states.push(b.text_of("#pv-health").await);
         states.push(b.text_of("#pv-backups-card").await);
         shot("connected", &b.client.screenshot().await?);
+        // "Verify connection" on the overview: the card follows the new run live.
+        sim.set_faults(held.clone());
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Verify connection']"))
+            .await?
+            .click()
+            .await?;
+        for _ in 0..100 {
+            if b.text_of("#pv-health").await.contains("Checking the connection now") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        states.push(b.text_of("#pv-health").await);
+        sim.set_faults(policyvault::sim::state::Faults::default());
+        wait_health("connected").await?;
         add("Woodgrove (typo)", "not-the-secret".into()).await?;
         wait_health("credentials_failing").await?;
         states.push(b.text_of("#pv-health").await);
@@ -335,8 +351,12 @@ async fn a_tenant_added_by_domain_is_verified_live_and_resolved_to_its_id() {
         "the runs card too: {states:?}"
     );
     assert!(
-        states[3].contains("AADSTS7000215") && states[3].contains("client secret is wrong"),
+        states[4].contains("AADSTS7000215") && states[4].contains("client secret is wrong"),
         "{states:?}"
+    );
+    assert!(
+        states[3].contains("Checking the connection now"),
+        "the button's run, live: {states:?}"
     );
     assert!(settings_url.ends_with("/settings"), "{settings_url}");
     let (_, list) = app.api(Method::GET, &token, "/api/v1/tenants", None).await;
