@@ -26,7 +26,9 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions(user_id);
 
 -- API tokens: shown once, stored as SHA-256 (they are 256-bit random, so a fast hash is
--- enough; argon2 is for low-entropy passwords).
+-- enough; argon2 is for low-entropy passwords). `prefix` is the token's first characters
+-- (`pv_` and 8 of its 43 random ones), shown so tokens can be told apart; it was added by
+-- `ALTER TABLE ... ADD COLUMN` (migration 005), whose text SQLite appends as written here.
 CREATE TABLE api_tokens (
     id           TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -35,7 +37,7 @@ CREATE TABLE api_tokens (
     created_at   TEXT NOT NULL,
     last_used_at TEXT,
     revoked_at   TEXT
-);
+, prefix TEXT);
 CREATE INDEX api_tokens_user ON api_tokens(user_id);
 
 CREATE TABLE tenants (
@@ -246,3 +248,19 @@ CREATE TABLE policy_aliases (
     policy_id   TEXT NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
     PRIMARY KEY (tenant_id, policy_type, graph_id)
 );
+
+-- Invitations: an owner invites someone without an account by email; the one-time link
+-- (shown once to the owner, kept here only as its SHA-256) lets them set a password, which
+-- creates the account with the invited role in the tenant.
+CREATE TABLE invites (
+    id          TEXT PRIMARY KEY,
+    token_hash  TEXT NOT NULL UNIQUE,
+    email       TEXT NOT NULL COLLATE NOCASE,
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    role        TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'owner')),
+    invited_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    used_at     TEXT
+);
+CREATE INDEX invites_tenant ON invites(tenant_id);

@@ -87,8 +87,41 @@
     });
     filter();
   }
+  // Timestamps: the page says UTC; show the reader's local time, UTC stays on hover.
+  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+  function localize(root) {
+    if (!root.querySelectorAll) { return; }
+    root.querySelectorAll("time[data-local]:not([data-localized])").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) { return; }
+      el.textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) +
+        " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+      el.setAttribute("data-localized", "");
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("#pv-restore-picker");
     if (form) { picker(form); }
+    localize(document);
+    // Fragments swapped in later (htmx, server-sent events) carry timestamps too.
+    new MutationObserver(function (changes) {
+      changes.forEach(function (c) { c.addedNodes.forEach(function (n) { if (n.nodeType === 1) { localize(n.parentNode || n); } }); });
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+  // The dashboard's "tick every tenant shown" box.
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-bulk-all]")) { return; }
+    document.querySelectorAll('input[name="tenant"][form="pv-bulk"]').forEach(function (b) {
+      b.checked = event.target.checked;
+    });
+  });
+  // The header's menu button on narrow screens.
+  document.addEventListener("click", function (event) {
+    var b = event.target.closest("[data-nav-toggle]");
+    if (!b) { return; }
+    var nav = document.getElementById(b.getAttribute("aria-controls"));
+    if (!nav) { return; }
+    var open = nav.classList.toggle("pv-nav-open");
+    b.setAttribute("aria-expanded", open ? "true" : "false");
   });
 })();

@@ -197,6 +197,7 @@ pub async fn create_token(db: &Db, user: &User, name: &str, actor: &str) -> Resu
     let name = crate::names::check(name, "token", 100)?;
     let plain = token::generate(TOKEN_PREFIX);
     let hash = token::hash(&plain);
+    let prefix = token_prefix(&plain);
     let (id, user_id, email, name, actor) = (
         clock::new_id(),
         user.id.clone(),
@@ -205,7 +206,17 @@ pub async fn create_token(db: &Db, user: &User, name: &str, actor: &str) -> Resu
         actor.to_owned(),
     );
     db.write(move |tx| {
-        tokens::insert(tx, &id, &user_id, &name, &hash, &clock::now())?;
+        tokens::insert(
+            tx,
+            &tokens::NewToken {
+                id: &id,
+                user_id: &user_id,
+                name: &name,
+                token_hash: &hash,
+                prefix: &prefix,
+                now: &clock::now(),
+            },
+        )?;
         audit::record(
             tx,
             &Event {
@@ -219,6 +230,12 @@ pub async fn create_token(db: &Db, user: &User, name: &str, actor: &str) -> Resu
     })
     .await?;
     Ok(plain)
+}
+
+/// What is kept of a token to tell it apart: `pv_` and its first 8 random characters (48 of
+/// its 256 random bits; the other 208 keep it unguessable).
+pub fn token_prefix(plain: &str) -> String {
+    plain.chars().take(TOKEN_PREFIX.len() + 8).collect()
 }
 
 pub async fn revoke_token(db: &Db, user: &User, token_id: &str) -> Result<(), AppError> {
@@ -245,6 +262,117 @@ pub async fn revoke_token(db: &Db, user: &User, token_id: &str) -> Result<(), Ap
         Ok(())
     } else {
         Err(AppError::not_found("active token"))
+    }
+}
+
+/// How long an invitation link stays valid.
+pub const INVITE_DAYS: i64 = 7;
+
+/// Invites `email`, who has no account yet, into a tenant with `role`; returns the one-time
+/// token of the link (kept only as its hash). The owner sends the link themselves.
+pub async fn invite(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &str) -> Result<String, AppError> {
+    let email = normalize_email(email)?;
+    let role = crate::auth::role::Role::parse(role.trim())
+        .ok_or_else(|| AppError::Invalid(format!("role must be viewer, operator or owner; got {role:?}")))?;
+    let plain = token::generate("inv_");
+    let hash = token::hash(&plain);
+    let now = chrono::Utc::now();
+    let expires = clock::format_time(now + chrono::Duration::days(INVITE_DAYS));
+    let (tenant_id, actor) = (tenant_id.to_owned(), actor.to_owned());
+    db.write(move |tx| {
+        if users::find_by_email(tx, &email)?.is_some() {
+            return Ok(Err(AppError::Invalid(format!(
+                "{email} already has an account: add them as a member instead"
+            ))));
+        }
+        let id = clock::new_id();
+        crate::db::invites::insert(
+            tx,
+            &crate::db::invites::NewInvite {
+                id: &id,
+                token_hash: &hash,
+                email: &email,
+                tenant_id: &tenant_id,
+                role: role.as_str(),
+                invited_by: &actor,
+                now: &clock::format_time(now),
+                expires_at: &expires,
+            },
+        )?;
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: Some(&tenant_id),
+                actor: &actor,
+                action: "member.invited",
+                run_id: None,
+                details: json!({"email": email, "role": role.as_str(), "expires_at": expires}),
+            },
+        )?;
+        Ok(Ok(()))
+    })
+    .await??;
+    Ok(plain)
+}
+
+/// The invitation a link names, while it can still be used.
+pub async fn live_invite(db: &Db, plain: &str) -> Result<crate::db::invites::Invite, AppError> {
+    let hash = token::hash(plain);
+    db.read(move |c| crate::db::invites::live(c, &hash, &clock::now()))
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(
+                "this invitation link cannot be used any more (it was used, it expired, or it never existed): ask the tenant's owner for a new one".into(),
+            )
+        })
+}
+
+/// Sets the invited person's password: creates their account and their membership, and uses
+/// the link up, in one transaction.
+pub async fn accept_invite(db: &Db, plain: &str, pw: SecretString) -> Result<User, AppError> {
+    let invite = live_invite(db, plain).await?;
+    let (user, hash) = prepare_user(&invite.email, pw, false).await?;
+    let row = user.clone();
+    let result = db
+        .write(move |tx| {
+            if !crate::db::invites::mark_used(tx, &invite.id, &clock::now())? {
+                return Ok(Err(AppError::NotFound(
+                    "this invitation link was used a moment ago: sign in instead".into(),
+                )));
+            }
+            users::insert(tx, &row, &hash)?;
+            crate::db::memberships::upsert(tx, &row.id, &invite.tenant_id, &invite.role, &clock::now())?;
+            audit::record(
+                tx,
+                &Event {
+                    tenant_id: None,
+                    actor: &row.email,
+                    action: "user.created",
+                    run_id: None,
+                    details: json!({"user_id": row.id, "email": row.email, "superadmin": false, "invited_by": invite.invited_by}),
+                },
+            )?;
+            audit::record(
+                tx,
+                &Event {
+                    tenant_id: Some(&invite.tenant_id),
+                    actor: &row.email,
+                    action: "member.added",
+                    run_id: None,
+                    details: json!({"user_id": row.id, "email": row.email, "role": invite.role, "invited_by": invite.invited_by}),
+                },
+            )?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(user),
+        Ok(Err(e)) => Err(e),
+        Err(e) if e.is_unique_violation() => Err(AppError::Conflict(format!(
+            "an account with email {} exists already: sign in, and ask the owner to add you",
+            user.email
+        ))),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -42,46 +42,115 @@ struct Valid {
 }
 
 fn validate(input: &TenantInput, allow_custom: bool) -> Result<Valid, AppError> {
-    let name = crate::names::check(&input.name, "tenant", 100)?;
-    let entra_tenant_id = guid(
-        &input.entra_tenant_id,
-        "Entra tenant id (Directory ID in the Entra admin center)",
-    )?;
-    let client_id = guid(&input.client_id, "client id (Application ID of the app registration)")?;
-    let cloud = Cloud::parse(input.cloud.trim()).ok_or_else(|| {
-        AppError::Invalid(format!(
+    checked(input, allow_custom).map_err(|problems| AppError::Invalid(problems.join("; ")))
+}
+
+/// Everything wrong with a tenant form at once (empty when it is fine), so a form shows
+/// every problem in one go. `creating` also requires the client secret.
+pub fn problems(input: &TenantInput, allow_custom: bool, creating: bool) -> Vec<String> {
+    let mut list = checked(input, allow_custom).err().unwrap_or_default();
+    if creating && let Err(AppError::Invalid(m)) = secret_required(input.client_secret.as_ref()) {
+        list.push(m);
+    }
+    list
+}
+
+fn checked(input: &TenantInput, allow_custom: bool) -> Result<Valid, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut keep = |r: Result<String, AppError>| match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
+    let name = keep(crate::names::check(&input.name, "tenant", 100));
+    let entra_tenant_id = keep(tenant_id_or_domain(&input.entra_tenant_id));
+    let client_id = keep(guid(
+        &input.client_id,
+        "client id (Application ID of the app registration)",
+    ));
+    let cloud = Cloud::parse(input.cloud.trim());
+    if cloud.is_none() {
+        problems.push(format!(
             "cloud must be one of global, usgov, usgovdod, china; got {:?}",
             input.cloud
-        ))
-    })?;
+        ));
+    }
     let custom_graph = non_empty(input.graph_base_url.as_deref());
     let custom_login = non_empty(input.login_base_url.as_deref());
+    let cloud = cloud.unwrap_or(Cloud::Global);
     let default_or_empty =
         |given: Option<&str>, default: &str| given.is_none_or(|u| u.trim_end_matches('/') == default);
     // The cloud's own endpoints typed by hand (the settings form shows them) are not custom.
     let custom = !default_or_empty(custom_graph, cloud.graph_base_url())
         || !default_or_empty(custom_login, cloud.login_base_url());
     if custom && !allow_custom {
-        return Err(AppError::Invalid(format!(
+        problems.push(format!(
             "{CUSTOM_ENDPOINTS_DISABLED}; leave them empty to use the cloud's endpoints"
-        )));
+        ));
     }
-    let graph_base_url = match custom_graph {
-        Some(u) => base_url(u, "graph_base_url")?,
-        None => cloud.graph_base_url().to_owned(),
+    let mut url = |given: Option<&str>, field: &str, default: &str| match given {
+        Some(u) => base_url(u, field).map_err(|e| problems.push(e.to_string())).ok(),
+        None => Some(default.to_owned()),
     };
-    let login_base_url = match custom_login {
-        Some(u) => base_url(u, "login_base_url")?,
-        None => cloud.login_base_url().to_owned(),
-    };
-    Ok(Valid {
-        name,
-        entra_tenant_id,
-        client_id,
-        cloud,
-        graph_base_url,
-        login_base_url,
+    let graph_base_url = url(custom_graph, "graph_base_url", cloud.graph_base_url());
+    let login_base_url = url(custom_login, "login_base_url", cloud.login_base_url());
+    match (name, entra_tenant_id, client_id, graph_base_url, login_base_url) {
+        (Some(name), Some(entra_tenant_id), Some(client_id), Some(graph_base_url), Some(login_base_url))
+            if problems.is_empty() =>
+        {
+            Ok(Valid {
+                name,
+                entra_tenant_id,
+                client_id,
+                cloud,
+                graph_base_url,
+                login_base_url,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+/// The Entra tenant: its id (a GUID), or a domain of it (`contoso.onmicrosoft.com`), which
+/// the next verify run resolves to the id through Entra's discovery document.
+fn tenant_id_or_domain(raw: &str) -> Result<String, AppError> {
+    let what = "Entra tenant id (Directory ID in the Entra admin center)";
+    let s = raw.trim().to_lowercase();
+    if looks_like_domain(&s) {
+        return Ok(s);
+    }
+    guid(raw, what).map_err(|_| {
+        AppError::Invalid(format!(
+            "the {what} must be a GUID like 00000000-0000-0000-0000-000000000000 or a domain like contoso.onmicrosoft.com; got {:?}",
+            raw.trim()
+        ))
     })
+}
+
+/// A DNS name with at least two labels, none empty, letters, digits and inner hyphens only.
+fn looks_like_domain(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    s.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()))
+}
+
+/// Whether `s` is a GUID in its usual 8-4-4-4-12 form.
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Why a tenant with hand-set endpoints is refused on a server without the switch.
@@ -102,10 +171,7 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 /// A GUID in its usual 8-4-4-4-12 form, lowercased.
 fn guid(raw: &str, what: &str) -> Result<String, AppError> {
     let s = raw.trim().trim_matches(|c| c == '{' || c == '}').to_lowercase();
-    let groups: Vec<&str> = s.split('-').collect();
-    let shape_ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_hexdigit()));
-    if shape_ok {
+    if is_guid(&s) {
         Ok(s)
     } else {
         Err(AppError::Invalid(format!(
@@ -270,6 +336,72 @@ pub async fn update(
     }
 }
 
+/// Deletes a tenant, typed confirmation first; refused while it has active runs.
+pub async fn delete(db: &Db, t: &Tenant, confirm: &str, actor: &str) -> Result<(), AppError> {
+    if confirm.trim() != t.name {
+        return Err(AppError::Invalid(format!(
+            "deleting {0} removes its inventory, versions, backups, runs and schedules from policyvault (nothing in the tenant itself): confirm by typing its name, {0:?}",
+            t.name
+        )));
+    }
+    let (row, actor) = (t.clone(), actor.to_owned());
+    db.write(move |tx| {
+        let active = tenants::active_runs(tx, &row.id)?;
+        if active > 0 {
+            return Ok(Err(AppError::Conflict(format!(
+                "{} has {active} queued or running run(s): wait for them to finish (see its Runs tab), then delete it",
+                row.name
+            ))));
+        }
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: Some(&row.id),
+                actor: &actor,
+                action: "tenant.deleted",
+                run_id: None,
+                details: json!({"name": row.name, "entra_tenant_id": row.entra_tenant_id}),
+            },
+        )?;
+        tenants::delete(tx, &row.id)?;
+        Ok(Ok(()))
+    })
+    .await??;
+    db.access_changed();
+    Ok(())
+}
+
+/// Deletes a manual or scheduled backup set; refused while a run uses it.
+pub async fn delete_backup_set(db: &Db, set: &crate::db::backups::BackupSet, actor: &str) -> Result<(), AppError> {
+    use crate::db::backups;
+    if set.origin == "before_restore" {
+        return Err(AppError::Conflict(
+            "a \"Before restore\" set is what undoing its restore puts back; it cannot be deleted on its own".into(),
+        ));
+    }
+    let (row, actor) = (set.clone(), actor.to_owned());
+    db.write(move |tx| {
+        if let Some((run, kind)) = backups::active_run_using(tx, &row.id)? {
+            return Ok(Err(AppError::Conflict(format!(
+                "{} is in use by a {} that is still going (run {run}): wait for it to finish, then delete the set",
+                row.name,
+                if kind.starts_with("restore") { "restore" } else { "backup" }
+            ))));
+        }
+        backups::delete(tx, &row.id)?;
+        audit::record(tx, &Event {
+            tenant_id: Some(&row.tenant_id),
+            actor: &actor,
+            action: "backup_set.deleted",
+            run_id: None,
+            details: json!({"backup_set_id": row.id, "name": row.name, "origin": row.origin, "items": row.item_count}),
+        })?;
+        Ok(Ok(()))
+    })
+    .await??;
+    Ok(())
+}
+
 /// Adds a member by email or changes their role.
 pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &str) -> Result<Member, AppError> {
     let email = crate::accounts::normalize_email(email)?;
@@ -352,6 +484,25 @@ mod tests {
         assert_eq!(v.entra_tenant_id, "6f1b2c3d-0000-4000-8000-00000000ab12");
         assert_eq!(v.graph_base_url, "https://dod-graph.microsoft.us");
         assert_eq!(v.login_base_url, "https://login.microsoftonline.us");
+    }
+
+    #[test]
+    fn a_domain_is_accepted_for_the_tenant_and_every_problem_is_listed() {
+        let mut i = input();
+        i.entra_tenant_id = " Contoso.OnMicrosoft.com ".into();
+        assert_eq!(
+            validate(&i, false).expect("valid").entra_tenant_id,
+            "contoso.onmicrosoft.com"
+        );
+        for bad in ["contoso", "-x.com", "a..b", "x.123", "contoso.onmicrosoft.com/evil"] {
+            i.entra_tenant_id = bad.into();
+            assert!(validate(&i, false).is_err(), "{bad}");
+        }
+        i.client_id = "nope".into();
+        i.cloud = "mars".into();
+        let all = problems(&i, false, true);
+        assert_eq!(all.len(), 4, "{all:?}");
+        assert!(all.iter().any(|p| p.contains("client secret")), "{all:?}");
     }
 
     #[test]

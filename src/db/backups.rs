@@ -306,3 +306,44 @@ pub fn export_items(c: &Connection, set_id: &str) -> DbResult<Vec<ExportItem>> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// A finished restore that wrote nothing (every item skipped: unchanged, or not restorable)
+/// keeps no "Before restore" set: there is nothing to undo. A failed item may have written
+/// part of an object, so a run with one keeps its set. True when a set was dropped.
+pub fn drop_unwritten_before_set(c: &Connection, run_id: &str) -> DbResult<bool> {
+    let set: Option<String> = c
+        .prepare_cached(
+            "SELECT r.before_backup_set_id FROM runs r WHERE r.id = ?1 AND r.before_backup_set_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM run_items i WHERE i.run_id = r.id AND i.status != 'skipped')",
+        )?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?;
+    let Some(set) = set else {
+        return Ok(false);
+    };
+    c.execute(
+        "DELETE FROM backup_sets WHERE id = ?1 AND origin = 'before_restore'",
+        [&set],
+    )?;
+    c.execute("UPDATE runs SET before_backup_set_id = NULL WHERE id = ?1", [run_id])?;
+    Ok(true)
+}
+
+/// The first queued or running run that uses a backup set: its capture, a restore or
+/// preview of it, or a restore whose "before restore" set it is.
+pub fn active_run_using(c: &Connection, set_id: &str) -> DbResult<Option<(String, String)>> {
+    Ok(c.prepare_cached(
+        "SELECT r.id, r.kind FROM runs r
+         WHERE r.status IN ('queued', 'running')
+           AND (r.id = (SELECT s.capture_run_id FROM backup_sets s WHERE s.id = ?1)
+                OR r.before_backup_set_id = ?1
+                OR (json_valid(r.params) AND json_extract(r.params, '$.backup_set_id') = ?1))
+         LIMIT 1",
+    )?
+    .query_row([set_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()?)
+}
+
+pub fn delete(c: &Connection, set_id: &str) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM backup_sets WHERE id = ?1", [set_id])? == 1)
+}

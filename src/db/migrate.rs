@@ -18,6 +18,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/002_runs.sql"),
     include_str!("migrations/003_backups.sql"),
     include_str!("migrations/004_sealed_values.sql"),
+    include_str!("migrations/005_tokens_and_invites.sql"),
 ];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]

@@ -8,6 +8,8 @@
 
 pub mod audit;
 pub mod backups;
+pub mod health;
+pub mod invites;
 pub mod memberships;
 pub mod migrate;
 pub mod notifications;

@@ -81,6 +81,16 @@ pub fn update(c: &Connection, t: &Tenant) -> DbResult<bool> {
     Ok(n == 1)
 }
 
+/// Replaces a domain the tenant was saved with by the tenant id it resolved to (only if the
+/// row still holds that domain: an edit in between wins).
+pub fn set_entra_tenant_id(c: &Connection, id: &str, domain: &str, guid: &str, now: &str) -> DbResult<bool> {
+    let n = c.execute(
+        "UPDATE tenants SET entra_tenant_id = ?3, updated_at = ?4 WHERE id = ?1 AND entra_tenant_id = ?2",
+        params![id, domain, guid, now],
+    )?;
+    Ok(n == 1)
+}
+
 pub fn replace_secret(c: &Connection, id: &str, secret_sealed: &[u8], now: &str) -> DbResult<bool> {
     let n = c.execute(
         "UPDATE tenants SET secret_sealed = ?2, secret_updated_at = ?3, updated_at = ?3 WHERE id = ?1",
@@ -117,6 +127,14 @@ pub fn list_for_user(c: &Connection, user_id: &str) -> DbResult<Vec<Tenant>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Tenants connected to one Entra tenant (by its id or the domain it was saved with).
+pub fn with_entra_tenant_id(c: &Connection, entra_tenant_id: &str) -> DbResult<Vec<Tenant>> {
+    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE entra_tenant_id = ?1 ORDER BY name");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map([entra_tenant_id], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The sealed secret, for the token request only.
 pub fn sealed_secret(c: &Connection, id: &str) -> DbResult<Option<Vec<u8>>> {
     Ok(c.prepare_cached("SELECT secret_sealed FROM tenants WHERE id = ?1")?
@@ -131,4 +149,18 @@ pub fn visible_to(c: &Connection, user_id: &str, superadmin: bool) -> DbResult<V
     } else {
         list_for_user(c, user_id)
     }
+}
+
+/// Deletes a tenant and everything of it (memberships, runs, inventory, versions, backups,
+/// schedules cascade); audit events stay, they are append-only.
+pub fn delete(c: &Connection, id: &str) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM tenants WHERE id = ?1", [id])? == 1)
+}
+
+/// Queued or running runs of a tenant.
+pub fn active_runs(c: &Connection, id: &str) -> DbResult<i64> {
+    Ok(
+        c.prepare_cached("SELECT count(*) FROM runs WHERE tenant_id = ?1 AND status IN ('queued', 'running')")?
+            .query_row([id], |r| r.get(0))?,
+    )
 }

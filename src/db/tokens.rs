@@ -10,14 +10,28 @@ use super::users::User;
 pub struct ApiToken {
     pub id: String,
     pub name: String,
+    /// The token's first characters (never enough to use it); `None` for older tokens.
+    pub prefix: Option<String>,
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
 }
 
-pub fn insert(c: &Connection, id: &str, user_id: &str, name: &str, token_hash: &str, now: &str) -> DbResult<()> {
-    c.prepare_cached("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![id, user_id, name, token_hash, now])?;
+/// A new token: its hash and its short prefix, never the token.
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub prefix: &'a str,
+    pub now: &'a str,
+}
+
+pub fn insert(c: &Connection, t: &NewToken<'_>) -> DbResult<()> {
+    c.prepare_cached(
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![t.id, t.user_id, t.name, t.token_hash, t.prefix, t.now])?;
     Ok(())
 }
 
@@ -55,7 +69,7 @@ pub fn mark_used(c: &Connection, id: &str, now: &str, not_since: &str) -> DbResu
 
 pub fn list_for_user(c: &Connection, user_id: &str) -> DbResult<Vec<ApiToken>> {
     let mut stmt = c.prepare_cached(
-        "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens
+        "SELECT id, name, created_at, last_used_at, revoked_at, prefix FROM api_tokens
          WHERE user_id = ?1 ORDER BY created_at DESC",
     )?;
     let rows = stmt.query_map([user_id], |r| {
@@ -65,6 +79,7 @@ pub fn list_for_user(c: &Connection, user_id: &str) -> DbResult<Vec<ApiToken>> {
             created_at: r.get(2)?,
             last_used_at: r.get(3)?,
             revoked_at: r.get(4)?,
+            prefix: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -57,6 +57,11 @@ impl Graph {
         }
     }
 
+    /// The tenant id behind a domain (see [`super::token::resolve_domain`]).
+    pub async fn resolve_domain(&self, login_base_url: &str, domain: &str) -> Result<String, super::GraphError> {
+        super::token::resolve_domain(&self.client.http, login_base_url, domain).await
+    }
+
     pub fn writer(&self, conn: TenantConnection) -> GraphWriter {
         GraphWriter {
             reader: self.reader(conn),

@@ -49,8 +49,20 @@ pub struct TokenCache {
     tokens: Mutex<HashMap<String, (SecretString, Instant)>>,
 }
 
+/// One token per login host, tenant, app *and secret*: two tenant records for the same app
+/// (a second record, a secret being replaced) must each prove their own secret; a token
+/// cached for one must never vouch for the other. The secret enters only as a digest, kept
+/// in memory.
 fn key(conn: &TenantConnection) -> String {
-    format!("{}|{}|{}", conn.login_base_url, conn.entra_tenant_id, conn.client_id)
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(conn.client_secret.expose_secret().as_bytes());
+    format!(
+        "{}|{}|{}|{}",
+        conn.login_base_url,
+        conn.entra_tenant_id,
+        conn.client_id,
+        hex::encode(&digest[..16])
+    )
 }
 
 impl TokenCache {
@@ -139,4 +151,73 @@ async fn request(http: &reqwest::Client, conn: &TenantConnection) -> Result<(Sec
         .saturating_sub(EARLY)
         .max(Duration::from_secs(30));
     Ok((SecretString::from(answer.access_token), Instant::now() + lifetime))
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: Option<String>,
+    token_endpoint: Option<String>,
+}
+
+/// The tenant id of an Entra tenant named by a domain (`contoso.onmicrosoft.com`), from its
+/// OpenID discovery document: `{login}/{domain}/v2.0/.well-known/openid-configuration`, whose
+/// `issuer` is `{login}/{tenant id}/v2.0` (Microsoft identity platform, "OpenID Connect on
+/// the Microsoft identity platform": the discovery document). Sends no secret.
+pub async fn resolve_domain(http: &reqwest::Client, login_base_url: &str, domain: &str) -> Result<String, GraphError> {
+    let url = format!("{login_base_url}/{domain}/v2.0/.well-known/openid-configuration");
+    let res = http.get(&url).send().await.map_err(|e| {
+        let code = if e.is_timeout() {
+            ErrorCode::Timeout
+        } else {
+            ErrorCode::Network
+        };
+        GraphError::new(code, "could not reach the login endpoint", &json!({}))
+    })?;
+    let status = res.status().as_u16();
+    if !res.status().is_success() {
+        let err: Option<TokenError> = res.json().await.ok();
+        let aadsts = err
+            .as_ref()
+            .and_then(|e| e.error_codes.as_ref())
+            .and_then(|c| c.first().copied());
+        let reason = match aadsts {
+            Some(c) => format!(
+                "AADSTS{c}: no Entra tenant has the domain {domain}: check the spelling, or enter the tenant id"
+            ),
+            None => format!(
+                "Entra could not look up the domain {domain} ({status}): check the spelling, or enter the tenant id"
+            ),
+        };
+        let code = if (500..600).contains(&status) {
+            ErrorCode::GraphUnavailable
+        } else {
+            ErrorCode::AuthFailed
+        };
+        return Err(GraphError::new(
+            code,
+            "the tenant's domain could not be resolved",
+            &json!({"http_status": status, "reason": reason}),
+        ));
+    }
+    let doc: Option<Discovery> = res.json().await.ok();
+    let issuer_id = doc
+        .as_ref()
+        .and_then(|d| d.issuer.as_deref())
+        .and_then(|i| i.strip_prefix(login_base_url))
+        .and_then(|rest| rest.trim_start_matches('/').split('/').next())
+        .map(str::to_lowercase)
+        .filter(|id| crate::tenants::is_guid(id));
+    let endpoint_agrees = |id: &str| {
+        doc.as_ref()
+            .and_then(|d| d.token_endpoint.as_deref())
+            .is_none_or(|t| t.to_lowercase().contains(id))
+    };
+    match issuer_id {
+        Some(id) if endpoint_agrees(&id) => Ok(id),
+        _ => Err(GraphError::new(
+            ErrorCode::AuthFailed,
+            "the login endpoint's discovery document names no tenant id",
+            &json!({"http_status": status, "reason": format!("the discovery document of {domain} names no tenant id: enter the tenant id instead")}),
+        )),
+    }
 }

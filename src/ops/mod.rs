@@ -79,6 +79,55 @@ impl Deps {
         })
     }
 
+    /// A tenant saved with its domain (`contoso.onmicrosoft.com`) in place of its tenant id
+    /// gets its id here, from Entra's discovery document (no secret is sent); the tenant row
+    /// then holds the id, and an audit event linked to the run says so.
+    pub async fn resolve_domain(&self, tenant_id: &str, run_id: &str) -> Result<(), RunFailure> {
+        let id = tenant_id.to_owned();
+        let t = self
+            .db
+            .read(move |c| tenants::get(c, &id))
+            .await
+            .map_err(|_| failure(ErrorCode::Internal))?
+            .ok_or_else(|| failure(ErrorCode::Internal))?;
+        if crate::tenants::is_guid(&t.entra_tenant_id) {
+            return Ok(());
+        }
+        if !self.allow_custom_endpoints && crate::tenants::uses_custom_endpoints(&t) {
+            return Err(RunFailure {
+                code: ErrorCode::AuthFailed,
+                context: crate::graph::error::safe_context(
+                    &json!({"reason": crate::tenants::CUSTOM_ENDPOINTS_DISABLED}),
+                ),
+            });
+        }
+        let guid = self
+            .graph
+            .resolve_domain(&t.login_base_url, &t.entra_tenant_id)
+            .await
+            .map_err(|e| RunFailure {
+                code: e.code,
+                context: e.context,
+            })?;
+        let (run_id, domain) = (run_id.to_owned(), t.entra_tenant_id.clone());
+        self.db
+            .write(move |tx| {
+                tenants::set_entra_tenant_id(tx, &t.id, &domain, &guid, &crate::clock::now())?;
+                crate::audit::record(
+                    tx,
+                    &crate::audit::Event {
+                        tenant_id: Some(&t.id),
+                        actor: "system",
+                        action: "tenant.domain_resolved",
+                        run_id: Some(&run_id),
+                        details: json!({"domain": domain, "entra_tenant_id": guid}),
+                    },
+                )
+            })
+            .await
+            .map_err(|_| failure(ErrorCode::Internal))
+    }
+
     /// A read-only handle whose credentials were just checked: a wrong secret fails the
     /// whole run once, instead of every item.
     pub async fn reader(&self, tenant_id: &str) -> Result<GraphReader, RunFailure> {

@@ -59,6 +59,16 @@ pub async fn verify(engine: &Engine, access: &TenantAccess) -> Result<Started, A
     start(engine, tenant_request(access, super::verify::KIND)).await
 }
 
+/// A verify right after a tenant's credentials were saved, by the user who saved them
+/// (authorized again inside the start's transaction).
+pub async fn verify_as(engine: &Engine, tenant_id: &str, user_id: &str, email: &str) -> Result<Started, AppError> {
+    let initiator = Initiator::User {
+        id: user_id.to_owned(),
+        email: email.to_owned(),
+    };
+    start(engine, tenant_request_as(tenant_id, initiator, super::verify::KIND)).await
+}
+
 pub async fn sync(engine: &Engine, access: &TenantAccess) -> Result<Started, AppError> {
     access.require(Role::Operator)?;
     start(engine, tenant_request(access, super::sync::KIND)).await

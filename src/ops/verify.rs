@@ -41,6 +41,7 @@ impl RunHandler for Verify {
     }
 
     async fn prepare(&self, run: &Run) -> Result<Box<dyn RunContext>, RunFailure> {
+        self.0.resolve_domain(&run.tenant_id, run.id.as_str()).await?;
         Ok(Box::new(Ctx(self.0.reader(&run.tenant_id).await?)))
     }
 }

@@ -331,6 +331,7 @@ async fn finish(engine: &Engine, run: &Run) -> DbResult<()> {
             if !runs::finish_run(tx, &rid, attempt, status, None, None, &clock::now())? {
                 return Ok(None);
             }
+            crate::db::backups::drop_unwritten_before_set(tx, &rid)?;
             let finished = runs::get(tx, &rid)?;
             if let Some(f) = &finished {
                 notify::record(tx, f, status)?;
@@ -359,6 +360,7 @@ pub(super) async fn fail_run(engine: &Engine, run: &Run, code: ErrorCode, contex
             }
             runs::fail_unfinished_items(tx, &rid, code.as_str(), &now)?;
             runs::finish_run(tx, &rid, attempt, "failed", Some(code.as_str()), Some(&context), &now)?;
+            crate::db::backups::drop_unwritten_before_set(tx, &rid)?;
             let finished = runs::get(tx, &rid)?;
             if let Some(f) = &finished {
                 notify::record(tx, f, "failed")?;

@@ -27,8 +27,21 @@ use state::{Faults, JournalEntry, SimTenant, State};
 #[derive(Debug, Clone)]
 pub struct SimTenantInfo {
     pub entra_tenant_id: String,
+    /// The tenant's initial domain, e.g. `contoso.onmicrosoft.com`: the token endpoint and
+    /// the OpenID discovery document take it in place of the tenant id, as Entra's do.
+    pub domain: String,
     pub client_id: String,
     pub client_secret: String,
+}
+
+/// `Contoso Ltd` → `contosoltd.onmicrosoft.com`.
+pub(crate) fn initial_domain(name: &str) -> String {
+    let slug: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    format!("{}.onmicrosoft.com", if slug.is_empty() { "tenant" } else { &slug })
 }
 
 /// A running simulator.
@@ -99,6 +112,7 @@ impl SimHandle {
     fn credentials(name: &str) -> SimTenantInfo {
         SimTenantInfo {
             entra_tenant_id: guid_from(&format!("tenant:{name}")),
+            domain: initial_domain(name),
             client_id: guid_from(&format!("app:{name}")),
             client_secret: format!("sim-secret-{}", &guid_from(&format!("secret:{name}"))[..18]),
         }
@@ -107,6 +121,7 @@ impl SimHandle {
     fn add_tenant_named(&self, name: &str, per_type: usize, names: &[&str]) -> SimTenantInfo {
         let info = Self::credentials(name);
         let mut tenant = SimTenant::with_credentials(&info.client_id, &info.client_secret);
+        tenant.domain.clone_from(&info.domain);
         seed::fill(&mut tenant, &info.entra_tenant_id, per_type, names);
         self.lock().tenants.insert(info.entra_tenant_id.clone(), tenant);
         info

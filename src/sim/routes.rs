@@ -26,6 +26,10 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
 pub fn router(state: Shared, base_url: String) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
         .route("/beta/$batch", post(batch))
         .route("/beta/{*path}", any(graph))
         .route("/_sim/faults", get(get_faults).post(set_faults))
@@ -45,9 +49,38 @@ struct TokenForm {
     grant_type: Option<String>,
 }
 
+/// Entra's OpenID discovery document for a tenant named by id or by domain: `issuer` and the
+/// endpoints carry the tenant id, which is how a domain is resolved to it. An unknown tenant
+/// answers 400 with AADSTS90002, as Entra does.
+/// <https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#find-your-apps-openid-configuration-document-uri>
+async fn openid_configuration(AxState((state, base)): Ctx, Path(tenant): Path<String>) -> Response {
+    let Some(id) = lock(&state).resolve_tenant(&tenant) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({
+                "error": "invalid_tenant",
+                "error_description": format!("AADSTS90002: Tenant '{tenant}' not found."),
+                "error_codes": [90_002]
+            })),
+        )
+            .into_response();
+    };
+    Json(json!({
+        "issuer": format!("{base}/{id}/v2.0"),
+        "token_endpoint": format!("{base}/{id}/oauth2/v2.0/token"),
+        "authorization_endpoint": format!("{base}/{id}/oauth2/v2.0/authorize"),
+        "jwks_uri": format!("{base}/{id}/discovery/v2.0/keys"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "tenant_region_scope": "EU",
+    }))
+    .into_response()
+}
+
 async fn token(AxState((state, _)): Ctx, Path(tenant): Path<String>, Form(f): Form<TokenForm>) -> Response {
     let mut s = lock(&state);
     s.token_requests += 1;
+    // Entra takes the tenant's domain in place of its id.
+    let tenant = s.resolve_tenant(&tenant).unwrap_or(tenant);
     let ok = !s.faults.auth_failure
         && f.grant_type.as_deref() == Some("client_credentials")
         && s.tenants.get(&tenant).is_some_and(|t| {

@@ -11,6 +11,8 @@ use serde_json::Value;
 /// Objects of one tenant, by collection path, by id (ordered, so pages are stable).
 #[derive(Debug, Default)]
 pub struct SimTenant {
+    /// The initial `….onmicrosoft.com` domain, which Entra takes in place of the tenant id.
+    pub domain: String,
     pub client_id: String,
     pub client_secret: String,
     pub objects: HashMap<String, BTreeMap<String, Value>>,
@@ -114,6 +116,17 @@ impl State {
     }
 
     /// Deterministic pseudo-random in [0, 1) (xorshift), so fault sequences repeat per seed.
+    /// The tenant id that `tenant` (an id or a domain, as Entra takes either) names.
+    pub fn resolve_tenant(&self, tenant: &str) -> Option<String> {
+        if self.tenants.contains_key(tenant) {
+            return Some(tenant.to_owned());
+        }
+        self.tenants
+            .iter()
+            .find(|(_, t)| !t.domain.is_empty() && t.domain.eq_ignore_ascii_case(tenant))
+            .map(|(id, _)| id.clone())
+    }
+
     pub fn roll(&mut self) -> f64 {
         let mut x = self.random;
         x ^= x << 13;

@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, form_error, when};
+use super::components::{badge, csrf_field, form_error, local_time};
 use super::layout::{Nav, bare, page};
 use crate::db::tokens::ApiToken;
 
@@ -58,6 +58,32 @@ pub fn setup(csrf: &str, email: &str, error: Option<&str>) -> Markup {
     )
 }
 
+/// An invited person sets their password.
+pub fn invite(csrf: &str, token: &str, email: &str, error: Option<&str>) -> Markup {
+    bare(
+        "Join policyvault",
+        Some(csrf),
+        None,
+        html! {
+            article.pv-narrow {
+                header {
+                    h2 { "You are invited" }
+                    p.pv-sub { "Choose a password for " strong { (email) } ". The link works once." }
+                }
+                form method="post" action={ "/invite/" (token) } {
+                    (csrf_field(csrf))
+                    input type="hidden" name="username" value=(email) autocomplete="username";
+                    label { "Password" small.pv-muted { " (at least 12 characters)" }
+                        input type="password" name="password" autocomplete="new-password" minlength="12" required autofocus; }
+                    label { "Repeat password" input type="password" name="password_repeat" autocomplete="new-password" required; }
+                    (form_error(error))
+                    button type="submit" { "Create my account" }
+                }
+            }
+        },
+    )
+}
+
 /// The profile page; `new_token` is shown exactly once, right after creation.
 pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: Option<&str>) -> Markup {
     page(
@@ -85,13 +111,14 @@ pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: O
                     p.pv-empty { "No tokens yet." }
                 } @else {
                     table {
-                        thead { tr { th { "Name" } th { "Created" } th { "Last used" } th { "Status" } th {} } }
+                        thead { tr { th { "Name" } th { "Token" } th { "Created" } th { "Last used" } th { "Status" } th {} } }
                         tbody {
                             @for t in tokens {
                                 tr {
                                     td { (t.name) }
-                                    td { (when(&t.created_at)) }
-                                    td { (t.last_used_at.as_deref().map_or_else(|| "never".to_owned(), when)) }
+                                    td.pv-mono.pv-token-prefix { @if let Some(p) = &t.prefix { (p) "…" } @else { span.pv-muted { "–" } } }
+                                    td { (local_time(&t.created_at)) }
+                                    td.pv-token-used { @match &t.last_used_at { Some(at) => { (local_time(at)) }, None => span.pv-muted { "never" } } }
                                     td { @if t.revoked_at.is_some() { (badge("revoked", "revoked")) } @else { (badge("operator", "active")) } }
                                     td {
                                         @if t.revoked_at.is_none() {

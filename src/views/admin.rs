@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, form_error, when};
+use super::components::{badge, csrf_field, form_error, local_time};
 use super::layout::{Nav, page};
 use crate::db::users::User;
 
@@ -21,11 +21,11 @@ pub fn users(nav: &Nav, users: &[User], error: Option<&str>) -> Markup {
                             td { (u.email) }
                             td { @if u.superadmin { (badge("superadmin", "superadmin")) } @else { "user" } }
                             td { @if u.disabled { (badge("disabled", "disabled")) } @else { "active" } }
-                            td { (when(&u.created_at)) }
+                            td { (local_time(&u.created_at)) }
                             td.pv-actions {
                                 form method="post" action={ "/admin/users/" (u.id) (if u.disabled { "/enable" } else { "/disable" }) } {
                                     (csrf_field(&nav.csrf))
-                                    button.secondary.outline type="submit" { (if u.disabled { "Enable" } else { "Disable" }) }
+                                    button.secondary.outline type="submit" data-confirm=[(!u.disabled).then(|| format!("Disable {}? They are signed out at once and can no longer sign in or use their API tokens.", u.email))] { (if u.disabled { "Enable" } else { "Disable" }) }
                                 }
                                 details {
                                     summary { "Reset password" }

@@ -36,6 +36,27 @@ pub fn when_exact(ts: &str) -> String {
     }
 }
 
+/// A timestamp as a `<time>` element: UTC in the page (and on hover), turned into the
+/// reader's local time by `app.js`.
+pub fn local_time(ts: &str) -> Markup {
+    let utc = when(ts);
+    html! { time datetime=(ts) title=(utc) data-local { (utc) } }
+}
+
+/// How long ago, e.g. "5 min ago", with the time on hover (local time by `app.js`).
+pub fn age(ts: &str) -> Markup {
+    let ago = crate::clock::parse_time(ts).map_or_else(String::new, |t| {
+        let secs = (chrono::Utc::now() - t).num_seconds().max(0);
+        match secs {
+            0..60 => "just now".to_owned(),
+            60..3600 => format!("{} min ago", secs / 60),
+            3600..86_400 => format!("{} h ago", secs / 3600),
+            _ => format!("{} days ago", secs / 86_400),
+        }
+    });
+    html! { time datetime=(ts) title=(when(ts)) data-age { (ago) } }
+}
+
 /// An error code from the fixed list, in the words an admin uses.
 pub fn error_text(code: &str) -> &'static str {
     crate::graph::error::describe(code)

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, when};
+use super::components::{badge, local_time};
 use super::layout::{Nav, page};
 
 pub struct TenantCard {
@@ -17,6 +17,7 @@ pub struct TenantCard {
     /// The earliest next trigger of the tenant's enabled schedules (RFC 3339).
     pub next_scheduled: Option<String>,
     pub active_runs: i64,
+    pub health: Option<crate::db::health::TenantHealth>,
 }
 
 /// The table's search, sort and filter, as the query string carries them.
@@ -25,12 +26,15 @@ pub struct TableQuery {
     pub q: String,
     /// `name` (default), `backup` (oldest last backup first), `next`.
     pub sort: String,
-    /// ``, `backup_failed`, `no_schedule`, `no_backup`, `active`.
+    /// ``, `credentials_failing`, `permissions_missing`, `backup_failed`, `no_schedule`,
+    /// `no_backup`, `active`.
     pub filter: String,
 }
 
-pub const FILTERS: [(&str, &str); 5] = [
+pub const FILTERS: [(&str, &str); 7] = [
     ("", "all tenants"),
+    ("credentials_failing", "credentials failing"),
+    ("permissions_missing", "permissions missing"),
     ("backup_failed", "last backup failed"),
     ("no_backup", "never backed up"),
     ("no_schedule", "no schedule"),
@@ -71,24 +75,43 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                     button.secondary type="submit" { "Show" }
                     span.pv-muted #pv-tenant-count { (tenants.len()) " of " (total) " tenants" }
                 }
+                form.pv-actions #pv-bulk method="post" action="/tenants/bulk" {
+                    (super::components::csrf_field(&nav.csrf))
+                    span.pv-muted { "With the ticked tenants:" }
+                    select name="action" aria-label="Bulk action" {
+                        option value="backup" { "Back up now" }
+                        option value="schedule" { "Apply a backup schedule" }
+                    }
+                    input type="text" name="name" value="Manual backup" maxlength="200" aria-label="Backup name" title="Name of the backup sets";
+                    input.pv-mono type="text" name="cron" value="0 2 * * *" size="12" aria-label="Schedule (cron, UTC)" title="Schedule: cron, 5 fields, UTC (for 'Apply a backup schedule')";
+                    label.pv-inline { "keep" input type="number" name="keep_last" value="14" min="1" max="1000" aria-label="Scheduled backups to keep"; }
+                    button type="submit" { "Apply" }
+                }
                 table #pv-tenants {
-                    thead { tr { th { "Tenant" } th { "Last backup" } th { "Next scheduled backup" } th { "Active runs" } th { "Your role" } } }
+                    thead { tr { th { input type="checkbox" data-bulk-all aria-label="Tick every tenant shown"; } th { "Tenant" } th { "Health" } th { "Last backup" } th { "Next scheduled backup" } th { "Active runs" } th { "Your role" } } }
                     tbody {
                         @for t in tenants {
                             tr data-tenant=(t.id) {
+                                td { input type="checkbox" name="tenant" value=(t.id) form="pv-bulk" aria-label={ "Tick " (t.name) }; }
                                 td.pv-tenant-name { a href={ "/t/" (t.id) } { (t.name) } br; small.pv-muted { (t.cloud_label) " · " span.pv-mono { (t.entra_tenant_id) } } }
+                                td.pv-tenant-health {
+                                    (super::health::health_badge(t.health.as_ref()))
+                                    @if t.health.as_ref().is_some_and(|h| h.health == crate::db::health::Health::CredentialsFailing) {
+                                        br; a href={ "/t/" (t.id) "/settings" } { small { "fix credentials" } }
+                                    }
+                                }
                                 td {
                                     @match &t.last_backup {
                                         Some(b) => {
                                             @if let Some(s) = &b.status { (super::runs::status_badge(s)) " " }
-                                            (when(&b.created_at)) br; small.pv-muted { (b.name) }
+                                            (local_time(&b.created_at)) br; small.pv-muted { (b.name) }
                                         },
                                         None => span.pv-muted { "No backup yet" },
                                     }
                                 }
                                 td {
                                     @match &t.next_scheduled {
-                                        Some(at) => { (when(at)) },
+                                        Some(at) => { (local_time(at)) },
                                         None => a.pv-warn href={ "/t/" (t.id) "/schedules" } { "No backup schedule" },
                                     }
                                 }
@@ -96,7 +119,7 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                                 td { (badge(&t.role, &t.role)) }
                             }
                         }
-                        @if tenants.is_empty() { tr { td colspan="5" { "No tenant matches." } } }
+                        @if tenants.is_empty() { tr { td colspan="7" { "No tenant matches." } } }
                     }
                 }
             }

@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{csrf_field, when};
+use super::components::{csrf_field, local_time, when};
 use super::layout::{Nav, page};
 use super::tenant::{Tab, tabs};
 use crate::db::backups::{BackupItem, BackupSet};
@@ -89,7 +89,7 @@ pub fn drift(nav: &Nav, t: &Tenant, v: &DriftView<'_>) -> Markup {
                 }
             }
             @if let Some(b) = v.baseline {
-                p #pv-baseline { "Baseline: " strong { (b.name) } ", taken " (when(&b.created_at)) "." }
+                p #pv-baseline { "Baseline: " strong { (b.name) } ", taken " (local_time(&b.created_at)) "." }
             }
             (results(t, v))
         },

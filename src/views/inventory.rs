@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, when};
+use super::components::{badge, csrf_field, local_time};
 use super::layout::{Nav, page};
 use super::runs::kind_label;
 use super::tenant::{Tab, tabs};
@@ -49,7 +49,14 @@ pub struct PolicyFilterView<'a> {
     pub chosen_type: &'a str,
     pub search: &'a str,
     pub only_deleted: bool,
+    /// This page (1-based) of `pages`, and how many policies match in all.
+    pub page: usize,
+    pub pages: usize,
+    pub matching: usize,
 }
+
+/// Policies per page of the list.
+pub const POLICIES_PER_PAGE: usize = 200;
 
 pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>, is_owner: bool) -> Markup {
     let (chosen_type, search) = (f.chosen_type, f.search);
@@ -58,7 +65,8 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>
         &format!("{} · Policies", t.name),
         html! {
             h1 { (t.name) }
-            p.pv-sub { "Inventory from the last sync: " (list.len()) " policies." }
+            p.pv-sub #pv-policy-count { "Inventory from the last sync: " (f.matching) " policies"
+                @if f.pages > 1 { ", " (f.page.saturating_sub(1) * POLICIES_PER_PAGE + 1) "–" ((f.page.saturating_sub(1) * POLICIES_PER_PAGE + list.len())) " shown" } "." }
             (tabs(t, Tab::Policies, is_owner))
             form.pv-actions method="get" action={ "/t/" (t.id) "/policies" } {
                 select name="type" aria-label="Policy type" {
@@ -76,15 +84,33 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>
                         tr data-policy=(p.id) {
                             td { a href={ "/t/" (t.id) "/policies/" (p.id) } { (p.display_name) } @if p.deleted { " " (badge("disabled", "deleted in Intune")) } }
                             td.pv-muted { (registry::by_key(&p.policy_type).map_or(p.policy_type.as_str(), |ty| ty.label)) }
-                            td { (when(&p.last_synced_at)) }
+                            td { (local_time(&p.last_synced_at)) }
                             td { @if p.latest_version_id.is_some() { "captured" } @else { span.pv-muted { "not yet" } } }
                         }
                     }
                     @if list.is_empty() { tr { td colspan="4" { "No policies: run “Sync inventory” on the overview." } } }
                 }
             }
+            @if f.pages > 1 {
+                @let link = |n: usize| format!("/t/{}/policies?type={}&q={}&deleted={}&page={n}", t.id, urlencoding(chosen_type), urlencoding(search), if f.only_deleted { "1" } else { "" });
+                nav.pv-actions #pv-policy-pages aria-label="Pages" {
+                    span.pv-muted { "Page " (f.page) " of " (f.pages) }
+                    @if f.page > 1 { a href=(link(f.page - 1)) { "← Previous" } }
+                    @if f.page < f.pages { a href=(link(f.page + 1)) { "Next →" } }
+                }
+            }
         },
     )
+}
+
+/// A query-string value, percent-encoded.
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub struct BackupsView<'a> {
@@ -116,7 +142,7 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
                             td.pv-set-status { (set_status(p)) }
                             td { @if let Some(p) = p { (p.captured) " of " (p.total) } @else { (s.item_count) } }
                             td { (origin_label(&s.origin)) }
-                            td { (when(&s.created_at)) }
+                            td { (local_time(&s.created_at)) }
                             td { @if let Some(r) = p.and_then(|p| p.run_id.as_ref()).or(s.capture_run_id.as_ref()) { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                         }
                     }

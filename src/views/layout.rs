@@ -25,7 +25,7 @@ fn head(title: &str, csrf: Option<&str>) -> Markup {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
-            meta name="color-scheme" content="light";
+            meta name="color-scheme" content="light dark";
             title { (title) " · policyvault" }
             @if let Some(t) = csrf { meta name="csrf-token" content=(t); }
             // Show error responses (toasts) and keep the CSP free of inline styles.
@@ -43,7 +43,7 @@ fn head(title: &str, csrf: Option<&str>) -> Markup {
 pub fn page(nav: &Nav, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" data-theme="light" {
+        html lang="en" {
             (head(title, Some(&nav.csrf)))
             body {
                 header.pv-top {
@@ -51,10 +51,14 @@ pub fn page(nav: &Nav, title: &str, body: Markup) -> Markup {
                         ul {
                             li { a.pv-brand href="/" { "policy" span { "vault" } } }
                             li { (tenant_switcher(nav)) }
+                            // Narrow screens: the rest of the header folds behind this button.
+                            li.pv-nav-toggle-item {
+                                button.pv-nav-toggle type="button" data-nav-toggle aria-controls="pv-nav-menu" aria-expanded="false" { "Menu" }
+                            }
                         }
                         // The active runs and the bell are kept live by the server over SSE;
                         // only their contents are swapped, so an open dropdown stays open.
-                        ul hx-ext="sse" sse-connect="/events/active" {
+                        ul #pv-nav-menu hx-ext="sse" sse-connect="/events/active" {
                             li #pv-active {
                                 details.dropdown #pv-active-menu {
                                     summary sse-swap="active-summary" { span.pv-muted { "Active runs" } }
@@ -112,7 +116,7 @@ fn tenant_switcher(nav: &Nav) -> Markup {
 pub fn bare(title: &str, csrf: Option<&str>, flash_msg: Option<(&'static str, String)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" data-theme="light" {
+        html lang="en" {
             (head(title, csrf))
             body {
                 header.pv-top { nav { ul { li { a.pv-brand href="/" { "policy" span { "vault" } } } } } }

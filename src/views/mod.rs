@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod diff;
 pub mod drift;
 pub mod errors;
+pub mod health;
 pub mod inventory;
 pub mod layout;
 pub mod restore;

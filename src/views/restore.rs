@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, when, when_exact};
+use super::components::{badge, csrf_field, local_time, when_exact};
 use super::layout::{Nav, page};
 use super::tenant::{Tab, tabs};
 use crate::db::backups::{BackupItem, BackupSet};
@@ -137,13 +137,19 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
         html! {
             p.pv-muted { a href={ "/t/" (t.id) "/backups" } { "← Backups of " (t.name) } }
             h1 { (set.name) }
-            p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (when(&set.created_at)) }
+            p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (local_time(&set.created_at)) }
             (tabs(t, Tab::Backups, v.is_owner))
             div.pv-actions #pv-export {
                 a.secondary role="button" href={ "/t/" (t.id) "/backups/" (set.id) "/export" } download {
                     "Download zip"
                 }
                 small.pv-muted { "One JSON file per policy and a manifest with checksums. Secret values are not included." }
+            }
+            @if v.is_owner && set.origin != "before_restore" {
+                form.pv-actions #pv-delete-set method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/delete" } {
+                    (csrf_field(&nav.csrf))
+                    button.secondary.outline type="submit" data-confirm={ "Delete the backup set " (set.name) "? Its " (set.item_count) " items can no longer be restored from it." } { "Delete backup set" }
+                }
             }
             form #pv-restore-picker method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
                 (csrf_field(&nav.csrf))
@@ -174,7 +180,7 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
                                 td { @if v.can_operate && i.version_id.is_some() { input type="checkbox" name="item" value=(i.id) aria-label={ "restore " (i.display_name) }; } }
                                 td { a href={ "/t/" (t.id) "/policies/" (i.policy_id) } { (i.display_name) } }
                                 td.pv-muted { (label(&i.policy_type)) }
-                                td { @if let Some(c) = changed { (when(c)) } @else { span.pv-muted { "not captured" } } }
+                                td { @if let Some(c) = changed { (local_time(c)) } @else { span.pv-muted { "not captured" } } }
                             }
                         }
                     }

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, when};
+use super::components::{badge, local_time};
 use super::layout::{Nav, page};
 use crate::db::notifications::Notification;
 use crate::db::runs::{Run, RunItem};
@@ -74,7 +74,12 @@ pub fn summary(run: &Run) -> Markup {
             }
             progress value=(done(run)) max=(run.total.max(1)) {}
             @if let Some(code) = &run.error_code {
-                p.pv-flash.error { "The run could not finish: " (super::components::error_line(code, run.error_context.as_ref())) }
+                p.pv-flash.error {
+                    "The run could not finish: " (super::components::error_line(code, run.error_context.as_ref()))
+                    @if matches!(code.as_str(), "auth_failed" | "secret_unreadable") {
+                        " " a href={ "/t/" (run.tenant_id) "/settings" } { "Fix the credentials in the tenant's settings" }
+                    }
+                }
             }
         }
     }
@@ -299,7 +304,7 @@ pub fn list(nav: &Nav, t: &Tenant, v: &ListView<'_>) -> Markup {
                             td { (status_badge(&r.status)) }
                             td { (done(r)) " / " (r.total) }
                             td { (r.initiator_label) }
-                            td { (when(&r.created_at)) }
+                            td { (local_time(&r.created_at)) }
                         }
                     }
                     @if v.runs.is_empty() { tr { td colspan="5" { "No runs yet." } } }
@@ -369,7 +374,7 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
             p.pv-muted { a href={ "/t/" (t.id) "/runs" } { "← Runs of " (t.name) } }
             h1 { (run_title(run)) }
             p.pv-sub {
-                "Started by " (run.initiator_label) " · created " (when(&run.created_at))
+                "Started by " (run.initiator_label) " · created " (local_time(&run.created_at))
                 @if let Some(p) = &run.parent_run_id { " · " (parent_words(run)) a href={ "/t/" (t.id) "/runs/" (p) } { "an earlier run" } }
                 @if run.dry_run { " · " (badge("viewer", "dry run")) }
             }
@@ -447,7 +452,7 @@ pub fn notifications(nav: &Nav, list: &[Notification], page_number: u32, has_mor
                 tbody {
                     @for n in list {
                         tr data-unread=(!n.read) data-status=(n.status) {
-                            td { (when(&n.created_at)) }
+                            td { (local_time(&n.created_at)) }
                             td { @if n.read { (n.message) } @else { strong { (n.message) } } }
                             td { (status_badge(&n.status)) }
                             td { a href={ "/t/" (n.tenant_id) "/runs/" (n.run_id) } { "View run" } }

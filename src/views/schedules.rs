@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, form_error, when};
+use super::components::{badge, csrf_field, form_error, local_time, when};
 use super::layout::{Nav, page};
 use super::tenant::{Tab, tabs};
 use crate::clock;
@@ -70,7 +70,7 @@ fn row(nav: &Nav, t: &Tenant, r: &ScheduleRow, is_owner: bool) -> Markup {
             }
             td { (types_label(&s.policy_types)) }
             td { "last " (s.keep_last) br; small.pv-muted { (r.sets_kept) " kept now" } }
-            td { @if let Some(at) = &s.last_fired_at { (when(at)) } @else { span.pv-muted { "not yet" } } }
+            td { @if let Some(at) = &s.last_fired_at { (local_time(at)) } @else { span.pv-muted { "not yet" } } }
             td { @if s.enabled { (badge("ok", "active")) } @else { (badge("disabled", "paused")) } }
             @if is_owner {
                 td.pv-row-actions {

@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, form_error, when};
+use super::components::{badge, csrf_field, form_error, local_time};
 use super::layout::{Nav, page};
 use crate::db::audit::AuditRow;
 use crate::db::memberships::Member;
@@ -55,14 +55,15 @@ pub struct InventoryCounts {
     pub deleted: usize,
 }
 
-pub fn overview(
-    nav: &Nav,
-    t: &Tenant,
-    role: &str,
-    is_owner: bool,
-    can_operate: bool,
-    counts: &InventoryCounts,
-) -> Markup {
+/// The overview's cards: connection health, inventory, backups.
+pub struct OverviewCards {
+    pub counts: InventoryCounts,
+    pub health: crate::db::health::TenantHealth,
+    pub backups: BackupsCard,
+}
+
+pub fn overview(nav: &Nav, t: &Tenant, role: &str, is_owner: bool, can_operate: bool, cards: &OverviewCards) -> Markup {
+    let (counts, health, backups) = (&cards.counts, &cards.health, &cards.backups);
     page(
         nav,
         &t.name,
@@ -70,16 +71,12 @@ pub fn overview(
             (heading(t, role))
             (tabs(t, Tab::Overview, is_owner))
             @if can_operate { (super::inventory::actions(t, &nav.csrf)) }
-            div.grid {
-                article {
-                    header { "Connection" }
-                    dl {
-                        dt { "App (client) id" } dd.pv-mono { (t.client_id) }
-                        dt { "Graph endpoint" } dd.pv-mono { (t.graph_base_url) }
-                        dt { "Login endpoint" } dd.pv-mono { (t.login_base_url) }
-                        dt { "Client secret" } dd { "stored encrypted, last set " (when(&t.secret_updated_at)) }
-                    }
-                }
+            // A verify started from the buttons above: the cards again, following it live.
+            // (A sibling, not the grid itself: hx-target and hx-select would be inherited by
+            // the grid's live fragments.)
+            div hidden hx-get={ "/t/" (t.id) } hx-select="#pv-overview-cards" hx-target="#pv-overview-cards" hx-swap="outerHTML" hx-trigger="pv-verify-started from:body" {}
+            div.grid #pv-overview-cards {
+                (super::health::card(t, health, is_owner))
                 article {
                     header { "Inventory" }
                     p { a href={ "/t/" (t.id) "/policies" } { (counts.policies) " policies" } " from the last sync." }
@@ -91,9 +88,83 @@ pub fn overview(
                     }
                     p.pv-muted { a href={ "/t/" (t.id) "/backups" } { "Backups" } " · " a href={ "/t/" (t.id) "/runs" } { "Runs" } }
                 }
+                (backups_card(t, backups))
             }
         },
     )
+}
+
+/// Drift since the newest backup, from the newest check of it.
+pub struct DriftSummary {
+    pub run_id: String,
+    pub checked_at: String,
+    pub changed: i64,
+    pub removed: i64,
+}
+
+/// What the overview's "Backups" card shows.
+pub struct BackupsCard {
+    pub last: Option<crate::db::backups::BackupSet>,
+    /// The status of its capture run.
+    pub last_status: Option<String>,
+    pub drift: Option<DriftSummary>,
+    pub next_scheduled: Option<String>,
+    pub recent: Vec<crate::db::runs::Run>,
+}
+
+fn backups_card(t: &Tenant, b: &BackupsCard) -> Markup {
+    html! {
+        article #pv-backups-card {
+            header { "Backups" }
+            dl {
+                dt { "Last backup" }
+                dd #pv-last-backup {
+                    @match &b.last {
+                        Some(set) => {
+                            @if let Some(s) = &b.last_status { (super::runs::status_badge(s)) " " }
+                            a href={ "/t/" (t.id) "/backups/" (set.id) } { (set.name) }
+                            " · " (set.item_count) " items · " (super::components::age(&set.created_at))
+                        },
+                        None => span.pv-warn { "No backup yet: use “Back up now” above." },
+                    }
+                }
+                dt { "Drift since it" }
+                dd #pv-drift {
+                    @match (&b.last, &b.drift) {
+                        (None, _) => span.pv-muted { "–" },
+                        (Some(_), None) => { span.pv-muted { "not checked yet" } " · " a href={ "/t/" (t.id) "/drift" } { "Check drift" } },
+                        (Some(_), Some(d)) => {
+                            @if d.changed + d.removed == 0 { "no changes" } @else {
+                                strong.pv-warn { (d.changed) " changed, " (d.removed) " removed" }
+                            }
+                            " · checked " (super::components::age(&d.checked_at)) " · "
+                            a href={ "/t/" (t.id) "/drift?run=" (d.run_id) } { "View drift" }
+                        },
+                    }
+                }
+                dt { "Next scheduled backup" }
+                dd #pv-next-backup {
+                    @match &b.next_scheduled {
+                        Some(at) => { (super::components::local_time(at)) },
+                        None => a.pv-warn href={ "/t/" (t.id) "/schedules" } { "No backup schedule: add one" },
+                    }
+                }
+            }
+            h6 { "Recent runs" }
+            @if b.recent.is_empty() { p.pv-muted { "No runs yet." } } @else {
+                ul.pv-recent-runs {
+                    @for r in &b.recent {
+                        li {
+                            (super::runs::status_badge(&r.status)) " "
+                            a href={ "/t/" (t.id) "/runs/" (r.id) } { (super::runs::run_title(r)) }
+                            " " small.pv-muted { (super::components::age(&r.created_at)) }
+                        }
+                    }
+                }
+                p { a href={ "/t/" (t.id) "/runs" } { "All runs" } }
+            }
+        }
+    }
 }
 
 /// Form values to show again after a validation error (never the secret).
@@ -128,16 +199,69 @@ impl From<&Tenant> for TenantForm {
     }
 }
 
-fn tenant_fields(f: &TenantForm, editing: bool, allow_custom: bool) -> Markup {
+/// Checked by the browser before the form is sent, so a typo never costs the typed secret.
+const GUID_PATTERN: &str =
+    r"\s*\{?[0-9A-Fa-f]{8}\-[0-9A-Fa-f]{4}\-[0-9A-Fa-f]{4}\-[0-9A-Fa-f]{4}\-[0-9A-Fa-f]{12}\}?\s*";
+const TENANT_PATTERN: &str = r"\s*(\{?[0-9A-Fa-f]{8}\-[0-9A-Fa-f]{4}\-[0-9A-Fa-f]{4}\-[0-9A-Fa-f]{4}\-[0-9A-Fa-f]{12}\}?|[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})\s*";
+
+/// The Graph application permissions every supported type needs, each once.
+fn permissions() -> Vec<&'static str> {
+    let mut list: Vec<&'static str> = crate::graph::registry::TYPES
+        .iter()
+        .flat_map(|t| t.permission.split(" and "))
+        .collect();
+    list.sort_unstable();
+    list.dedup();
+    list
+}
+
+/// What the app registration needs, on the add form.
+fn app_registration_help() -> Markup {
+    html! {
+        details #pv-permissions open {
+            summary { "What the app registration needs" }
+            p { "In the customer's Entra admin center: App registrations → New registration (single tenant). Under "
+                em { "API permissions" } " add these " strong { "Microsoft Graph application permissions" }
+                " and press " em { "Grant admin consent" } "; under " em { "Certificates & secrets" } " create a client secret and paste its " strong { "value" } " here." }
+            ul {
+                @for p in permissions() { li { code { (p) } } }
+            }
+            p.pv-muted { small { "ReadWrite is needed even to back up: Graph gives encrypted custom-profile values only to ReadWrite. A missing permission shows on the tenant as “permissions missing”, naming it." } }
+        }
+    }
+}
+
+/// The live check of the tenant field on the add form: a domain is resolved on verify, and a
+/// tenant already connected is named (a second record is allowed, but rarely meant).
+pub fn entra_check(value: &str, is_domain: bool, same: &[Tenant]) -> Markup {
+    html! {
+        @if is_domain { span.pv-muted { "A domain: the tenant id is looked up from Entra when the connection is verified, right after saving." } " " }
+        @if !same.is_empty() {
+            span.pv-warn data-duplicate=(value) {
+                "Already connected as "
+                @for (i, t) in same.iter().enumerate() { @if i > 0 { ", " } a href={ "/t/" (t.id) } { (t.name) } }
+                ". A second tenant for the same Entra tenant is allowed (for another app registration), but make sure it is not added twice."
+            }
+        }
+    }
+}
+
+fn tenant_fields(f: &TenantForm, editing: bool, allow_custom: bool, secret_again: bool) -> Markup {
     html! {
         label { "Name" input type="text" name="name" value=(f.name) required maxlength="100" placeholder="Contoso Ltd"; }
         div.grid {
-            label { "Entra tenant id" input.pv-mono type="text" name="entra_tenant_id" value=(f.entra_tenant_id) required placeholder="00000000-0000-0000-0000-000000000000"; }
-            label { "App (client) id" input.pv-mono type="text" name="client_id" value=(f.client_id) required placeholder="00000000-0000-0000-0000-000000000000"; }
+            label { "Entra tenant id or domain"
+                input.pv-mono type="text" name="entra_tenant_id" value=(f.entra_tenant_id) required
+                    pattern=(TENANT_PATTERN) title="a GUID, or a domain like contoso.onmicrosoft.com"
+                    placeholder="00000000-0000-0000-0000-000000000000 or contoso.onmicrosoft.com"
+                    hx-get=[(!editing).then_some("/tenants/check")] hx-trigger="change" hx-target="#pv-entra-check" hx-swap="innerHTML";
+                small #pv-entra-check {}
+            }
+            label { "App (client) id" input.pv-mono type="text" name="client_id" value=(f.client_id) required pattern=(GUID_PATTERN) title="a GUID: the Application (client) ID of the app registration" placeholder="00000000-0000-0000-0000-000000000000"; }
         }
         label {
             @if editing { "Replace client secret" small.pv-muted { " (leave empty to keep the stored one; required when you change the Entra tenant id, the client id, the cloud or an endpoint)" } } @else { "Client secret" }
-            input type="password" name="client_secret" autocomplete="off" required[!editing];
+            input type="password" name="client_secret" autocomplete="off" required[!editing] autofocus[secret_again];
         }
         label { "Cloud"
             select name="cloud" {
@@ -158,19 +282,26 @@ fn tenant_fields(f: &TenantForm, editing: bool, allow_custom: bool) -> Markup {
     }
 }
 
-pub fn new_form(nav: &Nav, f: &TenantForm, allow_custom: bool, error: Option<&str>) -> Markup {
+pub fn new_form(nav: &Nav, f: &TenantForm, allow_custom: bool, errors: &[String]) -> Markup {
     page(
         nav,
         "Add tenant",
         html! {
             h1 { "Add a tenant" }
-            p.pv-sub { "An app registration in the customer's Entra ID with Intune read/write application permissions and a client secret." }
+            p.pv-sub { "An app registration in the customer's Entra ID with Intune read/write application permissions and a client secret. The connection is verified right after saving." }
+            @if !errors.is_empty() {
+                div.pv-flash.error role="alert" #pv-form-errors {
+                    p { "Please fix " @if errors.len() == 1 { "this" } @else { "these " (errors.len()) " problems" } ":" }
+                    ul { @for e in errors { li { (e) } } }
+                    p { small { "The client secret is never sent back to the browser: paste it again." } }
+                }
+            }
             form method="post" action="/tenants" {
                 (csrf_field(&nav.csrf))
-                (tenant_fields(f, false, allow_custom))
-                (form_error(error))
+                (tenant_fields(f, false, allow_custom, !errors.is_empty()))
                 button type="submit" { "Add tenant" }
             }
+            (app_registration_help())
         },
     )
 }
@@ -184,15 +315,34 @@ pub fn settings(nav: &Nav, t: &Tenant, f: &TenantForm, allow_custom: bool, error
             (tabs(t, Tab::Settings, true))
             form method="post" action={ "/t/" (t.id) "/settings" } {
                 (csrf_field(&nav.csrf))
-                (tenant_fields(f, true, allow_custom))
+                (tenant_fields(f, true, allow_custom, error.is_some()))
                 (form_error(error))
                 button type="submit" { "Save settings" }
+            }
+            article.pv-danger #pv-delete-tenant {
+                header { "Delete this tenant" }
+                p { "Removes " strong { (t.name) } " from policyvault: its inventory, versions, backups, runs, schedules and members. Nothing in the customer's tenant changes. The audit log keeps the event." }
+                form method="post" action={ "/t/" (t.id) "/delete" } {
+                    (csrf_field(&nav.csrf))
+                    label { "Type the tenant's name to confirm" input type="text" name="confirm" required autocomplete="off" placeholder=(t.name); }
+                    button.pv-danger-button type="submit" data-confirm={ "Delete " (t.name) " and all its backups from policyvault?" } { "Delete tenant" }
+                }
             }
         },
     )
 }
 
-pub fn members(nav: &Nav, t: &Tenant, members: &[Member], error: Option<&str>) -> Markup {
+/// The members page: members, open invitations, a new invitation's link (shown once).
+pub struct MembersView<'a> {
+    pub members: &'a [Member],
+    /// (email, role, expires_at) of invitations not used yet.
+    pub invites: &'a [(String, String, String)],
+    pub invite_link: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+pub fn members(nav: &Nav, t: &Tenant, v: &MembersView<'_>) -> Markup {
+    let (members, error) = (v.members, v.error);
     page(
         nav,
         &format!("{} · Members", t.name),
@@ -217,11 +367,29 @@ pub fn members(nav: &Nav, t: &Tenant, members: &[Member], error: Option<&str>) -
                     @if members.is_empty() { tr { td colspan="3" { "No members yet; superadmins can always open the tenant." } } }
                 }
             }
-            h3 { "Add a member or change a role" }
+            @if let Some(link) = v.invite_link {
+                article.pv-confirm #pv-invite-link {
+                    p { strong { "Invitation link" } " (shown once; valid " (crate::accounts::INVITE_DAYS) " days; works once):" }
+                    p.pv-secret-once { (link) }
+                    p.pv-muted { "Send it to them by email or chat. Opening it lets them set a password; their account then has the role you chose here." }
+                }
+            }
+            @if !v.invites.is_empty() {
+                h3 { "Invited, not joined yet" }
+                table #pv-invites {
+                    thead { tr { th { "Email" } th { "Role" } th { "Link valid until" } } }
+                    tbody {
+                        @for (email, role, until) in v.invites {
+                            tr { td { (email) } td { (badge(role, role)) } td { (local_time(until)) } }
+                        }
+                    }
+                }
+            }
+            h3 { "Add a member, invite someone, or change a role" }
             form method="post" action={ "/t/" (t.id) "/members" } {
                 (csrf_field(&nav.csrf))
                 div.grid {
-                    label { "Email of an existing user" input type="email" name="email" required; }
+                    label { "Email" small.pv-muted { " (someone without an account gets an invitation link)" } input type="email" name="email" required; }
                     label { "Role"
                         select name="role" {
                             option value="viewer" { "viewer: reads everything" }
@@ -271,7 +439,7 @@ pub fn audit(nav: &Nav, t: &Tenant, events: &[AuditRow], chain_ok: Option<bool>)
                 tbody {
                     @for e in events {
                         tr {
-                            td { (when(&e.at)) }
+                            td { (local_time(&e.at)) }
                             td { (e.actor) }
                             td {
                                 code { (e.action) }

@@ -8,6 +8,7 @@ use axum::response::Response;
 use super::page::{Page, respond};
 use super::state::AppState;
 use crate::clock;
+use crate::db::health::Health;
 use crate::db::schedules::Schedule;
 use crate::db::{backups, memberships, runs, schedules, tenants};
 use crate::error::AppError;
@@ -28,7 +29,7 @@ pub async fn view_dashboard_get(
     Query(p): Query<DashboardParams>,
 ) -> Result<Response, AppError> {
     let (user_id, all) = (page.caller.user.id.clone(), page.caller.user.superadmin);
-    let (list, roles, mut backups, active, scheduled) = state
+    let (list, roles, mut backups, active, scheduled, mut health) = state
         .db
         .read(move |c| {
             let list = tenants::visible_to(c, &user_id, all)?;
@@ -42,6 +43,7 @@ pub async fn view_dashboard_get(
                 backups::latest_per_tenant(c)?,
                 runs::active_counts(c)?,
                 schedules::list_enabled(c)?,
+                crate::db::health::of(c, None)?,
             ))
         })
         .await?;
@@ -53,6 +55,7 @@ pub async fn view_dashboard_get(
             last_backup: backups.remove(&t.id),
             next_scheduled: next.get(&t.id).map(|at| clock::format_time(*at)),
             active_runs: active.get(&t.id).copied().unwrap_or(0),
+            health: health.remove(&t.id),
             cloud_label: Cloud::parse(&t.cloud).map_or("unknown cloud", Cloud::label),
             id: t.id,
             name: t.name,
@@ -84,6 +87,14 @@ fn narrow(mut cards: Vec<TenantCard>, q: &TableQuery) -> Vec<TenantCard> {
                 "no_backup" => t.last_backup.is_none(),
                 "no_schedule" => t.next_scheduled.is_none(),
                 "active" => t.active_runs > 0,
+                "credentials_failing" => t
+                    .health
+                    .as_ref()
+                    .is_some_and(|h| h.health == Health::CredentialsFailing),
+                "permissions_missing" => t
+                    .health
+                    .as_ref()
+                    .is_some_and(|h| h.health == Health::PermissionsMissing),
                 _ => true,
             }
     });

@@ -30,11 +30,11 @@ pub async fn view_verify_post(
     access: TenantAccess,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    Ok(answer(
-        &headers,
-        &access,
-        &starts::verify(&state.engine, &access).await?,
-    ))
+    let mut res = answer(&headers, &access, &starts::verify(&state.engine, &access).await?);
+    // The overview's Connection card reloads and follows the run live.
+    res.headers_mut()
+        .insert("hx-trigger", axum::http::HeaderValue::from_static("pv-verify-started"));
+    Ok(res)
 }
 
 pub async fn view_sync_post(
@@ -75,6 +75,7 @@ pub struct PolicyFilter {
     q: Option<String>,
     /// `?deleted=1`: only policies deleted in Intune (what one restores).
     deleted: Option<String>,
+    page: Option<usize>,
 }
 
 pub async fn view_policies_get(
@@ -101,14 +102,31 @@ pub async fn view_policies_get(
     if only_deleted {
         list.retain(|p| p.deleted);
     }
+    // Grouped by type, then names as people read them ("Policy 12" before "Policy 100").
+    list.sort_by(|a, b| {
+        a.policy_type
+            .cmp(&b.policy_type)
+            .then_with(|| crate::views::dashboard::natural_cmp(&a.display_name, &b.display_name))
+    });
+    let matching = list.len();
+    let pages = matching.div_ceil(view::POLICIES_PER_PAGE).max(1);
+    let page_no = f.page.unwrap_or(1).clamp(1, pages);
+    let shown: Vec<_> = list
+        .into_iter()
+        .skip((page_no - 1) * view::POLICIES_PER_PAGE)
+        .take(view::POLICIES_PER_PAGE)
+        .collect();
     let markup = view::policies(
         &page.nav,
         &access.tenant,
-        &list,
+        &shown,
         &view::PolicyFilterView {
             chosen_type: f.policy_type.as_deref().unwrap_or(""),
             search: &search,
             only_deleted,
+            page: page_no,
+            pages,
+            matching,
         },
         access.role >= Role::Owner,
     );

@@ -23,7 +23,7 @@ use crate::views;
 
 /// The double-submit CSRF token for forms shown before login, and the cookie to set if the
 /// browser has none yet (or one we did not sign: a planted value is replaced, not reused).
-fn anon_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(super) fn anon_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match session::cookie(headers, session::ANON_CSRF_COOKIE) {
         Some(t) if csrf::anon_token_is_ours(&state.key, t) => (t.to_owned(), None),
         _ => {

@@ -22,24 +22,58 @@ async fn render(
     page: Page,
     error: Option<&str>,
     status: StatusCode,
+    invite_link: Option<&str>,
 ) -> Result<Response, AppError> {
     let page = page.in_tenant(&access.tenant.id);
     let tid = access.tenant.id.clone();
-    let list = state.db.read(move |c| memberships::list_for_tenant(c, &tid)).await?;
+    let (list, invites) = state
+        .db
+        .read(move |c| {
+            Ok((
+                memberships::list_for_tenant(c, &tid)?,
+                crate::db::invites::open_for_tenant(c, &tid, &crate::clock::now())?,
+            ))
+        })
+        .await?;
+    let v = view::MembersView {
+        members: &list,
+        invites: &invites,
+        invite_link,
+        error,
+    };
     Ok(respond_invalid(
         &page.nav,
-        view::members(&page.nav, &access.tenant, &list, error),
+        view::members(&page.nav, &access.tenant, &v),
         status,
     ))
+}
+
+#[derive(Deserialize)]
+pub struct MembersQuery {
+    invite: Option<String>,
 }
 
 pub async fn view_members_get(
     State(state): State<AppState>,
     access: TenantAccess,
     page: Page,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<MembersQuery>,
 ) -> Result<Response, AppError> {
     access.require(Role::Owner)?;
-    render(&state, &access, page, None, StatusCode::OK).await
+    // A new invitation's link, shown once to the owner who made it.
+    let link = q
+        .invite
+        .and_then(|id| state.shown_once.take(&page.caller.user.id, &id))
+        .map(|path| {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let scheme = if state.settings.secure_cookies { "https" } else { "http" };
+            format!("{scheme}://{host}{path}")
+        });
+    render(&state, &access, page, None, StatusCode::OK, link.as_deref()).await
 }
 
 #[derive(Deserialize)]
@@ -55,6 +89,45 @@ pub async fn view_members_post(
     Form(form): Form<MemberForm>,
 ) -> Result<Response, AppError> {
     access.require(Role::Owner)?;
+    // Someone without an account yet is invited: a one-time link to set a password.
+    if let Ok(email) = crate::accounts::normalize_email(&form.email) {
+        let wanted = email.clone();
+        let known = state
+            .db
+            .read(move |c| crate::db::users::find_by_email(c, &wanted))
+            .await?
+            .is_some();
+        if !known {
+            return match crate::accounts::invite(
+                &state.db,
+                &access.tenant.id,
+                &email,
+                &form.role,
+                &access.caller.user.email,
+            )
+            .await
+            {
+                Ok(plain) => {
+                    let id = state
+                        .shown_once
+                        .put(&access.caller.user.id, format!("/invite/{plain}"))
+                        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the shown-once store is unavailable")))?;
+                    Ok(flash::redirect(
+                        &format!("/t/{}/members?invite={id}", access.tenant.id),
+                        Kind::Ok,
+                        format!(
+                            "{email} has no account yet, so they are invited as {}: send them the link below.",
+                            form.role.trim()
+                        ),
+                    ))
+                }
+                Err(AppError::Invalid(m)) => {
+                    render(&state, &access, page, Some(&m), StatusCode::UNPROCESSABLE_ENTITY, None).await
+                }
+                Err(e) => Err(e),
+            };
+        }
+    }
     match tenants::set_member(
         &state.db,
         &access.tenant.id,
@@ -69,7 +142,9 @@ pub async fn view_members_post(
             Kind::Ok,
             format!("{} is now {}.", m.email, m.role),
         )),
-        Err(AppError::Invalid(m)) => render(&state, &access, page, Some(&m), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(AppError::Invalid(m)) => {
+            render(&state, &access, page, Some(&m), StatusCode::UNPROCESSABLE_ENTITY, None).await
+        }
         Err(e) => Err(e),
     }
 }

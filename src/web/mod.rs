@@ -6,6 +6,7 @@
 pub mod api;
 pub mod assets;
 pub mod audit;
+pub mod bulk;
 pub mod dashboard;
 pub mod drift;
 pub mod errors;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod flash;
 pub mod health;
 pub mod inventory;
+pub mod invites;
 pub mod login;
 pub mod members;
 pub mod page;
@@ -43,6 +45,7 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/t/{tenant}", tenants::view_tenant_get)
         .get("/t/{tenant}/settings", tenants::view_settings_get)
         .post("/t/{tenant}/settings", tenants::view_settings_post)
+        .post("/t/{tenant}/delete", tenants::view_tenant_delete_post)
         .get("/t/{tenant}/members", members::view_members_get)
         .post("/t/{tenant}/members", members::view_members_post)
         .post("/t/{tenant}/members/{user_id}/remove", members::view_member_remove_post)
@@ -70,6 +73,7 @@ fn tenant_routes(state: &AppState) -> Routes {
         .get("/t/{tenant}/backups/{bid}", restore::view_backup_set_get)
         .get("/t/{tenant}/backups/{bid}/export", restore::view_backup_export_get)
         .post("/t/{tenant}/backups/{bid}/preview", restore::view_preview_post)
+        .post("/t/{tenant}/backups/{bid}/delete", restore::view_backup_set_delete_post)
         .post("/t/{tenant}/runs/{rid}/restore", restore::view_restore_post)
         .post("/t/{tenant}/runs/{rid}/undo", restore::view_undo_post)
         .post("/t/{tenant}/runs/{rid}/rerun", restore::view_rerun_post)
@@ -142,6 +146,8 @@ fn other_routes() -> Routes {
         .get("/login", login::view_login_get)
         .post("/login", login::view_login_post)
         .post("/logout", login::view_logout_post)
+        .get("/invite/{token}", invites::view_invite_get)
+        .post("/invite/{token}", invites::view_invite_post)
         .get("/setup", login::view_setup_get)
         .post("/setup", login::view_setup_post)
         .get("/", dashboard::view_dashboard_get)
@@ -158,7 +164,9 @@ fn other_routes() -> Routes {
         .post("/notifications/read", runs::view_notifications_read_post)
         .get("/events/active", sse::active_events)
         .get("/tenants/new", tenants::view_tenant_new_get)
+        .get("/tenants/check", tenants::view_tenant_check_get)
         .post("/tenants", tenants::view_tenant_new_post)
+        .post("/tenants/bulk", bulk::view_bulk_post)
         .get("/api/v1/openapi.json", api::openapi::openapi_json)
         .get("/api/v1/me", api::me::get_me)
         .get("/api/v1/tenants", api::tenants::list)

@@ -35,7 +35,11 @@ impl FromRequestParts<AppState> for Page {
             email: caller.user.email.clone(),
             superadmin: caller.user.superadmin,
             csrf: caller.csrf_token().unwrap_or_default().to_owned(),
-            tenants: tenants.into_iter().map(|t| (t.id, t.name)).collect(),
+            tenants: {
+                let mut list: Vec<(String, String)> = tenants.into_iter().map(|t| (t.id, t.name)).collect();
+                list.sort_by(|a, b| crate::views::dashboard::natural_cmp(&a.1, &b.1));
+                list
+            },
             current_tenant: None,
             flash: flash::take(&parts.headers).map(|f| (f.kind.class(), f.message)),
             unread,

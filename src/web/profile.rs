@@ -51,7 +51,7 @@ pub struct ShownOnce {
 const SHOW_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl ShownOnce {
-    fn put(&self, user_id: &str, token: String) -> Option<String> {
+    pub(crate) fn put(&self, user_id: &str, token: String) -> Option<String> {
         let id = crate::auth::token::generate("show_");
         let mut waiting = self.waiting.lock().ok()?;
         waiting.retain(|_, (_, _, at)| at.elapsed() < SHOW_WITHIN);
@@ -59,7 +59,7 @@ impl ShownOnce {
         Some(id)
     }
 
-    fn take(&self, user_id: &str, id: &str) -> Option<String> {
+    pub(crate) fn take(&self, user_id: &str, id: &str) -> Option<String> {
         let mut waiting = self.waiting.lock().ok()?;
         let (owner, token, at) = waiting.remove(id)?;
         (owner == user_id && at.elapsed() < SHOW_WITHIN).then_some(token)

@@ -121,6 +121,22 @@ pub async fn view_backup_export_get(
     super::api::backup_sets::zip_download(&state, &access, &set).await
 }
 
+/// "Delete backup set" on a set's page (owner; the button asks first).
+pub async fn view_backup_set_delete_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, bid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    access.require(Role::Owner)?;
+    let set = load_set(&state, &access, &bid).await?;
+    crate::tenants::delete_backup_set(&state.db, &set, &access.caller.user.email).await?;
+    Ok(super::flash::redirect(
+        &format!("/t/{}/backups", access.tenant.id),
+        super::flash::Kind::Ok,
+        format!("Backup set {} deleted.", set.name),
+    ))
+}
+
 /// The preview options of a restore form (picker or "Restore this version").
 fn preview_request(set_id: &str, item_ids: Vec<String>, fields: &[(String, String)]) -> RestoreRequest {
     RestoreRequest {

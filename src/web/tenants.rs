@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::extract::Form;
 use super::flash::{self, Kind};
@@ -34,7 +34,7 @@ pub async fn view_tenant_new_get(State(state): State<AppState>, _admin: Superadm
     };
     respond(
         &page.nav,
-        view::new_form(&page.nav, &form, state.settings.allow_custom_endpoints, None),
+        view::new_form(&page.nav, &form, state.settings.allow_custom_endpoints, &[]),
     )
 }
 
@@ -46,19 +46,61 @@ pub async fn view_tenant_new_post(
 ) -> Result<Response, AppError> {
     let form = refill(&input);
     let allow = state.settings.allow_custom_endpoints;
+    let problems = tenants::problems(&input, allow, true);
+    if !problems.is_empty() {
+        return Ok(respond_invalid(
+            &page.nav,
+            view::new_form(&page.nav, &form, allow, &problems),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
     match tenants::create(&state.db, &state.key, input, allow, &admin.user.email).await {
-        Ok(t) => Ok(flash::redirect(
-            &format!("/t/{}", t.id),
-            Kind::Ok,
-            format!("Tenant {} added. Add its members next.", t.name),
-        )),
+        Ok(t) => {
+            // Check the credentials at once: the overview follows this run live.
+            crate::ops::starts::verify_as(&state.engine, &t.id, &admin.user.id, &admin.user.email).await?;
+            Ok(flash::redirect(
+                &format!("/t/{}", t.id),
+                Kind::Ok,
+                format!(
+                    "Tenant {} added; checking its connection now. Add its members next.",
+                    t.name
+                ),
+            ))
+        }
         Err(AppError::Invalid(m) | AppError::Conflict(m)) => Ok(respond_invalid(
             &page.nav,
-            view::new_form(&page.nav, &form, allow, Some(&m)),
+            view::new_form(&page.nav, &form, allow, &[m]),
             StatusCode::UNPROCESSABLE_ENTITY,
         )),
         Err(e) => Err(e),
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct CheckQuery {
+    #[serde(default)]
+    entra_tenant_id: String,
+}
+
+/// `/tenants/check`: the add form's live note on the tenant field (a domain; a tenant
+/// already connected under another name).
+pub async fn view_tenant_check_get(
+    State(state): State<AppState>,
+    _admin: Superadmin,
+    axum::extract::Query(q): axum::extract::Query<CheckQuery>,
+) -> Result<Response, AppError> {
+    let value = q
+        .entra_tenant_id
+        .trim()
+        .trim_matches(|c| c == '{' || c == '}')
+        .to_lowercase();
+    let is_domain = !value.is_empty() && !tenants::is_guid(&value) && value.contains('.');
+    let wanted = value.clone();
+    let same = state
+        .db
+        .read(move |c| crate::db::tenants::with_entra_tenant_id(c, &wanted))
+        .await?;
+    Ok(axum::response::Html(view::entra_check(&value, is_domain, &same).into_string()).into_response())
 }
 
 pub async fn view_tenant_get(
@@ -69,10 +111,17 @@ pub async fn view_tenant_get(
     let page = page.in_tenant(&access.tenant.id);
     let is_owner = access.role >= Role::Owner;
     let tid = access.tenant.id.clone();
-    let all = state
+    let (all, backups_card) = state
         .db
-        .read(move |c| crate::db::policies::list(c, &tid, None, true))
+        .read(move |c| Ok((crate::db::policies::list(c, &tid, None, true)?, backups_card(c, &tid)?)))
         .await?;
+    let tid = access.tenant.id.clone();
+    let health = state
+        .db
+        .read(move |c| crate::db::health::of(c, Some(&tid)))
+        .await?
+        .remove(&access.tenant.id)
+        .ok_or_else(|| AppError::not_found("tenant"))?;
     let counts = view::InventoryCounts {
         policies: all.iter().filter(|p| !p.deleted).count(),
         deleted: all.iter().filter(|p| p.deleted).count(),
@@ -85,8 +134,31 @@ pub async fn view_tenant_get(
             access.role.as_str(),
             is_owner,
             access.role >= Role::Operator,
-            &counts,
+            &view::OverviewCards {
+                counts,
+                health,
+                backups: backups_card,
+            },
         ),
+    ))
+}
+
+/// The settings page's "Delete tenant" form: the tenant's name typed as confirmation.
+pub async fn view_tenant_delete_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    access.require(Role::Owner)?;
+    let confirm = fields
+        .iter()
+        .find(|(k, _)| k == "confirm")
+        .map_or("", |(_, v)| v.as_str());
+    tenants::delete(&state.db, &access.tenant, confirm, &access.caller.user.email).await?;
+    Ok(flash::redirect(
+        "/",
+        Kind::Ok,
+        format!("Tenant {} deleted from policyvault.", access.tenant.name),
     ))
 }
 
@@ -120,6 +192,10 @@ pub async fn view_settings_post(
     let page = page.in_tenant(&access.tenant.id);
     let form = refill(&input);
     let allow = state.settings.allow_custom_endpoints;
+    let new_secret = input
+        .client_secret
+        .as_ref()
+        .is_some_and(|s| !secrecy::ExposeSecret::expose_secret(s).trim().is_empty());
     match tenants::update(
         &state.db,
         &state.key,
@@ -130,6 +206,16 @@ pub async fn view_settings_post(
     )
     .await
     {
+        Ok(t) if new_secret => {
+            // New credentials: check them at once; the overview follows the run live.
+            let user = &access.caller.user;
+            crate::ops::starts::verify_as(&state.engine, &t.id, &user.id, &user.email).await?;
+            Ok(flash::redirect(
+                &format!("/t/{}", t.id),
+                Kind::Ok,
+                "Settings saved; checking the new credentials now.",
+            ))
+        }
         Ok(t) => Ok(flash::redirect(
             &format!("/t/{}/settings", t.id),
             Kind::Ok,
@@ -142,4 +228,82 @@ pub async fn view_settings_post(
         )),
         Err(e) => Err(e),
     }
+}
+
+/// The overview's "Backups" card: the newest backup and its capture, drift since it (the
+/// newest check of it), the next scheduled backup, and the latest runs.
+fn backups_card(c: &rusqlite::Connection, tid: &str) -> crate::db::DbResult<view::BackupsCard> {
+    use crate::db::{backups, runs, schedules};
+    let last = backups::list(c, tid)?
+        .into_iter()
+        .find(|s| s.origin != "before_restore");
+    let last_status = match last.as_ref().and_then(|s| s.capture_run_id.clone()) {
+        Some(rid) => runs::get(c, &rid)?.map(|r| r.status),
+        None => None,
+    };
+    let drift = match &last {
+        Some(set) => {
+            let preview = runs::list(
+                c,
+                tid,
+                &runs::RunFilter {
+                    kind: Some(crate::ops::restore::PREVIEW.into()),
+                    status: None,
+                    limit: 50,
+                    offset: 0,
+                },
+            )?
+            .into_iter()
+            .find(|r| {
+                r.is_terminal()
+                    && r.total == set.item_count
+                    && serde_json::from_str::<serde_json::Value>(&r.params)
+                        .is_ok_and(|p| p["backup_set_id"].as_str() == Some(set.id.as_str()))
+            });
+            match preview {
+                Some(r) => {
+                    let counts = runs::action_counts(c, &r.id)?;
+                    let count = |action: &str| {
+                        counts
+                            .iter()
+                            .filter(|(st, a, _)| st == "succeeded" && a == action)
+                            .map(|(_, _, n)| n)
+                            .sum::<i64>()
+                    };
+                    Some(view::DriftSummary {
+                        run_id: r.id.clone(),
+                        checked_at: r.finished_at.clone().unwrap_or(r.created_at.clone()),
+                        changed: count("update"),
+                        removed: count("create"),
+                    })
+                }
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let now = chrono::Utc::now();
+    let next_scheduled = schedules::list(c, tid)?
+        .iter()
+        .filter(|s| s.enabled)
+        .filter_map(|s| crate::schedules::cron::CronExpr::stored(&s.cron).and_then(|e| e.first_after(now)))
+        .min()
+        .map(crate::clock::format_time);
+    let recent = runs::list(
+        c,
+        tid,
+        &runs::RunFilter {
+            kind: None,
+            status: None,
+            limit: 5,
+            offset: 0,
+        },
+    )?;
+    Ok(view::BackupsCard {
+        last,
+        last_status,
+        drift,
+        next_scheduled,
+        recent,
+    })
 }

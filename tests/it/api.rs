@@ -18,7 +18,7 @@ async fn tenants_are_validated_with_messages_that_name_the_problem() {
             "client id",
         ),
         (
-            json!({"entra_tenant_id": "contoso.onmicrosoft.com"}),
+            json!({"entra_tenant_id": "contoso"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "Entra tenant id",
         ),

@@ -125,6 +125,9 @@ async fn every_route_but_the_public_ones_needs_a_caller() {
         "/login",
         "/logout",
         "/setup",
+        // An invitation link is its own credential (one-time, hashed, expiring): whoever
+        // holds it sets the invited account's password without signing in.
+        "/invite/{token}",
         // The API's description: public, like the contract it describes.
         "/api/v1/openapi.json",
     ];

@@ -45,6 +45,17 @@ async fn a_token_from_the_profile_page_works_once_shown_and_stops_when_revoked()
         .await
         .expect("body");
     assert!(again.contains("RMM sync") && !again.contains(&token));
+    // Told apart by its prefix (issue 13, item 11), with its last use, which the call above made.
+    let prefix = &token[..11];
+    let row = again.split("<td>RMM sync</td>").nth(1).expect("row");
+    let row = &row[..row.find("</tr>").expect("row end")];
+    assert!(row.contains(&format!("{prefix}…")), "{row}");
+    assert!(row.contains("class=\"pv-token-used\"><time"), "last use shown: {row}");
+    let kept: String = app
+        .raw_db()
+        .query_row("SELECT prefix FROM api_tokens", [], |r| r.get(0))
+        .expect("prefix");
+    assert_eq!(kept, prefix, "only the prefix is kept");
     let reloaded = admin
         .get(app.url(&shown_at))
         .send()
