@@ -18,7 +18,10 @@ pub async fn run() -> anyhow::Result<()> {
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    println!("\n`policyvault serve` on an empty data directory, 64 workers, 2 s after /healthz and one /login\n");
+    println!(
+        "\n`policyvault serve` on an empty data directory, {} workers, 2 s after /healthz and one /login\n",
+        crate::server::DEFAULT_WORKERS
+    );
     println!("| RSS idle | peak RSS so far | binary size (release) |");
     println!("|---|---|---|");
     println!("| {} | {} | {} |", mib(rss), mib(hwm), mib(size));
