@@ -17,7 +17,7 @@ mod server;
 
 use std::time::{Duration, Instant};
 
-use scenarios::{backup, capture, idle, page, restore, sse, start_latency};
+use scenarios::{backup, capture, dashboard, idle, page, restore, sse, start_latency};
 
 fn args() -> Vec<String> {
     std::env::args().collect()
@@ -65,6 +65,7 @@ const USAGE: &str = "usage: bench <scenario> [options]
   backup-many-tenants  [--tenants N] [--per-tenant N] [--latency-ms MS] [--workers N]
   sse-fanout           [--subscribers N] [--policies N] [--latency-ms MS]
   big-run-page         [--items N] [--requests N]
+  dashboard            [--tenants N] [--runs-per-tenant N] [--requests N]
   idle
   all                  [--quick]
   capture              [--policies-per-type N] [--latency-ms MS]";
@@ -105,6 +106,14 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         "big-run-page" => page::run(arg_usize("--items", 10_000), arg_usize("--requests", 200)).await,
+        "dashboard" => {
+            dashboard::run(
+                arg_usize("--tenants", 500),
+                arg_usize("--runs-per-tenant", 20),
+                arg_usize("--requests", 100),
+            )
+            .await
+        }
         "idle" => idle::run().await,
         "all" => all(flag("--quick")).await,
         _ => {
@@ -132,6 +141,8 @@ async fn all(quick: bool) -> anyhow::Result<()> {
     sse::run(q(100, 500), 100, 150).await?;
     println!("\n## big-run-page");
     page::run(10_000, q(50, 200)).await?;
+    println!("\n## dashboard");
+    dashboard::run(q(50, 500), 20, q(20, 100)).await?;
     println!("\n## idle");
     idle::run().await?;
     println!(

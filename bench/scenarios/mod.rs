@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod capture;
+pub mod dashboard;
 pub mod idle;
 pub mod page;
 pub mod restore;
