@@ -41,6 +41,42 @@ pub struct DiffEntry {
     pub path: String,
     pub old: Option<Value>,
     pub new: Option<Value>,
+    /// What an admin calls the field, where the pointer does not say it: a settings catalog
+    /// setting by its definition id instead of its position in the list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl DiffEntry {
+    /// An entry as a run's result stored it (a preview's or a failed verify's `diff`).
+    pub fn from_stored(d: &Value) -> Option<DiffEntry> {
+        Some(DiffEntry {
+            path: d["path"].as_str()?.to_owned(),
+            old: d.get("old").cloned().filter(|v| !v.is_null()),
+            new: d.get("new").cloned().filter(|v| !v.is_null()),
+            label: d["label"].as_str().map(str::to_owned),
+        })
+    }
+}
+
+/// `/settings/3/settingInstance/choiceSettingValue/value` reads as the setting's definition id
+/// and the part of it that changed; other pointers need no label.
+fn label_of(old: &Value, new: &Value, pointer: &str) -> Option<String> {
+    let rest = pointer.strip_prefix("/settings/")?;
+    let (index, inner) = rest.split_once('/').unwrap_or((rest, ""));
+    let definition = [new, old].into_iter().find_map(|doc| {
+        doc.pointer(&format!("/settings/{index}/settingInstance/settingDefinitionId"))?
+            .as_str()
+    })?;
+    let inner = inner
+        .strip_prefix("settingInstance")
+        .unwrap_or(inner)
+        .trim_start_matches('/');
+    Some(if inner.is_empty() {
+        format!("Setting {definition}")
+    } else {
+        format!("Setting {definition} · {inner}")
+    })
 }
 
 /// Top-level properties that differ as a whole: a change anywhere inside is one entry with
@@ -65,6 +101,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<DiffEntry> {
         out.push(DiffEntry {
             old: old.pointer(&pointer).cloned(),
             new: new.pointer(&pointer).cloned(),
+            label: label_of(&old, &new, &pointer),
             path: pointer,
         });
     }
@@ -92,6 +129,30 @@ mod tests {
         assert_ne!(
             content_hash(&a),
             content_hash(&json!({"displayName": "Y", "b": [1, {"a": 2, "z": 1}]}))
+        );
+    }
+
+    #[test]
+    fn a_changed_catalog_setting_is_labelled_by_its_definition_id() {
+        let setting = |v: &str| {
+            json!({"settings": [{"id": "0", "settingInstance": {
+                "settingDefinitionId": "device_vendor_msft_policy_config_defender_allowrealtimemonitoring",
+                "choiceSettingValue": {"value": v}}}]})
+        };
+        let d = diff(&setting("off"), &setting("on"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(
+            d[0].label.as_deref(),
+            Some(
+                "Setting device_vendor_msft_policy_config_defender_allowrealtimemonitoring · choiceSettingValue/value"
+            )
+        );
+        assert_eq!(diff(&json!({"name": "A"}), &json!({"name": "B"}))[0].label, None);
+        let stored = serde_json::to_value(&d[0]).expect("json");
+        assert_eq!(
+            DiffEntry::from_stored(&stored).as_ref(),
+            Some(&d[0]),
+            "a stored diff reads back whole"
         );
     }
 

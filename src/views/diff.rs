@@ -108,7 +108,14 @@ fn row(e: &DiffEntry, cols: &Columns<'_>) -> Markup {
         };
     }
     html! {
-        tr { td.pv-mono { (e.path) } td.pv-mono.pv-old { (short(left)) } td.pv-mono.pv-new { (short(right)) } }
+        tr {
+            @if let Some(label) = &e.label {
+                td { (label) br; small.pv-muted.pv-mono { (e.path) } }
+            } @else {
+                td.pv-mono { (e.path) }
+            }
+            td.pv-mono.pv-old { (short(left)) } td.pv-mono.pv-new { (short(right)) }
+        }
     }
 }
 
@@ -214,6 +221,7 @@ mod tests {
     #[test]
     fn a_script_change_shows_the_changed_lines_decoded() {
         let e = DiffEntry {
+            label: None,
             path: "/detectionScriptContent".into(),
             old: Some(b64("\u{feff}$a = 1\nWrite-Output $a\nexit 0\n")),
             new: Some(b64("$a = 2\nWrite-Output $a\nexit 0\n")),
@@ -228,6 +236,7 @@ mod tests {
     #[test]
     fn a_value_that_is_not_base64_text_shows_as_it_is() {
         let e = DiffEntry {
+            label: None,
             path: "/scriptContent".into(),
             old: Some(json!("not base64!")),
             new: Some(b64("echo hi")),
@@ -246,6 +255,7 @@ mod tests {
         let all = json!({"target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget",
             "deviceAndAppManagementAssignmentFilterId": "f1", "deviceAndAppManagementAssignmentFilterType": "exclude"}});
         let e = DiffEntry {
+            label: None,
             path: "/assignments".into(),
             old: Some(json!([group("g1"), group("g2")])),
             new: Some(json!([group("g1"), all])),

@@ -41,13 +41,7 @@ fn diff_of(i: &RunItem) -> Vec<DiffEntry> {
         .and_then(serde_json::Value::as_array)
         .map(|list| {
             list.iter()
-                .filter_map(|d| {
-                    Some(DiffEntry {
-                        path: d["path"].as_str()?.to_owned(),
-                        old: d.get("old").cloned().filter(|v| !v.is_null()),
-                        new: d.get("new").cloned().filter(|v| !v.is_null()),
-                    })
-                })
+                .filter_map(crate::graph::canonical::DiffEntry::from_stored)
                 .collect()
         })
         .unwrap_or_default()

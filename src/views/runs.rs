@@ -90,13 +90,7 @@ fn item_diff(i: &RunItem) -> Option<Vec<crate::graph::canonical::DiffEntry>> {
     let list = i.result.as_ref()?.get("diff")?.as_array()?;
     let entries: Vec<_> = list
         .iter()
-        .filter_map(|d| {
-            Some(crate::graph::canonical::DiffEntry {
-                path: d["path"].as_str()?.to_owned(),
-                old: d.get("old").cloned().filter(|v| !v.is_null()),
-                new: d.get("new").cloned().filter(|v| !v.is_null()),
-            })
-        })
+        .filter_map(crate::graph::canonical::DiffEntry::from_stored)
         .collect();
     (!entries.is_empty()).then_some(entries)
 }
