@@ -39,6 +39,7 @@ pub async fn run(policies: usize, latency: u64) -> anyhow::Result<()> {
     }
     sim.set_faults(limited(latency));
     sim.reset_peak_window(&t.entra_tenant_id);
+    sim.reset_peak_in_flight();
     let before = counters(&sim, &t.entra_tenant_id);
     let rid = server
         .start_run(
@@ -49,6 +50,7 @@ pub async fn run(policies: usize, latency: u64) -> anyhow::Result<()> {
     let run = server.wait_run(&tid, &rid).await?;
     let [reads, writes, throttled, trips] = since(&sim, &t.entra_tenant_id, before);
     let (_, peak_writes) = sim.peak_window(&t.entra_tenant_id);
+    let in_flight = sim.peak_in_flight();
     let back: usize = TYPES
         .iter()
         .map(|ty| sim.objects(&t.entra_tenant_id, ty.collection).len())
@@ -67,7 +69,7 @@ pub async fn run(policies: usize, latency: u64) -> anyhow::Result<()> {
     };
     let (floor_secs, which) = floor(limit_secs, trips, latency, &limit_name);
     println!(
-        "\n{deleted} policies deleted from the tenant, then restored live from the backup; {latency} ms latency, Intune limits enforced\n"
+        "\n{deleted} policies deleted from the tenant, then restored live from the backup; {latency} ms latency, Intune limits enforced; at most {in_flight} requests in flight\n"
     );
     println!(
         "| run | policies back | wall time | writes | reads | HTTP round trips | peak writes / 20 s | 429s | write floor | floor | wall / floor |"

@@ -56,6 +56,21 @@ pub trait RunContext: Send {
         let _ = item;
         None
     }
+
+    /// Whether `next` may be processed together with `item` (`process_pair`): true only when
+    /// neither can depend on what the other writes. The worker marks both running before
+    /// either starts, so crash recovery sees both as possibly written.
+    fn pairs(&self, item: &RunItem, next: &RunItem) -> bool {
+        let _ = (item, next);
+        false
+    }
+
+    /// Two items the context said pair up; one after the other unless the context overlaps
+    /// them (a restore overlaps one item's round trips with the other's writes).
+    async fn process_pair(&mut self, a: &RunItem, b: &RunItem) -> (ItemOutcome, ItemOutcome) {
+        let first = self.process(a).await;
+        (first, self.process(b).await)
+    }
 }
 
 #[async_trait]

@@ -182,15 +182,26 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
         if items.is_empty() {
             break;
         }
-        for item in items {
+        let mut rest = items.as_slice();
+        while let Some(item) = rest.first() {
             if shutdown.is_cancelled() || lost.is_cancelled() {
                 return Ok(());
             }
             if remaining().is_zero() {
                 return fail_run(engine, run, ErrorCode::Timeout, json!({})).await;
             }
+            let partner = rest
+                .get(1)
+                .filter(|next| item.status == "pending" && next.status == "pending" && ctx.pairs(item, next));
+            if let Some(next) = partner {
+                if !process_pair(engine, run, ctx.as_mut(), item, next, remaining()).await? {
+                    return Ok(()); // taken over
+                }
+                rest = &rest[2..];
+                continue;
+            }
             let recovered = if item.status == "running" {
-                ctx.recover(&item).await
+                ctx.recover(item).await
             } else {
                 None
             };
@@ -201,13 +212,9 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
                 if !mark_running(engine, run, &item.id).await? {
                     return Ok(()); // taken over
                 }
-                tokio::time::timeout(remaining(), ctx.process(&item))
+                tokio::time::timeout(remaining(), ctx.process(item))
                     .await
-                    .unwrap_or(ItemOutcome::Failed {
-                        result: None,
-                        code: ErrorCode::Timeout,
-                        context: json!({}),
-                    })
+                    .unwrap_or_else(|_| timed_out())
             };
             let processed = item_started.elapsed();
             if !write_outcome(engine, run, &item.id, &outcome).await? {
@@ -221,9 +228,37 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
                 total_ms = u64::try_from(item_started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "item done"
             );
+            rest = &rest[1..];
         }
     }
     finish(engine, run).await
+}
+
+fn timed_out() -> ItemOutcome {
+    ItemOutcome::Failed {
+        result: None,
+        code: ErrorCode::Timeout,
+        context: json!({}),
+    }
+}
+
+/// Two items the context processes together: both are marked running first (a crash then
+/// leaves both to `recover`), both outcomes are written after. False when taken over.
+async fn process_pair(
+    engine: &Engine,
+    run: &Run,
+    ctx: &mut dyn RunContext,
+    a: &runs::RunItem,
+    b: &runs::RunItem,
+    remaining: Duration,
+) -> DbResult<bool> {
+    if !mark_running(engine, run, &a.id).await? || !mark_running(engine, run, &b.id).await? {
+        return Ok(false);
+    }
+    let (oa, ob) = tokio::time::timeout(remaining, ctx.process_pair(a, b))
+        .await
+        .unwrap_or_else(|_| (timed_out(), timed_out()));
+    Ok(write_outcome(engine, run, &a.id, &oa).await? && write_outcome(engine, run, &b.id, &ob).await?)
 }
 
 async fn prepare(handler: &dyn RunHandler, run: &Run) -> Result<Box<dyn RunContext>, (ErrorCode, Value)> {

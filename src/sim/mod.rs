@@ -169,6 +169,12 @@ impl SimHandle {
         self.lock().peak_in_flight
     }
 
+    /// Starts counting the most requests in flight afresh (from those in flight now).
+    pub fn reset_peak_in_flight(&self) {
+        let mut s = self.lock();
+        s.peak_in_flight = s.in_flight;
+    }
+
     /// HTTP round trips to `/beta` so far, all tenants.
     pub fn round_trips(&self) -> u64 {
         self.lock().round_trips
