@@ -56,6 +56,10 @@ pub trait RunContext: Send {
         let _ = item;
         None
     }
+
+    /// Called once when every item is done, before the run's status is decided; cannot fail
+    /// the run (e.g. resolving the names of the groups the captured policies assign to).
+    async fn after_items(&mut self) {}
 }
 
 #[async_trait]
