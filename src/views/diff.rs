@@ -204,7 +204,7 @@ pub fn target_markup(a: &Value, names: &GroupNames) -> Markup {
     html! {
         span.pv-target title=(id) {
             (if excluded { "Excluded group: " } else { "Group: " }) strong { (name) } (rest)
-            " " small.pv-muted.pv-mono { (id) }
+            br; small.pv-muted.pv-mono { (id) }
         }
     }
 }
