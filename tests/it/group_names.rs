@@ -227,4 +227,29 @@ async fn names_are_looked_up_once_per_run_and_only_for_groups_not_known_yet() {
     assert_eq!(snap["status"], "succeeded", "{snap}");
     assert_eq!(sim.directory_queries(&e), 2);
     assert_eq!(stored_names(&app).len(), names.len() + 1);
+
+    // The version's "View JSON" page lists its targets by name; the JSON itself holds none.
+    let recorded = crate::fidelity::items(&app, &token, &tid, &snap).await;
+    let vid = recorded[0]["result"]["version_id"]
+        .as_str()
+        .expect("the new version")
+        .to_owned();
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
+    let base = format!("/t/{tid}/policies/{pid}/versions/{vid}");
+    let html = app.page(&c, &base).await;
+    let targets = html
+        .split("id=\"pv-version-targets\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .unwrap_or_default();
+    assert!(targets.contains(&format!("Group: <strong>{NAME}</strong>")), "{html}");
+    let json = c
+        .get(app.url(&format!("{base}/json")))
+        .send()
+        .await
+        .expect("json")
+        .text()
+        .await
+        .expect("text");
+    assert!(json.contains(NAMED_GROUP) && !json.contains(NAME), "{json}");
 }
