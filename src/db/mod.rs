@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod backups;
+pub mod directory;
 pub mod health;
 pub mod invites;
 pub mod memberships;

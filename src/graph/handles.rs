@@ -100,6 +100,20 @@ impl GraphReader {
         self.client.batch_get(&self.conn, paths).await
     }
 
+    /// A POST that only reads (`directoryObjects/getByIds`): paced and counted as one read.
+    pub async fn post_query(&self, path: &str, body: &Value) -> Result<Value, GraphError> {
+        self.client
+            .send_counted(
+                &self.conn,
+                Method::POST,
+                path,
+                Some(body),
+                super::limiter::Access::Read,
+                1,
+            )
+            .await
+    }
+
     /// Every item of a collection, across pages.
     pub async fn list(&self, path: &str) -> Result<Vec<Value>, GraphError> {
         self.client.list_all(&self.conn, path).await

@@ -8,7 +8,7 @@
 //! expanded), while outcomes are still committed item by item, so a crash loses at most the
 //! item in hand.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -46,6 +46,8 @@ struct Ctx {
     /// Types still to list (the listing phase lists them all at once).
     to_list: Vec<String>,
     listed: HashMap<String, Result<listing::Listed, ItemOutcome>>,
+    /// Groups the captured documents' assignments target, named once the items are done.
+    groups: BTreeSet<String>,
 }
 
 #[async_trait]
@@ -83,6 +85,7 @@ impl RunHandler for Backup {
             prefetch: None,
             to_list,
             listed: HashMap::new(),
+            groups: BTreeSet::new(),
         }))
     }
 }
@@ -189,7 +192,10 @@ impl RunContext for Ctx {
             };
         };
         let document = match self.fetched.remove(&policy_id) {
-            Some(Ok(d)) => d,
+            Some(Ok(d)) => {
+                super::directory::collect_group_ids(&d, &mut self.groups);
+                d
+            }
             Some(Err(outcome)) => return outcome,
             None => {
                 return ItemOutcome::Skipped {
@@ -218,5 +224,10 @@ impl RunContext for Ctx {
                 context: json!({}),
             },
         }
+    }
+
+    async fn after_items(&mut self) {
+        let groups = std::mem::take(&mut self.groups);
+        super::directory::resolve_group_names(&self.deps, &self.reader, &self.tenant_id, groups).await;
     }
 }

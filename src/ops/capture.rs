@@ -126,23 +126,6 @@ pub async fn record_document(
         })
 }
 
-/// Captures the policy with our id `policy_id`; the version it now has, and whether that
-/// version is new.
-pub async fn capture_policy(
-    deps: &Deps,
-    reader: &GraphReader,
-    policy_id: &str,
-    run_id: &str,
-) -> Result<Recorded, ItemOutcome> {
-    let mut fetched = fetch_documents(deps, reader, &[policy_id.to_owned()]).await;
-    let document = fetched.remove(policy_id).unwrap_or_else(|| {
-        Err(ItemOutcome::Skipped {
-            result: Some(json!({"reason": "the policy is no longer in the inventory"})),
-        })
-    })?;
-    record_document(deps, policy_id, &document, run_id).await
-}
-
 fn failed(code: ErrorCode) -> ItemOutcome {
     ItemOutcome::Failed {
         result: None,

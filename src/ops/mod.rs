@@ -5,6 +5,7 @@ pub mod backup_rerun;
 pub mod backup_start;
 pub mod capture;
 pub mod conditional_access;
+pub mod directory;
 pub mod listing;
 pub mod prefetch;
 pub mod references;

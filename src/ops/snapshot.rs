@@ -1,11 +1,13 @@
 //! `policy.capture_snapshot`: one policy, one item; a new version only when its canonical
 //! content changed, otherwise the item is `skipped` with result "unchanged".
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use serde_json::json;
 
 use super::Deps;
-use super::capture::capture_policy;
+use super::capture::{fetch_documents, record_document};
 use crate::auth::role::Role;
 use crate::db::policies::Recorded;
 use crate::db::runs::{Run, RunItem};
@@ -20,6 +22,9 @@ struct Ctx {
     deps: Deps,
     reader: GraphReader,
     run_id: String,
+    tenant_id: String,
+    /// Groups the captured documents' assignments target, named once the items are done.
+    groups: BTreeSet<String>,
 }
 
 #[async_trait]
@@ -38,6 +43,8 @@ impl RunHandler for Snapshot {
             deps: self.0.clone(),
             reader,
             run_id: run.id.clone(),
+            tenant_id: run.tenant_id.clone(),
+            groups: BTreeSet::new(),
         }))
     }
 }
@@ -45,7 +52,18 @@ impl RunHandler for Snapshot {
 #[async_trait]
 impl RunContext for Ctx {
     async fn process(&mut self, item: &RunItem) -> ItemOutcome {
-        match capture_policy(&self.deps, &self.reader, &item.item_id, &self.run_id).await {
+        let mut fetched = fetch_documents(&self.deps, &self.reader, std::slice::from_ref(&item.item_id)).await;
+        let document = match fetched.remove(&item.item_id) {
+            Some(Ok(d)) => d,
+            Some(Err(outcome)) => return outcome,
+            None => {
+                return ItemOutcome::Skipped {
+                    result: Some(json!({"reason": "the policy is no longer in the inventory"})),
+                };
+            }
+        };
+        super::directory::collect_group_ids(&document, &mut self.groups);
+        match record_document(&self.deps, &item.item_id, &document, &self.run_id).await {
             Ok(Recorded::New(v)) => ItemOutcome::Succeeded {
                 result: Some(json!({"version_id": v})),
             },
@@ -54,5 +72,10 @@ impl RunContext for Ctx {
             },
             Err(outcome) => outcome,
         }
+    }
+
+    async fn after_items(&mut self) {
+        let groups = std::mem::take(&mut self.groups);
+        super::directory::resolve_group_names(&self.deps, &self.reader, &self.tenant_id, groups).await;
     }
 }

@@ -71,6 +71,10 @@ pub trait RunContext: Send {
         let first = self.process(a).await;
         (first, self.process(b).await)
     }
+
+    /// Called once when every item is done, before the run's status is decided; cannot fail
+    /// the run (e.g. resolving the names of the groups the captured policies assign to).
+    async fn after_items(&mut self) {}
 }
 
 #[async_trait]

@@ -231,6 +231,9 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
             rest = &rest[1..];
         }
     }
+    if tokio::time::timeout(remaining(), ctx.after_items()).await.is_err() {
+        tracing::warn!(run_id = %run.id, "the run's last step ran out of time; the run's items stand");
+    }
     finish(engine, run).await
 }
 

@@ -332,6 +332,7 @@ fn change_message(obj: &mut Value, mid: &str, method: &str, body: &Value) -> Res
 pub fn outside_types(t: &mut SimTenant, method: &str, path: &str, body: &Value, q: &ListQuery) -> Option<Response> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (method, segs.as_slice()) {
+        ("POST", ["directoryObjects", "getByIds"]) => Some(get_by_ids(t, body)),
         ("POST", ["deviceManagement", "templates", template, "createInstance"]) => {
             Some(create_intent(t, template, body))
         }
@@ -362,6 +363,45 @@ pub fn outside_types(t: &mut SimTenant, method: &str, path: &str, body: &Value, 
         }
         _ => None,
     }
+}
+
+/// `POST /directoryObjects/getByIds`: the directory objects among `ids` that exist (groups
+/// only: the simulator's directory holds groups), at most 1,000 ids per request.
+/// <https://learn.microsoft.com/graph/api/directoryobject-getbyids?view=graph-rest-beta>
+fn get_by_ids(t: &mut SimTenant, body: &Value) -> Response {
+    t.directory_queries += 1;
+    let Some(ids) = body.get("ids").and_then(Value::as_array) else {
+        return quirks::error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "The request body must hold an 'ids' array.",
+        );
+    };
+    if ids.len() > 1000 {
+        return quirks::error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "Too many ids: a request takes at most 1000.",
+        );
+    }
+    let wants_groups = body.get("types").and_then(Value::as_array).is_none_or(|types| {
+        types
+            .iter()
+            .any(|ty| ty.as_str().is_some_and(|s| s.eq_ignore_ascii_case("group")))
+    });
+    let value: Vec<Value> = if wants_groups {
+        ids.iter()
+            .filter_map(Value::as_str)
+            .filter_map(|id| {
+                t.groups
+                    .get(id)
+                    .map(|name| json!({"@odata.type": "#microsoft.graph.group", "id": id, "displayName": name}))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Json(json!({"value": value})).into_response()
 }
 
 fn create_intent(t: &mut SimTenant, template: &str, body: &Value) -> Response {

@@ -226,6 +226,30 @@ impl SimHandle {
             .unwrap_or_default()
     }
 
+    /// `directoryObjects/getByIds` requests answered for a tenant (403s not counted).
+    pub fn directory_queries(&self, entra_tenant_id: &str) -> u64 {
+        self.lock()
+            .tenants
+            .get(entra_tenant_id)
+            .map_or(0, |t| t.directory_queries)
+    }
+
+    /// A tenant's directory groups (id → display name).
+    pub fn groups(&self, entra_tenant_id: &str) -> std::collections::BTreeMap<String, String> {
+        self.lock()
+            .tenants
+            .get(entra_tenant_id)
+            .map(|t| t.groups.clone())
+            .unwrap_or_default()
+    }
+
+    /// Adds or renames a group in a tenant's directory, as an admin in Entra would.
+    pub fn set_group(&self, entra_tenant_id: &str, id: &str, name: &str) {
+        if let Some(t) = self.lock().tenants.get_mut(entra_tenant_id) {
+            t.groups.insert(id.to_owned(), name.to_owned());
+        }
+    }
+
     /// Replaces an object's assignments behind our back.
     pub fn set_assignments(&self, entra_tenant_id: &str, id: &str, list: Vec<Value>) {
         if let Some(t) = self.lock().tenants.get_mut(entra_tenant_id) {

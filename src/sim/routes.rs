@@ -240,6 +240,10 @@ fn caller(s: &State, headers: &HeaderMap) -> Option<String> {
     s.tokens.get(token).cloned()
 }
 
+/// Directory objects by id: `POST /beta/directoryObjects/getByIds` (a read, fault switches
+/// under the collection name `directoryObjects`).
+const DIRECTORY_QUERY: &str = "directoryObjects/getByIds";
+
 /// One Graph request, after authentication: admission (faults, limits), the operation, and
 /// the journal entry for a successful write.
 fn dispatch(
@@ -251,9 +255,19 @@ fn dispatch(
     body: Option<Value>,
     base: &str,
 ) -> Response {
-    let write = *method != Method::GET;
+    // `getByIds` is a POST that only reads.
+    let write = *method != Method::GET && path != DIRECTORY_QUERY;
     let route = route_of(path);
-    let collection = route.as_ref().map_or(path, |(ty, _)| ty.collection);
+    let collection = route.as_ref().map_or_else(
+        || {
+            if path == DIRECTORY_QUERY {
+                "directoryObjects"
+            } else {
+                path
+            }
+        },
+        |(ty, _)| ty.collection,
+    );
     if let Err(res) = admit(s, tenant, collection, write) {
         return *res;
     }
@@ -446,7 +460,7 @@ async fn counters(AxState((state, _)): Ctx) -> Json<Value> {
         .map(|(id, t)| {
             (
                 id.clone(),
-                json!({"reads": t.reads, "writes": t.writes, "throttled": t.throttled}),
+                json!({"reads": t.reads, "writes": t.writes, "throttled": t.throttled, "directory_queries": t.directory_queries}),
             )
         })
         .collect();

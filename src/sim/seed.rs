@@ -196,4 +196,42 @@ pub fn fill_counts(tenant: &mut SimTenant, entra_id: &str, count: &dyn Fn(&str) 
     }
     super::catalog::fill_built_ins(tenant, entra_id);
     super::catalog::link(tenant, entra_id);
+    name_groups(tenant);
+}
+
+/// Group names an MSP's customer would have.
+const GROUP_NAMES: &[&str] = &[
+    "Sales devices",
+    "Pilot users",
+    "Finance laptops",
+    "All staff",
+    "Kiosk devices",
+    "Executives",
+    "Warehouse scanners",
+    "IT admins",
+];
+
+/// A group's display name, deterministic from its id.
+pub fn group_name(id: &str) -> String {
+    let h = id
+        .bytes()
+        .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
+    let tail = id.rsplit('-').next().unwrap_or(id);
+    let short = &tail[tail.len().saturating_sub(4)..];
+    format!("{} {short}", GROUP_NAMES[h % GROUP_NAMES.len()])
+}
+
+/// Gives every group the tenant's assignments target a directory entry with a name.
+fn name_groups(tenant: &mut SimTenant) {
+    let ids: Vec<String> = tenant
+        .assignments
+        .values()
+        .flatten()
+        .filter_map(|a| a.pointer("/target/groupId").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
+    for id in ids {
+        let name = group_name(&id);
+        tenant.groups.entry(id).or_insert(name);
+    }
 }

@@ -22,11 +22,15 @@ pub struct SimTenant {
     /// Administrative template definitions by id (with their `presentations`): built-in ones
     /// have the same id in every tenant, imported (custom ADMX) ones an id of their own.
     pub definitions: BTreeMap<String, Value>,
+    /// Entra groups by id (display names), answered by `directoryObjects/getByIds`.
+    pub groups: BTreeMap<String, String>,
     /// Request times of the last 20 s, for limit enforcement: (at, is_write).
     pub recent: VecDeque<(Instant, bool)>,
     pub reads: u64,
     pub writes: u64,
     pub throttled: u64,
+    /// `directoryObjects/getByIds` requests answered (after admission).
+    pub directory_queries: u64,
     /// The most requests (and writes) seen in any 20 s window, throttled ones included: what
     /// Intune's limit is checked against (for benchmarks).
     pub peak_window: usize,

@@ -8,6 +8,9 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::graph::canonical::DiffEntry;
 
+/// Display names of a tenant's groups, by id (`directory_names`): what a target shows.
+pub type GroupNames = std::collections::HashMap<String, String>;
+
 /// Properties that hold a script as base64 text.
 pub const SCRIPT_FIELDS: &[&str] = &["scriptContent", "detectionScriptContent", "remediationScriptContent"];
 
@@ -69,7 +72,7 @@ fn last_segment(path: &str) -> &str {
 }
 
 /// A field-level diff as a table of the two columns.
-pub fn table(entries: &[DiffEntry], cols: &Columns<'_>) -> Markup {
+pub fn table(entries: &[DiffEntry], cols: &Columns<'_>, names: &GroupNames) -> Markup {
     html! {
         @if entries.is_empty() {
             p.pv-muted { "No differences." }
@@ -77,14 +80,14 @@ pub fn table(entries: &[DiffEntry], cols: &Columns<'_>) -> Markup {
             table.pv-diff {
                 thead { tr { th { "Field" } th { (cols.left.0) } th { (cols.right.0) } } }
                 tbody {
-                    @for e in entries { (row(e, cols)) }
+                    @for e in entries { (row(e, cols, names)) }
                 }
             }
         }
     }
 }
 
-fn row(e: &DiffEntry, cols: &Columns<'_>) -> Markup {
+fn row(e: &DiffEntry, cols: &Columns<'_>, names: &GroupNames) -> Markup {
     let (left, right) = (cols.left.1.of(e), cols.right.1.of(e));
     if SCRIPT_FIELDS.contains(&last_segment(&e.path)) {
         let decoded = (left.map(decode_script), right.map(decode_script));
@@ -103,7 +106,7 @@ fn row(e: &DiffEntry, cols: &Columns<'_>) -> Markup {
         return html! {
             tr.pv-assignments-row {
                 td { "Assignments" }
-                td colspan="2" { (assignment_diff(left, right, cols)) }
+                td colspan="2" { (assignment_diff(left, right, cols, names)) }
             }
         };
     }
@@ -178,23 +181,56 @@ pub fn target_label(a: &Value) -> String {
     out
 }
 
-fn targets(v: Option<&Value>) -> Vec<String> {
+/// A target as shown: a group whose name is known reads "Group: Sales devices" (or
+/// "Excluded group: …") with its id on hover and in small print; otherwise its label by id.
+pub fn target_markup(a: &Value, names: &GroupNames) -> Markup {
+    let label = target_label(a);
+    let t = a.get("target").unwrap_or(a);
+    let known = t
+        .get("groupId")
+        .and_then(Value::as_str)
+        .and_then(|id| Some((id, names.get(id)?)));
+    let Some((id, name)) = known else {
+        return html! { (label) };
+    };
+    let excluded = t
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("exclusionGroupAssignmentTarget"));
+    let rest = label
+        .strip_prefix(if excluded { "Excluded group " } else { "Group " })
+        .and_then(|r| r.strip_prefix(id))
+        .unwrap_or_default();
+    html! {
+        span.pv-target title=(id) {
+            (if excluded { "Excluded group: " } else { "Group: " }) strong { (name) } (rest)
+            br; small.pv-muted.pv-mono { (id) }
+        }
+    }
+}
+
+/// Each target's label by id (what two sides are compared by) and how it is shown.
+fn targets(v: Option<&Value>, names: &GroupNames) -> Vec<(String, Markup)> {
     v.and_then(Value::as_array)
-        .map(|list| list.iter().map(target_label).collect())
+        .map(|list| {
+            list.iter()
+                .map(|a| (target_label(a), target_markup(a, names)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Both lists of targets side by side; a target only on one side is marked `−` or `+`.
-fn assignment_diff(left: Option<&Value>, right: Option<&Value>, cols: &Columns<'_>) -> Markup {
-    let (l, r) = (targets(left), targets(right));
-    let list = |own: &[String], other: &[String], mark: &str, class: &str| {
+fn assignment_diff(left: Option<&Value>, right: Option<&Value>, cols: &Columns<'_>, names: &GroupNames) -> Markup {
+    let (l, r) = (targets(left, names), targets(right, names));
+    let list = |own: &[(String, Markup)], other: &[(String, Markup)], mark: &str, class: &str| {
         html! {
             @if own.is_empty() { p.pv-muted { "not assigned" } }
             @else {
                 ul.pv-targets {
-                    @for t in own {
-                        @if other.contains(t) { li { (t) } }
-                        @else { li class=(class) { (mark) " " (t) } }
+                    @for (key, shown) in own {
+                        @if other.iter().any(|(k, _)| k == key) { li { (shown) } }
+                        @else { li class=(class) { (mark) " " (shown) } }
                     }
                 }
             }
@@ -226,7 +262,7 @@ mod tests {
             old: Some(b64("\u{feff}$a = 1\nWrite-Output $a\nexit 0\n")),
             new: Some(b64("$a = 2\nWrite-Output $a\nexit 0\n")),
         };
-        let html = table(&[e], &BEFORE_AFTER).into_string();
+        let html = table(&[e], &BEFORE_AFTER, &GroupNames::new()).into_string();
         assert!(html.contains("− $a = 1"), "{html}");
         assert!(html.contains("+ $a = 2"), "{html}");
         assert!(html.contains("  Write-Output $a"), "{html}");
@@ -241,7 +277,7 @@ mod tests {
             old: Some(json!("not base64!")),
             new: Some(b64("echo hi")),
         };
-        let html = table(&[e], &BEFORE_AFTER).into_string();
+        let html = table(&[e], &BEFORE_AFTER, &GroupNames::new()).into_string();
         assert!(
             html.contains("not base64!") && !html.contains("pv-script-diff"),
             "{html}"
@@ -260,9 +296,32 @@ mod tests {
             old: Some(json!([group("g1"), group("g2")])),
             new: Some(json!([group("g1"), all])),
         };
-        let html = table(&[e], &BEFORE_AFTER).into_string();
+        let html = table(&[e], &BEFORE_AFTER, &GroupNames::new()).into_string();
         assert!(html.contains("<li>Group g1</li>"), "{html}");
         assert!(html.contains("− Group g2"), "{html}");
         assert!(html.contains("+ All devices · filter f1 (exclude)"), "{html}");
+    }
+
+    #[test]
+    fn a_group_with_a_known_name_reads_by_name_with_its_id_in_small_print() {
+        let target = |kind: &str, g: &str| json!({"target": {"@odata.type": kind, "groupId": g}});
+        let names = GroupNames::from([("g1".to_owned(), "Sales <devices>".to_owned())]);
+        let e = DiffEntry {
+            label: None,
+            path: "/assignments".into(),
+            old: Some(json!([target("#microsoft.graph.groupAssignmentTarget", "g1")])),
+            new: Some(json!([
+                target("#microsoft.graph.groupAssignmentTarget", "g1"),
+                target("#microsoft.graph.exclusionGroupAssignmentTarget", "g2")
+            ])),
+        };
+        let html = table(&[e], &BEFORE_AFTER, &names).into_string();
+        assert!(html.contains("Group: <strong>Sales &lt;devices&gt;</strong>"), "{html}");
+        assert!(html.contains(r#"title="g1""#), "{html}");
+        assert!(!html.contains("− "), "g1 is on both sides: {html}");
+        assert!(
+            html.contains("+ Excluded group g2"),
+            "an unknown group stays an id: {html}"
+        );
     }
 }

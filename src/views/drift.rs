@@ -28,6 +28,8 @@ pub struct DriftView<'a> {
     pub csrf: &'a str,
     pub can_operate: bool,
     pub is_owner: bool,
+    /// Names of the tenant's groups, for assignment targets.
+    pub group_names: &'a super::diff::GroupNames,
 }
 
 fn type_label(key: &str) -> &str {
@@ -48,13 +50,14 @@ fn diff_of(i: &RunItem) -> Vec<DiffEntry> {
 }
 
 /// A preview diff is live → backup; here the columns are "Baseline" and "Live now".
-fn drift_table(entries: &[DiffEntry]) -> Markup {
+fn drift_table(entries: &[DiffEntry], names: &super::diff::GroupNames) -> Markup {
     super::diff::table(
         entries,
         &super::diff::Columns {
             left: ("Baseline", super::diff::Side::New),
             right: ("Live now", super::diff::Side::Old),
         },
+        names,
     )
 }
 
@@ -165,7 +168,7 @@ fn row(t: &Tenant, v: &DriftView<'_>, i: &RunItem, item: Option<&BackupItem>, ki
                 @else if entries.is_empty() { "points at a removed policy " small.pv-muted { "(its reference is rewritten when that policy is restored)" } }
                 @else { "changed" }
                 @if kind == "changed" && !entries.is_empty() {
-                    details.pv-item-diff { summary { (entries.len()) " field(s)" } (drift_table(&entries)) }
+                    details.pv-item-diff { summary { (entries.len()) " field(s)" } (drift_table(&entries, v.group_names)) }
                 }
             }
             td { div.pv-actions {

@@ -204,7 +204,7 @@ fn tightens(i: &RunItem) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub fn item_rows(run: &Run, items: &[RunItem]) -> Markup {
+pub fn item_rows(run: &Run, items: &[RunItem], names: &super::diff::GroupNames) -> Markup {
     html! {
         @for i in items {
             @let (class, words) = item_outcome(&run.kind, i);
@@ -222,7 +222,7 @@ pub fn item_rows(run: &Run, items: &[RunItem]) -> Markup {
                     }
                     (references(i))
                     @if let Some(entries) = item_diff(i) {
-                        details.pv-item-diff { summary { (entries.len()) " field(s)" } (super::restore::diff_table(&entries)) }
+                        details.pv-item-diff { summary { (entries.len()) " field(s)" } (super::restore::diff_table(&entries, names)) }
                     }
                 }
             }
@@ -319,6 +319,8 @@ pub struct DetailView<'a> {
     pub pages: u32,
     /// Only items of this status (`?show=`), or all.
     pub show: Option<&'a str>,
+    /// Names of the tenant's groups, for assignment targets.
+    pub group_names: &'a super::diff::GroupNames,
 }
 
 /// Item statuses a run page can be narrowed to.
@@ -383,7 +385,7 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
                 div #run-actions hx-get={ (base) "/actions?show=" (show_param(v.show)) } hx-trigger="load, sse:done" {}
                 table {
                     thead { tr { th { "Item" } th { "Type" } th { "Outcome" } th { "Details" } } }
-                    tbody #run-items sse-swap="items" { (item_rows(run, v.items)) }
+                    tbody #run-items sse-swap="items" { (item_rows(run, v.items, v.group_names)) }
                 }
             }
             @if v.pages > 1 {

@@ -225,6 +225,7 @@ fn app_registration_help() -> Markup {
                 " and press " em { "Grant admin consent" } "; under " em { "Certificates & secrets" } " create a client secret and paste its " strong { "value" } " here." }
             ul {
                 @for p in permissions() { li { code { (p) } } }
+                li { code { "Directory.Read.All" } " (optional: assignments then show group names; without it, group ids)" }
             }
             p.pv-muted { small { "ReadWrite is needed even to back up: Graph gives encrypted custom-profile values only to ReadWrite. A missing permission shows on the tenant as “permissions missing”, naming it." } }
         }

@@ -19,6 +19,8 @@ pub struct VersionView<'a> {
     pub document: &'a Value,
     pub withheld: &'a [Withheld],
     pub is_owner: bool,
+    /// Names of the tenant's groups, for the assignment targets listed above the JSON.
+    pub group_names: &'a super::diff::GroupNames,
 }
 
 pub fn version(nav: &Nav, t: &Tenant, v: &VersionView<'_>) -> Markup {
@@ -48,6 +50,15 @@ pub fn version(nav: &Nav, t: &Tenant, v: &VersionView<'_>) -> Markup {
                 @if let Some(script) = v.document.get(*field).and_then(decode_script) {
                     h3 { "Script " span.pv-mono { (field) } small.pv-muted { " (decoded)" } }
                     pre.pv-json data-script=(field) { (script) }
+                }
+            }
+            @if let Some(list) = v.document.get("assignments").and_then(Value::as_array) {
+                h3 { "Assigned to" }
+                @if list.is_empty() { p.pv-muted { "not assigned" } }
+                @else {
+                    ul.pv-targets #pv-version-targets {
+                        @for a in list { li { (super::diff::target_markup(a, v.group_names)) } }
+                    }
                 }
             }
             h3 { "JSON" }

@@ -65,9 +65,18 @@ pub async fn view_policy_get(
         }
         _ => None,
     };
-    let id = policy.id.clone();
-    let restorable = state.db.read(move |c| backups::sets_holding_versions(c, &id)).await?;
+    let (id, tid) = (policy.id.clone(), access.tenant.id.clone());
+    let (restorable, group_names) = state
+        .db
+        .read(move |c| {
+            Ok((
+                backups::sets_holding_versions(c, &id)?,
+                crate::db::directory::names(c, &tid)?,
+            ))
+        })
+        .await?;
     let v = PolicyView {
+        group_names: &group_names,
         policy: &policy,
         versions: &versions,
         compared,

@@ -89,12 +89,18 @@ pub async fn view_run_get(
         .div_ceil(ITEMS_PER_PAGE)
         .max(1);
     let number = p.page.unwrap_or(1).clamp(1, pages);
-    let id = run.id.clone();
-    let items = state
+    let (id, tid) = (run.id.clone(), run.tenant_id.clone());
+    let (items, group_names) = state
         .db
-        .read(move |c| runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, (number - 1) * ITEMS_PER_PAGE))
+        .read(move |c| {
+            Ok((
+                runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, (number - 1) * ITEMS_PER_PAGE)?,
+                crate::db::directory::names(c, &tid)?,
+            ))
+        })
         .await?;
     let v = DetailView {
+        group_names: &group_names,
         run: &run,
         items: &items,
         page: number,

@@ -222,12 +222,17 @@ impl FragmentCache {
         let seq = engine.hub.current_seq();
         self.renders.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (id, offset, show) = key.clone();
-        let (run, items) = engine
+        let (run, items, group_names) = engine
             .db
             .read(move |c| {
+                let Some(run) = runs::get(c, &id)? else {
+                    return Ok((None, Vec::new(), crate::views::diff::GroupNames::new()));
+                };
+                let names = crate::db::directory::names(c, &run.tenant_id)?;
                 Ok((
-                    runs::get(c, &id)?,
+                    Some(run),
                     runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, offset)?,
+                    names,
                 ))
             })
             .await
@@ -237,7 +242,7 @@ impl FragmentCache {
         let rendered = Rendered {
             seq,
             summary: summary(&run).into_string().into(),
-            items: item_rows(&run, &items).into_string().into(),
+            items: item_rows(&run, &items, &group_names).into_string().into(),
             filter: item_filter(&base, &run, show).into_string().into(),
             done: run.is_terminal().then_some(run.status),
         };

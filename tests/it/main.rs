@@ -16,6 +16,7 @@ mod deploy;
 mod export;
 mod fidelity;
 mod graph;
+mod group_names;
 mod hardening_api;
 mod hardening_conn;
 mod hardening_graph;

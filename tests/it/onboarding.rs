@@ -123,6 +123,7 @@ async fn the_add_form_lists_every_problem_the_permissions_and_a_tenant_already_c
         "DeviceManagementManagedDevices.ReadWrite.All",
         "Policy.ReadWrite.ConditionalAccess",
         "Policy.Read.All",
+        "Directory.Read.All",
     ] {
         assert_eq!(
             form.matches(&format!("<code>{permission}</code>")).count(),
