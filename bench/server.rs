@@ -270,3 +270,42 @@ pub fn secs_between(from: &Value, to: &Value) -> f64 {
 pub fn run_secs(run: &Value) -> f64 {
     secs_between(&run["created_at"], &run["finished_at"])
 }
+
+/// One page fetched `requests` times in a row with the signed-in session: the sorted
+/// durations and the page's size in bytes.
+pub async fn time_page(
+    server: &Server,
+    url: &str,
+    requests: usize,
+) -> anyhow::Result<(Vec<std::time::Duration>, usize)> {
+    let mut times = Vec::with_capacity(requests);
+    let mut bytes = 0;
+    for _ in 0..requests {
+        let started = std::time::Instant::now();
+        let res = server.http.get(url).header("cookie", &server.cookie).send().await?;
+        let status = res.status();
+        let body = res.bytes().await?;
+        times.push(started.elapsed());
+        if !status.is_success() {
+            anyhow::bail!("GET {url}: {status}");
+        }
+        bytes = body.len();
+    }
+    times.sort();
+    Ok((times, bytes))
+}
+
+/// The table of `time_page` results: p50, p95, max and size per page.
+pub fn print_page_rows(rows: &[(&str, Vec<std::time::Duration>, usize)]) {
+    println!("| page | p50 | p95 | max | page size |");
+    println!("|---|---|---|---|---|");
+    for (what, times, bytes) in rows {
+        println!(
+            "| {what} | {} | {} | {} | {} KiB |",
+            crate::ms(crate::percentile(times, 0.5)),
+            crate::ms(crate::percentile(times, 0.95)),
+            crate::ms(times.last().copied().unwrap_or_default()),
+            bytes / 1024
+        );
+    }
+}

@@ -3,13 +3,12 @@
 //! history (runs of every kind and outcome, backup sets) is written straight into the
 //! server's database with the crate's own functions, as months of use would leave it.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use policyvault::db::runs::{self, NewRun};
 use serde_json::json;
 
 use crate::server::Server;
-use crate::{ms, percentile};
 
 /// Runs per tenant: syncs, backups, verifies, a restore, in every outcome.
 const KINDS: [(&str, &str, &str); 5] = [
@@ -86,20 +85,7 @@ pub async fn run(tenants: usize, runs_per_tenant: usize, requests: usize) -> any
     let mut rows = Vec::new();
     for (what, query) in [("all tenants", ""), ("search \"Customer 4\"", "?q=Customer+4")] {
         let url = server.url(&format!("/{query}"));
-        let mut times = Vec::with_capacity(requests);
-        let mut bytes = 0;
-        for _ in 0..requests {
-            let started = Instant::now();
-            let res = server.http.get(&url).header("cookie", &server.cookie).send().await?;
-            let status = res.status();
-            let body = res.bytes().await?;
-            times.push(started.elapsed());
-            if !status.is_success() {
-                anyhow::bail!("GET {url}: {status}");
-            }
-            bytes = body.len();
-        }
-        times.sort();
+        let (times, bytes) = crate::server::time_page(&server, &url, requests).await?;
         rows.push((what, times, bytes));
     }
     println!(
@@ -107,17 +93,7 @@ pub async fn run(tenants: usize, runs_per_tenant: usize, requests: usize) -> any
         tenants * runs_per_tenant,
         write_time.as_secs_f64()
     );
-    println!("| page | p50 | p95 | max | page size |");
-    println!("|---|---|---|---|---|");
-    for (what, times, bytes) in rows {
-        println!(
-            "| {what} | {} | {} | {} | {} KiB |",
-            ms(percentile(&times, 0.5)),
-            ms(percentile(&times, 0.95)),
-            ms(times.last().copied().unwrap_or(Duration::ZERO)),
-            bytes / 1024
-        );
-    }
+    crate::server::print_page_rows(&rows);
     Ok(())
 }
 

@@ -3,14 +3,13 @@
 //! into the server's database with the crate's own functions (one transaction, so no worker
 //! ever sees the run queued); a real backup of 10,000 policies would take minutes of pacing.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use policyvault::db::runs::{self, NewItem, NewRun};
 use policyvault::sim::SimHandle;
 use policyvault::sim::state::Faults;
 
 use crate::server::Server;
-use crate::{ms, percentile};
 
 pub async fn run(items: usize, requests: usize) -> anyhow::Result<()> {
     let sim = SimHandle::start("127.0.0.1:0".parse()?, 10, Faults::default()).await?;
@@ -73,37 +72,14 @@ pub async fn run(items: usize, requests: usize) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for (what, query) in [("first page", String::new()), ("last page", format!("?page={pages}"))] {
         let url = server.url(&format!("/t/{tid}/runs/{rid}{query}"));
-        let mut times = Vec::with_capacity(requests);
-        let mut bytes = 0;
-        for _ in 0..requests {
-            let started = Instant::now();
-            let res = server.http.get(&url).header("cookie", &server.cookie).send().await?;
-            let status = res.status();
-            let body = res.bytes().await?;
-            times.push(started.elapsed());
-            if !status.is_success() {
-                anyhow::bail!("GET {url}: {status}");
-            }
-            bytes = body.len();
-        }
-        times.sort();
+        let (times, bytes) = crate::server::time_page(&server, &url, requests).await?;
         rows.push((what, times, bytes));
     }
     println!(
         "\nrun detail page of a {items}-item run (100 items per page), {requests} sequential GETs each, signed-in session; items written in {:.1} s\n",
         insert_time.as_secs_f64()
     );
-    println!("| page | p50 | p95 | max | page size |");
-    println!("|---|---|---|---|---|");
-    for (what, times, bytes) in rows {
-        println!(
-            "| {what} | {} | {} | {} | {} KiB |",
-            ms(percentile(&times, 0.5)),
-            ms(percentile(&times, 0.95)),
-            ms(times.last().copied().unwrap_or(Duration::ZERO)),
-            bytes / 1024
-        );
-    }
+    crate::server::print_page_rows(&rows);
     sim.stop();
     Ok(())
 }
