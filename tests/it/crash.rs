@@ -20,29 +20,29 @@ async fn get(c: &Client, server: &ServerProcess, token: &str, path: &str) -> Val
         .expect("json")
 }
 
+/// A superadmin made with the command line in `data_dir`, and an API token of theirs.
+fn superadmin_token(data_dir: &std::path::Path) -> String {
+    let d = data_dir.to_string_lossy().into_owned();
+    let args = [
+        "--data-dir",
+        &d,
+        "user",
+        "add",
+        "--email",
+        "root@msp.test",
+        "--superadmin",
+    ];
+    assert!(run_binary(&args, &format!("{PASSWORD}\n")).0, "user add");
+    let (_, token, _) = run_binary(&["--data-dir", &d, "token", "create", "--email", "root@msp.test"], "");
+    token.trim().to_owned()
+}
+
 #[tokio::test]
 async fn a_run_killed_mid_way_resumes_after_restart_without_redoing_finished_items() {
     let sim = crate::graph::sim().await;
     let t = sim.add_tenant("Crash", 4);
     let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path().to_string_lossy().into_owned();
-    assert!(
-        run_binary(
-            &[
-                "--data-dir",
-                &d,
-                "user",
-                "add",
-                "--email",
-                "root@msp.test",
-                "--superadmin"
-            ],
-            &format!("{PASSWORD}\n")
-        )
-        .0
-    );
-    let (_, token, _) = run_binary(&["--data-dir", &d, "token", "create", "--email", "root@msp.test"], "");
-    let token = token.trim().to_owned();
+    let token = superadmin_token(dir.path());
     let env = [("PV_ALLOW_CUSTOM_ENDPOINTS", "1")];
     let server = ServerProcess::start(dir.path(), &env);
     let c = Client::new();
@@ -189,24 +189,7 @@ async fn a_restore_killed_mid_way_creates_nothing_twice_after_restart() {
     let sim = crate::graph::sim().await;
     let t = sim.add_tenant("Crash restore", 3);
     let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path().to_string_lossy().into_owned();
-    assert!(
-        run_binary(
-            &[
-                "--data-dir",
-                &d,
-                "user",
-                "add",
-                "--email",
-                "root@msp.test",
-                "--superadmin"
-            ],
-            &format!("{PASSWORD}\n")
-        )
-        .0
-    );
-    let (_, token, _) = run_binary(&["--data-dir", &d, "token", "create", "--email", "root@msp.test"], "");
-    let token = token.trim().to_owned();
+    let token = superadmin_token(dir.path());
     let env = [("PV_ALLOW_CUSTOM_ENDPOINTS", "1")];
     let server = ServerProcess::start(dir.path(), &env);
     let c = Client::new();
