@@ -137,6 +137,8 @@ async fn all(quick: bool) -> anyhow::Result<()> {
     restore::run(q(30, 300), 100).await?;
     println!("\n## backup-many-tenants");
     backup::many_tenants(q(10, 100), q(50, 200), 100, server::DEFAULT_WORKERS).await?;
+    // The claim that one node serves an MSP of 500 customers.
+    backup::many_tenants(q(50, 500), 100, 100, server::DEFAULT_WORKERS).await?;
     println!("\n## sse-fanout");
     sse::run(q(100, 500), 100, 150).await?;
     println!("\n## big-run-page");

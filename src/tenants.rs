@@ -209,6 +209,15 @@ fn secret_required(s: Option<&SecretString>) -> Result<&SecretString, AppError> 
     Ok(s)
 }
 
+/// The tenants already connected to the Entra tenant `input` names (its id or domain, as it
+/// would be stored); empty while the field is not valid.
+pub async fn already_connected(db: &Db, input: &TenantInput) -> Result<Vec<Tenant>, AppError> {
+    let Ok(entra) = tenant_id_or_domain(&input.entra_tenant_id) else {
+        return Ok(Vec::new());
+    };
+    Ok(db.read(move |c| tenants::with_entra_tenant_id(c, &entra)).await?)
+}
+
 fn name_taken(name: &str) -> AppError {
     AppError::Conflict(format!("a tenant named {name:?} already exists"))
 }

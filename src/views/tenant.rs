@@ -241,7 +241,7 @@ pub fn entra_check(value: &str, is_domain: bool, same: &[Tenant]) -> Markup {
             span.pv-warn data-duplicate=(value) {
                 "Already connected as "
                 @for (i, t) in same.iter().enumerate() { @if i > 0 { ", " } a href={ "/t/" (t.id) } { (t.name) } }
-                ". A second tenant for the same Entra tenant is allowed (for another app registration), but make sure it is not added twice."
+                ". Saving it again is refused unless you say it is another app registration."
             }
         }
     }
@@ -283,7 +283,9 @@ fn tenant_fields(f: &TenantForm, editing: bool, allow_custom: bool, secret_again
     }
 }
 
-pub fn new_form(nav: &Nav, f: &TenantForm, allow_custom: bool, errors: &[String]) -> Markup {
+/// The add form; `same` are the tenants already connected to the typed Entra tenant, when
+/// saving was refused for that (the form then offers "Add it again").
+pub fn new_form(nav: &Nav, f: &TenantForm, allow_custom: bool, errors: &[String], same: &[Tenant]) -> Markup {
     page(
         nav,
         "Add tenant",
@@ -300,6 +302,14 @@ pub fn new_form(nav: &Nav, f: &TenantForm, allow_custom: bool, errors: &[String]
             form method="post" action="/tenants" {
                 (csrf_field(&nav.csrf))
                 (tenant_fields(f, false, allow_custom, !errors.is_empty()))
+                @if !same.is_empty() {
+                    label #pv-add-again {
+                        input type="checkbox" name="add_again" value="yes";
+                        "Add it again: I know "
+                        @for (i, t) in same.iter().enumerate() { @if i > 0 { ", " } a href={ "/t/" (t.id) } { (t.name) } }
+                        " already backs up this Entra tenant, and this is another app registration."
+                    }
+                }
                 button type="submit" { "Add tenant" }
             }
             (app_registration_help())

@@ -27,6 +27,16 @@ fn refill(input: &TenantInput) -> TenantForm {
     }
 }
 
+/// The add form: a tenant's fields, and the admin's word that an Entra tenant already
+/// connected is meant to be added again (another app registration).
+#[derive(Debug, serde::Deserialize)]
+pub struct NewTenant {
+    #[serde(flatten)]
+    input: TenantInput,
+    #[serde(default)]
+    add_again: Option<String>,
+}
+
 pub async fn view_tenant_new_get(State(state): State<AppState>, _admin: Superadmin, page: Page) -> Response {
     let form = TenantForm {
         cloud: "global".into(),
@@ -34,7 +44,7 @@ pub async fn view_tenant_new_get(State(state): State<AppState>, _admin: Superadm
     };
     respond(
         &page.nav,
-        view::new_form(&page.nav, &form, state.settings.allow_custom_endpoints, &[]),
+        view::new_form(&page.nav, &form, state.settings.allow_custom_endpoints, &[], &[]),
     )
 }
 
@@ -42,7 +52,7 @@ pub async fn view_tenant_new_post(
     State(state): State<AppState>,
     Superadmin(admin): Superadmin,
     page: Page,
-    Form(input): Form<TenantInput>,
+    Form(NewTenant { input, add_again }): Form<NewTenant>,
 ) -> Result<Response, AppError> {
     let form = refill(&input);
     let allow = state.settings.allow_custom_endpoints;
@@ -50,8 +60,23 @@ pub async fn view_tenant_new_post(
     if !problems.is_empty() {
         return Ok(respond_invalid(
             &page.nav,
-            view::new_form(&page.nav, &form, allow, &problems),
+            view::new_form(&page.nav, &form, allow, &problems, &[]),
             StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    // The same customer twice means every backup twice and one Graph budget shared by two
+    // records: refused unless the admin says it is meant.
+    let same = tenants::already_connected(&state.db, &input).await?;
+    if !same.is_empty() && add_again.is_none() {
+        let names: Vec<&str> = same.iter().map(|t| t.name.as_str()).collect();
+        let problem = format!(
+            "this Entra tenant is already connected as {}; adding it again backs it up twice. If it is another app registration on purpose, tick \"Add it again\" and save",
+            names.join(", ")
+        );
+        return Ok(respond_invalid(
+            &page.nav,
+            view::new_form(&page.nav, &form, allow, &[problem], &same),
+            StatusCode::CONFLICT,
         ));
     }
     match tenants::create(&state.db, &state.key, input, allow, &admin.user.email).await {
@@ -69,7 +94,7 @@ pub async fn view_tenant_new_post(
         }
         Err(AppError::Invalid(m) | AppError::Conflict(m)) => Ok(respond_invalid(
             &page.nav,
-            view::new_form(&page.nav, &form, allow, &[m]),
+            view::new_form(&page.nav, &form, allow, &[m], &[]),
             StatusCode::UNPROCESSABLE_ENTITY,
         )),
         Err(e) => Err(e),

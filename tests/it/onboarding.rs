@@ -176,20 +176,32 @@ async fn the_add_form_lists_every_problem_the_permissions_and_a_tenant_already_c
         note.contains("Already connected as") && note.contains("Contoso"),
         "{note}"
     );
-    // Allowed all the same (a second app registration), and verified at once.
-    let res = c
-        .post(app.url("/tenants"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("name", "Contoso (second app)"),
-            ("entra_tenant_id", entra),
-            ("client_id", "11111111-2222-3333-4444-555555555555"),
-            ("client_secret", "another"),
-            ("cloud", "global"),
-        ])
-        .send()
-        .await
-        .expect("post");
+    // Saving it again is refused, naming the tenant, with nothing stored...
+    let second = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Contoso (second app)"),
+        ("entra_tenant_id", entra),
+        ("client_id", "11111111-2222-3333-4444-555555555555"),
+        ("client_secret", "another"),
+        ("cloud", "global"),
+    ];
+    let res = c.post(app.url("/tenants")).form(&second).send().await.expect("post");
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let page = res.text().await.expect("body");
+    assert!(
+        page.contains("already connected as Contoso") && page.contains("name=\"add_again\""),
+        "{page}"
+    );
+    assert!(page.contains("value=\"Contoso (second app)\""), "the fields are kept");
+    let (_, all) = app.api(Method::GET, &token, "/api/v1/tenants", None).await;
+    assert!(
+        all.as_array()
+            .is_some_and(|l| l.iter().all(|t| t["name"] != "Contoso (second app)")),
+        "nothing stored: {all}"
+    );
+    // ...unless the admin says it is another app registration; then it is verified at once.
+    let again = [second.as_slice(), &[("add_again", "yes")]].concat();
+    let res = c.post(app.url("/tenants")).form(&again).send().await.expect("post");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let tid = res.headers()["location"]
         .to_str()
