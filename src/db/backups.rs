@@ -106,10 +106,11 @@ pub fn set_capture_run(c: &Connection, set_id: &str, run_id: &str) -> DbResult<(
 
 /// Fills an item's version once; an item already captured keeps its version (immutable).
 pub fn set_item_version(c: &Connection, item_id: &str, version_id: &str) -> DbResult<bool> {
-    Ok(c.execute(
-        "UPDATE backup_items SET version_id = ?2 WHERE id = ?1 AND version_id IS NULL",
-        [item_id, version_id],
-    )? == 1)
+    Ok(
+        c.prepare_cached("UPDATE backup_items SET version_id = ?2 WHERE id = ?1 AND version_id IS NULL")?
+            .execute([item_id, version_id])?
+            == 1,
+    )
 }
 
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<BackupSet>> {

@@ -169,6 +169,15 @@ pub enum Recorded {
     Unchanged(String),
 }
 
+impl Recorded {
+    /// The version the policy stands at now (new or unchanged).
+    pub fn version_id(&self) -> &str {
+        match self {
+            Recorded::New(v) | Recorded::Unchanged(v) => v,
+        }
+    }
+}
+
 /// Stores a captured content as the policy's newest version, unless it equals the latest
 /// one. The content itself is stored once per hash, whoever captured it.
 pub fn record_version(

@@ -408,19 +408,28 @@ pub fn finish_item(
     if !still_ours(tx, run_id, attempt)? {
         return Ok(false);
     }
-    tx.prepare_cached(
-        "UPDATE run_items SET status = ?2, error_code = ?3, error_context = ?4, result = ?5, finished_at = ?6
-         WHERE id = ?1 AND status IN ('pending', 'running')",
-    )?
-    .execute(params![
-        item_id,
-        o.status,
-        o.error_code,
-        o.error_context.map(Value::to_string),
-        o.result.map(Value::to_string),
-        now
-    ])?;
-    recount(tx, run_id)?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE run_items SET status = ?2, error_code = ?3, error_context = ?4, result = ?5, finished_at = ?6
+             WHERE id = ?1 AND status IN ('pending', 'running')",
+        )?
+        .execute(params![
+            item_id,
+            o.status,
+            o.error_code,
+            o.error_context.map(Value::to_string),
+            o.result.map(Value::to_string),
+            now
+        ])?;
+    // The item went from unfinished (counted in none) to `o.status`: one more there. A
+    // recount would read every item of the run again, once per item.
+    if changed == 1 {
+        tx.prepare_cached(
+            "UPDATE runs SET succeeded = succeeded + (?2 = 'succeeded'), failed = failed + (?2 = 'failed'),
+                skipped = skipped + (?2 = 'skipped') WHERE id = ?1",
+        )?
+        .execute([run_id, o.status])?;
+    }
     Ok(true)
 }
 

@@ -134,7 +134,8 @@ fn commit_batch(
     let mut jobs = batch.into_iter();
     let mut lost = None;
     for job in jobs.by_ref() {
-        if let Err(e) = tx.execute_batch("SAVEPOINT pv_job") {
+        // Prepared once: parsing these two statements per job showed in the writer's profile.
+        if let Err(e) = tx.prepare_cached("SAVEPOINT pv_job").and_then(|mut s| s.execute([])) {
             job.refuse(DbError::Sqlite(copy_error(&e)));
             lost = Some(e);
             break;
@@ -149,7 +150,9 @@ fn commit_batch(
             set_failure(storage_failure, Some(reason));
         }
         let end = if keep {
-            tx.execute_batch("RELEASE pv_job")
+            tx.prepare_cached("RELEASE pv_job")
+                .and_then(|mut s| s.execute([]))
+                .map(drop)
         } else {
             tx.execute_batch("ROLLBACK TO pv_job; RELEASE pv_job")
         };

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::Deps;
-use super::capture::{fetch_documents, record_document};
+use super::capture::{fetch_documents, record_document_then};
 use super::listing;
 use super::prefetch::Prefetch;
 use crate::auth::role::Role;
@@ -203,27 +203,25 @@ impl RunContext for Ctx {
                 };
             }
         };
-        let (version, unchanged) = match record_document(&self.deps, &policy_id, &document, &self.run_id).await {
-            Ok(Recorded::New(v)) => (v, false),
-            Ok(Recorded::Unchanged(v)) => (v, true),
-            Err(outcome) => return outcome,
-        };
-        let (item_id, v) = (item.item_id.clone(), version.clone());
-        match self
-            .deps
-            .db
-            .write(move |tx| backups::set_item_version(tx, &item_id, &v))
-            .await
-        {
-            Ok(_) => ItemOutcome::Succeeded {
-                result: Some(json!({"version_id": version, "unchanged": unchanged})),
+        let item_id = item.item_id.clone();
+        let recorded = record_document_then(&self.deps, &policy_id, &document, &self.run_id, move |tx, r| {
+            backups::set_item_version(tx, &item_id, r.version_id()).map(|_| ())
+        })
+        .await;
+        match recorded {
+            Ok(Recorded::New(v)) => ItemOutcome::Succeeded {
+                result: Some(json!({"version_id": v, "unchanged": false})),
             },
-            Err(_) => ItemOutcome::Failed {
-                result: None,
-                code: ErrorCode::Internal,
-                context: json!({}),
+            Ok(Recorded::Unchanged(v)) => ItemOutcome::Succeeded {
+                result: Some(json!({"version_id": v, "unchanged": true})),
             },
+            Err(outcome) => outcome,
         }
+    }
+
+    /// Every item of a backup reads (a listing, a capture): after a crash it is read again.
+    fn marks_running(&self, _item: &RunItem) -> bool {
+        false
     }
 
     async fn after_items(&mut self) {

@@ -87,43 +87,66 @@ pub async fn record_document(
     document: &Value,
     run_id: &str,
 ) -> Result<Recorded, ItemOutcome> {
-    let (run, id, key, document) = (
-        run_id.to_owned(),
-        policy_id.to_owned(),
-        deps.key.clone(),
-        document.clone(),
-    );
+    record_document_then(deps, policy_id, document, run_id, |_, _| Ok(())).await
+}
+
+/// [`record_document`], and `then` in the same transaction (a backup points its item at
+/// the version there: one commit per policy instead of two).
+///
+/// Sealing, the canonical form and its hash are worked out on the caller's task, not in
+/// the write: the one writer thread serves every run, and 500 tenants' captures would
+/// otherwise queue on its single core.
+pub async fn record_document_then<F>(
+    deps: &Deps,
+    policy_id: &str,
+    document: &Value,
+    run_id: &str,
+    then: F,
+) -> Result<Recorded, ItemOutcome>
+where
+    F: FnOnce(&rusqlite::Transaction, &Recorded) -> crate::db::DbResult<()> + Send + 'static,
+{
+    let id = policy_id.to_owned();
+    let Some(known) = deps
+        .db
+        .read(move |c| policies::get(c, &id))
+        .await
+        .map_err(|_| failed(ErrorCode::Internal))?
+    else {
+        return Err(removed());
+    };
+    let Some(ty) = registry::by_key(&known.policy_type) else {
+        return Err(removed());
+    };
+    let sealer = super::sealing::Sealer {
+        key: deps.key.clone(),
+        tenant_id: known.tenant_id.clone(),
+    };
+    let secured = sealer.seal(ty, document.clone());
+    let content = canonicalize(&secured.document);
+    let (hash, text) = (content_hash(&content), content.to_string());
+    let (run, id) = (run_id.to_owned(), policy_id.to_owned());
     deps.db
         .write(move |tx| {
             // Re-read inside the transaction: another run may have captured meanwhile.
             let Some(current) = policies::get(tx, &id)? else {
                 return Ok(None);
             };
-            let Some(ty) = registry::by_key(&current.policy_type) else {
-                return Ok(None);
-            };
-            let sealer = super::sealing::Sealer {
-                key,
-                tenant_id: current.tenant_id.clone(),
-            };
-            let secured = sealer.seal(ty, document);
-            let content = canonicalize(&secured.document);
             let now = clock::now();
             sealer.store(tx, &secured.values, &now)?;
-            Ok(Some(policies::record_version(
-                tx,
-                &current,
-                &content_hash(&content),
-                &content.to_string(),
-                Some(&run),
-                &now,
-            )?))
+            let recorded = policies::record_version(tx, &current, &hash, &text, Some(&run), &now)?;
+            then(tx, &recorded)?;
+            Ok(Some(recorded))
         })
         .await
         .map_err(|_| failed(ErrorCode::Internal))?
-        .ok_or_else(|| ItemOutcome::Skipped {
-            result: Some(json!({"reason": "the policy was removed meanwhile"})),
-        })
+        .ok_or_else(removed)
+}
+
+fn removed() -> ItemOutcome {
+    ItemOutcome::Skipped {
+        result: Some(json!({"reason": "the policy was removed meanwhile"})),
+    }
 }
 
 fn failed(code: ErrorCode) -> ItemOutcome {

@@ -57,6 +57,14 @@ pub trait RunContext: Send {
         None
     }
 
+    /// Whether the worker records `item` as running before processing it. An item that
+    /// writes to the tenant must be (a crash then hands it to `recover`); a read that is
+    /// simply done again after a crash need not, which saves a commit per item.
+    fn marks_running(&self, item: &RunItem) -> bool {
+        let _ = item;
+        true
+    }
+
     /// Whether `next` may be processed together with `item` (`process_pair`): true only when
     /// neither can depend on what the other writes. The worker marks both running before
     /// either starts, so crash recovery sees both as possibly written.

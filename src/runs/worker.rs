@@ -209,7 +209,7 @@ async fn drive(engine: &Engine, run: &Run, shutdown: &CancellationToken, lost: &
             let outcome = if let Some(o) = recovered {
                 o
             } else {
-                if !mark_running(engine, run, &item.id).await? {
+                if ctx.marks_running(item) && !mark_running(engine, run, &item.id).await? {
                     return Ok(()); // taken over
                 }
                 tokio::time::timeout(remaining(), ctx.process(item))
