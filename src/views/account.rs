@@ -103,7 +103,7 @@ pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: O
                 }
                 form.pv-actions method="post" action="/profile/tokens" {
                     (csrf_field(&nav.csrf))
-                    input type="text" name="name" placeholder="Token name, e.g. RMM sync" required maxlength="100";
+                    input type="text" name="name" placeholder="Token name, e.g. RMM sync" size="28" required maxlength="100";
                     button type="submit" { "Create token" }
                 }
                 (form_error(error))
@@ -143,7 +143,8 @@ pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: O
                         label { "New password" input type="password" name="new" autocomplete="new-password" minlength="12" required; }
                     }
                     label { input type="checkbox" name="revoke_tokens"; " Also revoke my API tokens" }
-                    small.pv-muted { "Changing the password ends your sessions; API tokens keep working unless you revoke them here or above." }
+                    // A paragraph: as inline small print the button stuck to its last word.
+                    p.pv-muted { "Changing the password ends your sessions; API tokens keep working unless you revoke them here or above." }
                     button.secondary type="submit" { "Change password" }
                 }
             }
