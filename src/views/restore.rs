@@ -62,13 +62,17 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                 p.pv-empty { "Not captured yet." }
             } @else {
                 form method="get" action=(base) {
+                    // One version has nothing to compare with: no pair of radios both ticked.
+                    @let compare = v.versions.len() > 1;
                     table {
-                        thead { tr { th { "Older" } th { "Newer" } th { "Captured" } th { "JSON" } th { "By run" } th {} } }
+                        thead { tr { @if compare { th { "Older" } th { "Newer" } } th { "Captured" } th { "JSON" } th { "By run" } th {} } }
                         tbody {
                             @for (i, ver) in v.versions.iter().enumerate() {
                                 tr data-version=(ver.id) {
-                                    td { input type="radio" name="a" value=(ver.id) checked[i == 1.min(v.versions.len() - 1)] aria-label="older"; }
-                                    td { input type="radio" name="b" value=(ver.id) checked[i == 0] aria-label="newer"; }
+                                    @if compare {
+                                        td { input type="radio" name="a" value=(ver.id) checked[i == 1] aria-label="older"; }
+                                        td { input type="radio" name="b" value=(ver.id) checked[i == 0] aria-label="newer"; }
+                                    }
                                     td { (when_exact(&ver.captured_at)) }
                                     td.pv-nowrap {
                                         a href={ (base) "/versions/" (ver.id) } { "View JSON" } " · "
@@ -87,7 +91,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                             }
                         }
                     }
-                    @if v.versions.len() > 1 { button.secondary type="submit" { "Compare" } }
+                    @if compare { button.secondary type="submit" { "Compare" } }
                 }
             }
             @if v.can_operate && !v.restorable.is_empty() {
