@@ -151,12 +151,6 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
                 }
                 small.pv-muted { "One JSON file per policy and a manifest with checksums. Secret values are not included." }
             }
-            @if v.is_owner && set.origin != "before_restore" {
-                form.pv-actions #pv-delete-set method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/delete" } {
-                    (csrf_field(&nav.csrf))
-                    button.secondary.outline type="submit" data-confirm={ "Delete the backup set " (set.name) "? Its " (set.item_count) " items can no longer be restored from it." } { "Delete backup set" }
-                }
-            }
             form #pv-restore-picker method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
                 (csrf_field(&nav.csrf))
                 @if v.can_operate {
@@ -171,6 +165,8 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
                         button.secondary type="button" data-pick="all" { "Select all shown" }
                         button.secondary type="button" data-pick="none" { "Select none" }
                         span #pv-picked.pv-muted aria-live="polite" { "0 selected" }
+                        // Also here: under a long list the bottom button was a page away.
+                        button type="submit" data-pick="submit" { "Preview restore" }
                     }
                 }
                 table {
@@ -194,6 +190,13 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
                 @if v.can_operate {
                     (restore_options())
                     button type="submit" data-pick="submit" { "Preview restore" }
+                }
+            }
+            // Last, apart from the restore picker it used to sit on top of.
+            @if v.is_owner && set.origin != "before_restore" {
+                form.pv-actions #pv-delete-set method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/delete" } {
+                    (csrf_field(&nav.csrf))
+                    button.secondary.outline type="submit" data-confirm={ "Delete the backup set " (set.name) "? Its " (set.item_count) " items can no longer be restored from it." } { "Delete backup set" }
                 }
             }
         },
