@@ -297,15 +297,17 @@ pub fn after_restore(nav: &Nav, t: &Tenant, run: &Run) -> Markup {
             @if let Some(before) = &run.before_backup_set_id {
                 p { "Before writing, this run saved the previous state as " a href={ "/t/" (t.id) "/backups/" (before) } { "a backup set" } "." }
             }
+            // The name in full: a placeholder in a short field showed "type Contoso Pharmaceut".
+            p { "To undo it" @if run.failed > 0 { " or re-run its failed items" } ", type the tenant's name: " strong { (t.name) } }
             form.pv-actions method="post" action={ "/t/" (t.id) "/runs/" (run.id) "/undo" } {
                 (csrf_field(&nav.csrf))
-                input type="text" name="confirm" placeholder={ "type " (t.name) } autocomplete="off" required;
+                input type="text" name="confirm" placeholder="tenant name" aria-label="Tenant name" autocomplete="off" required;
                 button.secondary type="submit" { "Undo this restore" }
             }
             @if run.failed > 0 {
                 form.pv-actions method="post" action={ "/t/" (t.id) "/runs/" (run.id) "/rerun" } {
                     (csrf_field(&nav.csrf))
-                    input type="text" name="confirm" placeholder={ "type " (t.name) } autocomplete="off" required;
+                    input type="text" name="confirm" placeholder="tenant name" aria-label="Tenant name" autocomplete="off" required;
                     button.secondary type="submit" { "Re-run failed items" }
                 }
             }
