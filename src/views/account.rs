@@ -59,7 +59,9 @@ pub fn setup(csrf: &str, email: &str, error: Option<&str>) -> Markup {
 }
 
 /// An invited person sets their password.
-pub fn invite(csrf: &str, token: &str, email: &str, error: Option<&str>) -> Markup {
+/// `joins`: the tenant's name and the role the invitation gives.
+pub fn invite(csrf: &str, token: &str, email: &str, joins: &(String, String), error: Option<&str>) -> Markup {
+    let (tenant, role) = joins;
     bare(
         "Join policyvault",
         Some(csrf),
@@ -68,6 +70,10 @@ pub fn invite(csrf: &str, token: &str, email: &str, error: Option<&str>) -> Mark
             article.pv-narrow {
                 header {
                     h2 { "You are invited" }
+                    // The page named no tenant: whoever opened the link could not tell what it joins.
+                    @if !tenant.is_empty() {
+                        p { "You join " strong { (tenant) } " as " (badge(role, role)) "." }
+                    }
                     p.pv-sub { "Choose a password for " strong { (email) } ". The link works once." }
                 }
                 form method="post" action={ "/invite/" (token) } {
