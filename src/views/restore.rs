@@ -65,7 +65,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                     // One version has nothing to compare with: no pair of radios both ticked.
                     @let compare = v.versions.len() > 1;
                     table {
-                        thead { tr { @if compare { th { "Older" } th { "Newer" } } th { "Captured" } th { "JSON" } th { "By run" } th {} } }
+                        thead { tr { @if compare { th { "Older" } th { "Newer" } } th { "Captured" } th { "JSON" } th { "Run" } th {} } }
                         tbody {
                             @for (i, ver) in v.versions.iter().enumerate() {
                                 tr data-version=(ver.id) {
@@ -78,7 +78,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                                         a href={ (base) "/versions/" (ver.id) } { "View JSON" } " · "
                                         a href={ (base) "/versions/" (ver.id) "/json" } download { "Download JSON" }
                                     }
-                                    td { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "run" } } }
+                                    td { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                                     td {
                                         @if v.can_operate && v.restorable.contains_key(&ver.id) {
                                             button.secondary.pv-small type="submit" form="pv-restore-version"
