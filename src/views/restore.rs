@@ -78,7 +78,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                                         a href={ (base) "/versions/" (ver.id) } { "View JSON" } " · "
                                         a href={ (base) "/versions/" (ver.id) "/json" } download { "Download JSON" }
                                     }
-                                    td { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
+                                    td.pv-nowrap { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                                     td {
                                         @if v.can_operate && v.restorable.contains_key(&ver.id) {
                                             button.secondary.pv-small type="submit" form="pv-restore-version"
