@@ -57,8 +57,7 @@
       var ticked = rows.filter(function (r) { var b = box(r); return b && b.checked; }).length;
       var out = form.querySelector("#pv-picked");
       if (out) { out.textContent = ticked + " selected"; }
-      var submit = form.querySelector('[data-pick="submit"]');
-      if (submit) { submit.disabled = ticked === 0; }
+      form.querySelectorAll('[data-pick="submit"]').forEach(function (submit) { submit.disabled = ticked === 0; });
     };
     var filter = function () {
       var type = value("type"), name = value("name").trim().toLowerCase(), since = value("since");

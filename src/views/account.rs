@@ -59,7 +59,9 @@ pub fn setup(csrf: &str, email: &str, error: Option<&str>) -> Markup {
 }
 
 /// An invited person sets their password.
-pub fn invite(csrf: &str, token: &str, email: &str, error: Option<&str>) -> Markup {
+/// `joins`: the tenant's name and the role the invitation gives.
+pub fn invite(csrf: &str, token: &str, email: &str, joins: &(String, String), error: Option<&str>) -> Markup {
+    let (tenant, role) = joins;
     bare(
         "Join policyvault",
         Some(csrf),
@@ -68,6 +70,10 @@ pub fn invite(csrf: &str, token: &str, email: &str, error: Option<&str>) -> Mark
             article.pv-narrow {
                 header {
                     h2 { "You are invited" }
+                    // The page named no tenant: whoever opened the link could not tell what it joins.
+                    @if !tenant.is_empty() {
+                        p { "You join " strong { (tenant) } " as " (badge(role, role)) "." }
+                    }
                     p.pv-sub { "Choose a password for " strong { (email) } ". The link works once." }
                 }
                 form method="post" action={ "/invite/" (token) } {
@@ -103,7 +109,7 @@ pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: O
                 }
                 form.pv-actions method="post" action="/profile/tokens" {
                     (csrf_field(&nav.csrf))
-                    input type="text" name="name" placeholder="Token name, e.g. RMM sync" required maxlength="100";
+                    input type="text" name="name" placeholder="Token name, e.g. RMM sync" size="28" required maxlength="100";
                     button type="submit" { "Create token" }
                 }
                 (form_error(error))
@@ -143,7 +149,8 @@ pub fn profile(nav: &Nav, tokens: &[ApiToken], new_token: Option<&str>, error: O
                         label { "New password" input type="password" name="new" autocomplete="new-password" minlength="12" required; }
                     }
                     label { input type="checkbox" name="revoke_tokens"; " Also revoke my API tokens" }
-                    small.pv-muted { "Changing the password ends your sessions; API tokens keep working unless you revoke them here or above." }
+                    // A paragraph: as inline small print the button stuck to its last word.
+                    p.pv-muted { "Changing the password ends your sessions; API tokens keep working unless you revoke them here or above." }
                     button.secondary type="submit" { "Change password" }
                 }
             }

@@ -36,6 +36,15 @@ pub fn when_exact(ts: &str) -> String {
     }
 }
 
+/// "1 field", "3 fields": the summary of an item's diff.
+pub fn fields(n: usize) -> String {
+    if n == 1 {
+        "1 field".to_owned()
+    } else {
+        format!("{n} fields")
+    }
+}
+
 /// A timestamp as a `<time>` element: UTC in the page (and on hover), turned into the
 /// reader's local time by `app.js`.
 pub fn local_time(ts: &str) -> Markup {

@@ -168,7 +168,7 @@ fn row(t: &Tenant, v: &DriftView<'_>, i: &RunItem, item: Option<&BackupItem>, ki
                 @else if entries.is_empty() { "points at a removed policy " small.pv-muted { "(its reference is rewritten when that policy is restored)" } }
                 @else { "changed" }
                 @if kind == "changed" && !entries.is_empty() {
-                    details.pv-item-diff { summary { (entries.len()) " field(s)" } (drift_table(&entries, v.group_names)) }
+                    details.pv-item-diff { summary { (super::components::fields(entries.len())) } (drift_table(&entries, v.group_names)) }
                 }
             }
             td { div.pv-actions {

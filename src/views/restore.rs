@@ -62,19 +62,23 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                 p.pv-empty { "Not captured yet." }
             } @else {
                 form method="get" action=(base) {
+                    // One version has nothing to compare with: no pair of radios both ticked.
+                    @let compare = v.versions.len() > 1;
                     table {
-                        thead { tr { th { "Older" } th { "Newer" } th { "Captured" } th { "JSON" } th { "By run" } th {} } }
+                        thead { tr { @if compare { th { "Older" } th { "Newer" } } th { "Captured" } th { "JSON" } th { "Run" } th {} } }
                         tbody {
                             @for (i, ver) in v.versions.iter().enumerate() {
                                 tr data-version=(ver.id) {
-                                    td { input type="radio" name="a" value=(ver.id) checked[i == 1.min(v.versions.len() - 1)] aria-label="older"; }
-                                    td { input type="radio" name="b" value=(ver.id) checked[i == 0] aria-label="newer"; }
+                                    @if compare {
+                                        td { input type="radio" name="a" value=(ver.id) checked[i == 1] aria-label="older"; }
+                                        td { input type="radio" name="b" value=(ver.id) checked[i == 0] aria-label="newer"; }
+                                    }
                                     td { (when_exact(&ver.captured_at)) }
                                     td.pv-nowrap {
                                         a href={ (base) "/versions/" (ver.id) } { "View JSON" } " · "
                                         a href={ (base) "/versions/" (ver.id) "/json" } download { "Download JSON" }
                                     }
-                                    td { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "run" } } }
+                                    td.pv-nowrap { @if let Some(r) = &ver.run_id { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                                     td {
                                         @if v.can_operate && v.restorable.contains_key(&ver.id) {
                                             button.secondary.pv-small type="submit" form="pv-restore-version"
@@ -87,7 +91,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                             }
                         }
                     }
-                    @if v.versions.len() > 1 { button.secondary type="submit" { "Compare" } }
+                    @if compare { button.secondary type="submit" { "Compare" } }
                 }
             }
             @if v.can_operate && !v.restorable.is_empty() {
@@ -147,12 +151,6 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
                 }
                 small.pv-muted { "One JSON file per policy and a manifest with checksums. Secret values are not included." }
             }
-            @if v.is_owner && set.origin != "before_restore" {
-                form.pv-actions #pv-delete-set method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/delete" } {
-                    (csrf_field(&nav.csrf))
-                    button.secondary.outline type="submit" data-confirm={ "Delete the backup set " (set.name) "? Its " (set.item_count) " items can no longer be restored from it." } { "Delete backup set" }
-                }
-            }
             form #pv-restore-picker method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/preview" } {
                 (csrf_field(&nav.csrf))
                 @if v.can_operate {
@@ -167,6 +165,8 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
                         button.secondary type="button" data-pick="all" { "Select all shown" }
                         button.secondary type="button" data-pick="none" { "Select none" }
                         span #pv-picked.pv-muted aria-live="polite" { "0 selected" }
+                        // Also here: under a long list the bottom button was a page away.
+                        button type="submit" data-pick="submit" { "Preview restore" }
                     }
                 }
                 table {
@@ -190,6 +190,13 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
                 @if v.can_operate {
                     (restore_options())
                     button type="submit" data-pick="submit" { "Preview restore" }
+                }
+            }
+            // Last, apart from the restore picker it used to sit on top of.
+            @if v.is_owner && set.origin != "before_restore" {
+                form.pv-actions #pv-delete-set method="post" action={ "/t/" (t.id) "/backups/" (set.id) "/delete" } {
+                    (csrf_field(&nav.csrf))
+                    button.secondary.outline type="submit" data-confirm={ "Delete the backup set " (set.name) "? Its " (set.item_count) " items can no longer be restored from it." } { "Delete backup set" }
                 }
             }
         },
@@ -290,15 +297,17 @@ pub fn after_restore(nav: &Nav, t: &Tenant, run: &Run) -> Markup {
             @if let Some(before) = &run.before_backup_set_id {
                 p { "Before writing, this run saved the previous state as " a href={ "/t/" (t.id) "/backups/" (before) } { "a backup set" } "." }
             }
+            // The name in full: a placeholder in a short field showed "type Contoso Pharmaceut".
+            p { "To undo it" @if run.failed > 0 { " or re-run its failed items" } ", type the tenant's name: " strong { (t.name) } }
             form.pv-actions method="post" action={ "/t/" (t.id) "/runs/" (run.id) "/undo" } {
                 (csrf_field(&nav.csrf))
-                input type="text" name="confirm" placeholder={ "type " (t.name) } autocomplete="off" required;
+                input type="text" name="confirm" placeholder="tenant name" aria-label="Tenant name" autocomplete="off" required;
                 button.secondary type="submit" { "Undo this restore" }
             }
             @if run.failed > 0 {
                 form.pv-actions method="post" action={ "/t/" (t.id) "/runs/" (run.id) "/rerun" } {
                     (csrf_field(&nav.csrf))
-                    input type="text" name="confirm" placeholder={ "type " (t.name) } autocomplete="off" required;
+                    input type="text" name="confirm" placeholder="tenant name" aria-label="Tenant name" autocomplete="off" required;
                     button.secondary type="submit" { "Re-run failed items" }
                 }
             }

@@ -156,8 +156,9 @@ pub fn item_outcome(kind: &str, i: &RunItem) -> (&'static str, String) {
 /// The internal item type in words.
 fn item_type_label(t: &str) -> &str {
     match t {
-        "backup_item" | "policy" => "policy",
-        "policy_type" => "policy type",
+        "backup_item" | "policy" | "delete" => "policy",
+        // A backup's first step: listing what exists of one type.
+        "policy_type" | "backup_list" => "policy type",
         "tenant" => "tenant",
         other => other,
     }
@@ -210,7 +211,7 @@ pub fn item_rows(run: &Run, items: &[RunItem], names: &super::diff::GroupNames) 
             @let (class, words) = item_outcome(&run.kind, i);
             tr data-item=(i.id) data-status=(i.status) {
                 td { (i.label) }
-                td.pv-muted { (item_type_label(&i.item_type)) }
+                td.pv-muted.pv-nowrap { (item_type_label(&i.item_type)) }
                 td { (badge(class, &words)) }
                 td {
                     @if let Some(label) = capture_outcome(i) { span.pv-muted { (label) } " " }
@@ -222,7 +223,7 @@ pub fn item_rows(run: &Run, items: &[RunItem], names: &super::diff::GroupNames) 
                     }
                     (references(i))
                     @if let Some(entries) = item_diff(i) {
-                        details.pv-item-diff { summary { (entries.len()) " field(s)" } (super::restore::diff_table(&entries, names)) }
+                        details.pv-item-diff { summary { (super::components::fields(entries.len())) } (super::restore::diff_table(&entries, names)) }
                     }
                 }
             }

@@ -8,6 +8,7 @@ use crate::db::audit::AuditRow;
 use crate::db::memberships::Member;
 use crate::db::tenants::Tenant;
 use crate::graph::cloud::Cloud;
+use crate::graph::registry;
 
 /// Which tab is open; owners see more tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -416,6 +417,30 @@ pub fn members(nav: &Nav, t: &Tenant, v: &MembersView<'_>) -> Markup {
     )
 }
 
+/// One detail of an event in words: run kinds, types, origins and cron expressions as the
+/// pages name them, times as local times (the audit log showed `restore.execute`,
+/// `backup_set`, `policy types []` and `0 0 2 * * *`).
+fn detail_value(key: &str, v: &serde_json::Value) -> Markup {
+    let type_label = |s: &str| registry::by_key(s).map_or_else(|| s.replace('_', " "), |t| t.label.to_owned());
+    match (key, v) {
+        ("kind", serde_json::Value::String(s)) => html! { (super::runs::kind_label(s)) },
+        ("target_type" | "item_type", serde_json::Value::String(s)) => html! { (s.replace('_', " ")) },
+        ("origin", serde_json::Value::String(s)) => html! { (super::inventory::origin_label(s)) },
+        ("policy_type", serde_json::Value::String(s)) => html! { (type_label(s)) },
+        ("cron", serde_json::Value::String(s)) => html! { code { (crate::schedules::cron::display(s)) } },
+        ("policy_types", serde_json::Value::Array(a)) if a.is_empty() => html! { "every supported type" },
+        ("policy_types", serde_json::Value::Array(a)) => {
+            let labels: Vec<String> = a.iter().filter_map(|t| t.as_str()).map(type_label).collect();
+            html! { (labels.join(", ")) }
+        }
+        (k, serde_json::Value::String(s)) if k.ends_with("_at") && crate::clock::parse_time(s).is_some() => {
+            local_time(s)
+        }
+        (_, serde_json::Value::String(s)) => html! { (s) },
+        (_, other) => html! { (other.to_string()) },
+    }
+}
+
 /// An event's details as `key value` pairs; internal ids and nulls are left to the API.
 fn details(json: &str) -> Markup {
     let parsed: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
@@ -427,7 +452,7 @@ fn details(json: &str) -> Markup {
     html! {
         div.pv-kv {
             @for (k, v) in shown {
-                span { b { (k.replace('_', " ")) } (v.as_str().map_or_else(|| v.to_string(), str::to_owned)) }
+                span { b { (k.replace('_', " ")) } (detail_value(k, v)) }
             }
         }
     }

@@ -69,6 +69,12 @@ pub async fn render(req: Request, next: Next) -> Response {
     out
 }
 
+/// Any address no route serves: the same 404 page as every other error (axum's own answer has
+/// no body, so the browser showed its "HTTP ERROR 404" page instead of ours).
+pub async fn no_such_page() -> crate::error::AppError {
+    crate::error::AppError::NotFound("there is no page at this address".into())
+}
+
 /// An `ErrorInfo` for an error response we did not make, keeping its status and, when it is
 /// a short plain text (axum's rejections are), its message.
 async fn foreign_error(res: Response) -> ErrorInfo {

@@ -22,16 +22,24 @@ fn page(status: StatusCode, markup: maud::Markup, cookie: Option<axum::http::Hea
     res
 }
 
+/// The tenant the invitation joins and the role it gives, for the page to say so.
+async fn joins(state: &AppState, invite: &crate::db::invites::Invite) -> Result<(String, String), AppError> {
+    let tid = invite.tenant_id.clone();
+    let tenant = state.db.read(move |c| crate::db::tenants::get(c, &tid)).await?;
+    Ok((tenant.map(|t| t.name).unwrap_or_default(), invite.role.clone()))
+}
+
 pub async fn view_invite_get(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let invite = crate::accounts::live_invite(&state.db, &token).await?;
+    let joins = joins(&state, &invite).await?;
     let (csrf, cookie) = super::login::anon_csrf(&state, &headers);
     Ok(page(
         StatusCode::OK,
-        views::account::invite(&csrf, &token, &invite.email, None),
+        views::account::invite(&csrf, &token, &invite.email, &joins, None),
         cookie,
     ))
 }
@@ -49,11 +57,12 @@ pub async fn view_invite_post(
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
     let invite = crate::accounts::live_invite(&state.db, &token).await?;
+    let joins = joins(&state, &invite).await?;
     let (csrf, _) = super::login::anon_csrf(&state, &headers);
     let invalid = |m: &str| {
         page(
             StatusCode::UNPROCESSABLE_ENTITY,
-            views::account::invite(&csrf, &token, &invite.email, Some(m)),
+            views::account::invite(&csrf, &token, &invite.email, &joins, Some(m)),
             None,
         )
     };

@@ -184,6 +184,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, _) = all_routes(&state).into_parts();
     routes
         .route("/api/{*rest}", axum::routing::any(api::not_found))
+        .fallback(errors::no_such_page)
         .layer(from_fn_with_state(state.clone(), csrf::protect))
         .layer(from_fn_with_state(state.clone(), caller::resolve))
         .layer(from_fn(errors::render))
