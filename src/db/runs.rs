@@ -232,6 +232,22 @@ pub fn insert_items(tx: &Connection, run_id: &str, items: &[NewItem]) -> DbResul
 }
 
 /// Makes the run's counts equal what its items say.
+/// The kind of a whole-tenant backup's listing items (one per type), which are steps, not
+/// policies.
+pub const BACKUP_LIST_ITEM: &str = "backup_list";
+
+/// (total, succeeded, failed, skipped) of a run's items other than `item_type`.
+pub fn counts_without(c: &Connection, run_id: &str, item_type: &str) -> DbResult<(i64, i64, i64, i64)> {
+    Ok(c.prepare_cached(
+        "SELECT count(*), coalesce(sum(status = 'succeeded'), 0), coalesce(sum(status = 'failed'), 0),
+                coalesce(sum(status = 'skipped'), 0)
+         FROM run_items WHERE run_id = ?1 AND item_type <> ?2",
+    )?
+    .query_row([run_id, item_type], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?)
+}
+
 pub fn recount(tx: &Connection, run_id: &str) -> DbResult<()> {
     tx.prepare_cached(
         "UPDATE runs SET

@@ -30,7 +30,7 @@ pub const KIND: &str = "backup_set.capture";
 pub struct Backup(pub Deps);
 
 /// Item type of the listing phase of a whole-tenant backup (`item_id` = the policy type key).
-pub const LIST_ITEM: &str = "backup_list";
+pub const LIST_ITEM: &str = crate::db::runs::BACKUP_LIST_ITEM;
 
 struct Ctx {
     deps: Deps,

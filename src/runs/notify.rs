@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use crate::clock;
 use crate::db::DbResult;
 use crate::db::runs::Run;
-use crate::db::{notifications, tenants};
+use crate::db::{notifications, runs, tenants};
 
 /// What ran, in words: "Backup", "Restore preview", …
 fn what(kind: &str) -> &str {
@@ -27,13 +27,21 @@ fn items(n: i64) -> String {
     if n == 1 { "1 item".into() } else { format!("{n} items") }
 }
 
-/// "Backup of Contoso finished: 59 of 59 items captured."
+fn policies(n: i64) -> String {
+    if n == 1 {
+        "1 policy".into()
+    } else {
+        format!("{n} policies")
+    }
+}
+
+/// "Backup of Contoso finished: 59 of 59 policies captured."
 pub fn message(run: &Run, status: &str, tenant: &str) -> String {
     let what = what(&run.kind);
     let done = match run.kind.as_str() {
         "restore.preview" => format!("{} would change, {} unchanged", run.succeeded, run.skipped),
         "restore.execute" | "restore.rerun" => format!("{} written, {} unchanged", run.succeeded, run.skipped),
-        "backup_set.capture" => format!("{} of {} captured", run.succeeded, items(run.total)),
+        "backup_set.capture" => format!("{} of {} captured", run.succeeded, policies(run.total)),
         "inventory.sync" => format!("{} policy types listed", run.succeeded),
         "tenant.verify" => format!("{} of {} policy types readable", run.succeeded, run.total),
         _ => format!("{} done", items(run.succeeded)),
@@ -69,7 +77,14 @@ pub fn record(tx: &Connection, run: &Run, status: &str) -> DbResult<()> {
         None => notifications::owner_ids(tx, &run.tenant_id)?,
     };
     let tenant = tenants::get(tx, &run.tenant_id)?.map_or_else(|| "a tenant".to_owned(), |t| t.name);
-    let text = message(run, status, &tenant);
+    // A whole-tenant backup's listing steps are not policies: "66 of 66 policies captured"
+    // leaves them out (a failure stays counted among all steps, a listing may be what failed).
+    let mut counted = run.clone();
+    if run.kind == "backup_set.capture" && status == "succeeded" {
+        (counted.total, counted.succeeded, counted.failed, counted.skipped) =
+            runs::counts_without(tx, &run.id, runs::BACKUP_LIST_ITEM)?;
+    }
+    let text = message(&counted, status, &tenant);
     let now = clock::now();
     for user in recipients {
         notifications::insert(tx, &user, &run.tenant_id, &run.id, status, &text, &now)?;

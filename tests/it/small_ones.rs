@@ -270,3 +270,53 @@ async fn the_policy_list_pages_and_sorts_names_as_people_read_them() {
     let users = app.page(&c, "/admin/users").await;
     assert!(users.contains("data-confirm=\"Disable someone@msp.test?"), "{users}");
 }
+
+/// Issue 13, item 6: a whole-tenant backup's notification counts policies, not its listing
+/// steps (one per type), which are run items too.
+#[tokio::test]
+async fn a_backup_notification_counts_policies_not_listing_steps() {
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Tailspin", 1, None).await;
+    let (_, started) = app
+        .api(
+            Method::POST,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets"),
+            Some(json!({"name": "Everything"})),
+        )
+        .await;
+    let run = wait_for_run(&app, &token, &tid, started["run"]["id"].as_str().expect("run")).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let (_, set) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!(
+                "/api/v1/tenants/{tid}/backup-sets/{}",
+                started["backup_set"]["id"].as_str().expect("set")
+            ),
+            None,
+        )
+        .await;
+    let policies = set["items"].as_array().map_or(0, Vec::len);
+    assert!(policies > 0, "{set}");
+    assert!(
+        run["total"].as_u64() > u64::try_from(policies).ok(),
+        "the run also has its listing steps: {run}"
+    );
+    let (_, notes) = app.api(Method::GET, &token, "/api/v1/notifications", None).await;
+    let mine: Vec<&str> = notes
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|n| n["run_id"] == run["id"])
+        .filter_map(|n| n["message"].as_str())
+        .collect();
+    assert_eq!(
+        mine,
+        [format!(
+            "Backup of Tailspin finished: {policies} of {policies} policies captured."
+        )],
+        "{notes}"
+    );
+}
