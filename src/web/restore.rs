@@ -66,17 +66,12 @@ pub async fn view_policy_get(
         _ => None,
     };
     let (id, tid) = (policy.id.clone(), access.tenant.id.clone());
-    let (restorable, group_names) = state
+    let (restorable, names) = state
         .db
-        .read(move |c| {
-            Ok((
-                backups::sets_holding_versions(c, &id)?,
-                crate::db::directory::names(c, &tid)?,
-            ))
-        })
+        .read(move |c| Ok((backups::sets_holding_versions(c, &id)?, super::names::load(c, &tid)?)))
         .await?;
     let v = PolicyView {
-        group_names: &group_names,
+        names: &names,
         policy: &policy,
         versions: &versions,
         compared,
