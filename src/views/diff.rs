@@ -2,7 +2,7 @@
 //! line, assignments as the list of targets before and after, any other field as its value.
 //! Used by the policy page (two versions), run pages (preview, verify) and the drift view.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use maud::{Markup, html};
 use serde_json::Value;
@@ -10,12 +10,22 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::graph::canonical::DiffEntry;
 
-/// Names a page shows in place of ids, each by id: the tenant's groups (`directory_names`)
-/// and its assignment filters (the inventory). An id without a name shows as the id.
+/// Names a page shows in place of ids, each by id: the tenant's groups (`directory_names`),
+/// its assignment filters (the inventory) and settings catalog setting definitions
+/// (`setting_definitions`, the same for every tenant). An id without a name shows as the id.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
     pub groups: HashMap<String, String>,
     pub filters: HashMap<String, String>,
+    pub settings: HashMap<String, String>,
+}
+
+/// The setting definition an entry names: the innermost setting on its path, or, for an entry
+/// stored before entries carried it, the one its label names ("Setting <id> · …").
+pub fn setting_of(e: &DiffEntry) -> Option<&str> {
+    e.setting
+        .as_deref()
+        .or_else(|| e.label.as_deref()?.strip_prefix("Setting ")?.split(" · ").next())
 }
 
 /// The field diff a preview, a failed verify or a drift check stored in an item's result.
@@ -26,6 +36,11 @@ pub fn stored_diff(i: &crate::db::runs::RunItem) -> Vec<DiffEntry> {
         .and_then(Value::as_array)
         .map(|list| list.iter().filter_map(DiffEntry::from_stored).collect())
         .unwrap_or_default()
+}
+
+/// The setting definition ids a list of entries names (whose names a page loads).
+pub fn setting_ids<'a>(entries: impl IntoIterator<Item = &'a DiffEntry>) -> BTreeSet<String> {
+    entries.into_iter().filter_map(setting_of).map(str::to_owned).collect()
 }
 
 /// Properties that hold a script as base64 text.
@@ -129,7 +144,13 @@ fn row(e: &DiffEntry, cols: &Columns<'_>, names: &Names) -> Markup {
     }
     html! {
         tr {
-            @if let Some(label) = &e.label {
+            @if let Some((id, name)) = setting_of(e).and_then(|id| Some((id, names.settings.get(id)?))) {
+                td.pv-setting title=(id) {
+                    strong { (name) } br;
+                    small.pv-muted.pv-mono { (id) } br;
+                    small.pv-muted.pv-mono { (e.path) }
+                }
+            } @else if let Some(label) = &e.label {
                 td { (label) br; small.pv-muted.pv-mono { (e.path) } }
             } @else {
                 td.pv-mono { (e.path) }
@@ -304,6 +325,7 @@ mod tests {
     fn a_script_change_shows_the_changed_lines_decoded() {
         let e = DiffEntry {
             label: None,
+            setting: None,
             path: "/detectionScriptContent".into(),
             old: Some(b64("\u{feff}$a = 1\nWrite-Output $a\nexit 0\n")),
             new: Some(b64("$a = 2\nWrite-Output $a\nexit 0\n")),
@@ -319,6 +341,7 @@ mod tests {
     fn a_value_that_is_not_base64_text_shows_as_it_is() {
         let e = DiffEntry {
             label: None,
+            setting: None,
             path: "/scriptContent".into(),
             old: Some(json!("not base64!")),
             new: Some(b64("echo hi")),
@@ -338,6 +361,7 @@ mod tests {
             "deviceAndAppManagementAssignmentFilterId": "f1", "deviceAndAppManagementAssignmentFilterType": "exclude"}});
         let e = DiffEntry {
             label: None,
+            setting: None,
             path: "/assignments".into(),
             old: Some(json!([group("g1"), group("g2")])),
             new: Some(json!([group("g1"), all])),
@@ -357,6 +381,7 @@ mod tests {
         };
         let e = DiffEntry {
             label: None,
+            setting: None,
             path: "/assignments".into(),
             old: Some(json!([target("#microsoft.graph.groupAssignmentTarget", "g1")])),
             new: Some(json!([
@@ -398,5 +423,43 @@ mod tests {
         );
         let unknown = target_markup(&all("f2", "include"), &names).into_string();
         assert_eq!(unknown, "All devices · filter f2 (include)");
+    }
+
+    #[test]
+    fn a_setting_with_a_known_definition_reads_by_name_else_by_its_label() {
+        let entry = |setting: Option<&str>, label: &str| DiffEntry {
+            label: Some(label.to_owned()),
+            setting: setting.map(str::to_owned),
+            path: "/settings/0/settingInstance/groupSettingCollectionValue/0/children/0/simpleSettingValue/value"
+                .into(),
+            old: Some(json!("80")),
+            new: Some(json!("443")),
+        };
+        let names = Names {
+            settings: HashMap::from([
+                ("child".to_owned(), "Local <Port> Ranges".to_owned()),
+                ("top".to_owned(), "Firewall Rule".to_owned()),
+            ]),
+            ..Names::default()
+        };
+        let html = table(&[entry(Some("child"), "Setting top · x")], &BEFORE_AFTER, &names).into_string();
+        assert!(
+            html.contains(r#"<td class="pv-setting" title="child"><strong>Local &lt;Port&gt; Ranges</strong><br><small class="pv-muted pv-mono">child</small>"#),
+            "{html}"
+        );
+        // An entry stored before entries named their setting: the label's setting.
+        let old = table(&[entry(None, "Setting top · x")], &BEFORE_AFTER, &names).into_string();
+        assert!(old.contains("<strong>Firewall Rule</strong>"), "{old}");
+        let unknown = table(&[entry(Some("other"), "Setting other · x")], &BEFORE_AFTER, &names).into_string();
+        assert!(
+            unknown.contains("<td>Setting other · x<br>") && !unknown.contains("pv-setting"),
+            "{unknown}"
+        );
+        assert_eq!(
+            setting_ids(&[entry(Some("child"), "Setting top · x"), entry(None, "Setting top · y")])
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["child", "top"]
+        );
     }
 }

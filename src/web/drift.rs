@@ -97,7 +97,12 @@ pub async fn view_drift_get(
         None => (None, Vec::new(), Vec::new()),
     };
     let tid = access.tenant.id.clone();
-    let names = state.db.read(move |c| super::names::load(c, &tid)).await?;
+    let entries: Vec<_> = check
+        .iter()
+        .flat_map(|(_, items)| items.iter().flat_map(crate::views::diff::stored_diff))
+        .collect();
+    let settings = crate::views::diff::setting_ids(&entries);
+    let names = state.db.read(move |c| super::names::load(c, &tid, &settings)).await?;
     let v = view::DriftView {
         names: &names,
         sets: &sets,

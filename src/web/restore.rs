@@ -66,9 +66,18 @@ pub async fn view_policy_get(
         _ => None,
     };
     let (id, tid) = (policy.id.clone(), access.tenant.id.clone());
+    let settings = compared
+        .as_ref()
+        .map(|(_, _, d)| crate::views::diff::setting_ids(d))
+        .unwrap_or_default();
     let (restorable, names) = state
         .db
-        .read(move |c| Ok((backups::sets_holding_versions(c, &id)?, super::names::load(c, &tid)?)))
+        .read(move |c| {
+            Ok((
+                backups::sets_holding_versions(c, &id)?,
+                super::names::load(c, &tid, &settings)?,
+            ))
+        })
         .await?;
     let v = PolicyView {
         names: &names,

@@ -94,7 +94,7 @@ pub async fn view_run_get(
         .db
         .read(move |c| {
             let items = runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, (number - 1) * ITEMS_PER_PAGE)?;
-            let names = super::names::load(c, &tid)?;
+            let names = super::names::for_items(c, &tid, &items)?;
             Ok((items, names))
         })
         .await?;

@@ -229,7 +229,7 @@ impl FragmentCache {
                     return Ok((None, Vec::new(), crate::views::diff::Names::default()));
                 };
                 let items = runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, offset)?;
-                let names = super::names::load(c, &run.tenant_id)?;
+                let names = super::names::for_items(c, &run.tenant_id, &items)?;
                 Ok((Some(run), items, names))
             })
             .await

@@ -55,7 +55,10 @@ pub async fn view_version_get(
     let page = page.in_tenant(&access.tenant.id);
     let l = load(&state, &access, &pid, &vid).await?;
     let tid = access.tenant.id.clone();
-    let names = state.db.read(move |c| super::names::load(c, &tid)).await?;
+    let names = state
+        .db
+        .read(move |c| super::names::load(c, &tid, &std::collections::BTreeSet::new()))
+        .await?;
     let v = crate::views::version::VersionView {
         names: &names,
         policy: &l.policy,
