@@ -65,6 +65,8 @@ pub async fn resolve_setting_names(deps: &Deps, reader: &GraphReader, tenant_id:
         }
     };
     let mut looked: Vec<(String, Looked)> = Vec::new();
+    // Ids left unread and the last error's code: logged once, not once per id.
+    let mut unread: Option<(usize, ErrorCode)> = None;
     for chunk in unknown.chunks(MAX_BATCH) {
         let paths: Vec<String> = chunk
             .iter()
@@ -82,11 +84,7 @@ pub async fn resolve_setting_names(deps: &Deps, reader: &GraphReader, tenant_id:
                 Err(e) if e.code == ErrorCode::GraphNotFound => looked.push((id.clone(), Looked::Missing)),
                 Err(e) => {
                     refused |= e.code == ErrorCode::GraphForbidden;
-                    tracing::info!(
-                        tenant_id,
-                        code = e.code.as_str(),
-                        "a setting definition was not read; its id is shown"
-                    );
+                    unread = Some((unread.map_or(0, |(n, _)| n) + 1, e.code));
                 }
             }
         }
@@ -94,6 +92,14 @@ pub async fn resolve_setting_names(deps: &Deps, reader: &GraphReader, tenant_id:
             // The app may not read definitions at all: asking for the rest only costs requests.
             break;
         }
+    }
+    if let Some((count, code)) = unread {
+        tracing::info!(
+            tenant_id,
+            count,
+            code = code.as_str(),
+            "setting definitions not read (a refusal stops the lookups); their ids are shown"
+        );
     }
     if looked.is_empty() {
         return;
