@@ -20,6 +20,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/004_sealed_values.sql"),
     include_str!("migrations/005_tokens_and_invites.sql"),
     include_str!("migrations/006_directory_names.sql"),
+    include_str!("migrations/007_setting_definitions.sql"),
 ];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]

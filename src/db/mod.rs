@@ -19,6 +19,7 @@ pub mod runs;
 pub mod schedules;
 pub mod sealed;
 pub mod sessions;
+pub mod setting_definitions;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

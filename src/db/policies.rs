@@ -118,6 +118,23 @@ pub fn by_graph_id(c: &Connection, tenant_id: &str, policy_type: &str, graph_id:
         .optional()?)
 }
 
+/// Display names of a tenant's objects of one type by Graph id, deleted ones and the ids they
+/// had before a restore re-created them included (an assignment names a filter by Graph id).
+pub fn names_by_graph_id(
+    c: &Connection,
+    tenant_id: &str,
+    policy_type: &str,
+) -> DbResult<std::collections::HashMap<String, String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT graph_id, display_name FROM policies WHERE tenant_id = ?1 AND policy_type = ?2
+         UNION ALL
+         SELECT a.graph_id, p.display_name FROM policy_aliases a JOIN policies p ON p.id = a.policy_id
+         WHERE a.tenant_id = ?1 AND a.policy_type = ?2",
+    )?;
+    let rows = stmt.query_map(params![tenant_id, policy_type], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<Policy>> {
     let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = ?1");
     Ok(c.prepare_cached(&sql)?.query_row([id], from_row).optional()?)

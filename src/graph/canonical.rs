@@ -45,6 +45,10 @@ pub struct DiffEntry {
     /// setting by its definition id instead of its position in the list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The settings catalog setting the pointer is inside (the innermost, a child setting
+    /// rather than its group), by definition id: pages show the definition's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
 }
 
 impl DiffEntry {
@@ -55,6 +59,7 @@ impl DiffEntry {
             old: d.get("old").cloned().filter(|v| !v.is_null()),
             new: d.get("new").cloned().filter(|v| !v.is_null()),
             label: d["label"].as_str().map(str::to_owned),
+            setting: d["setting"].as_str().map(str::to_owned),
         })
     }
 }
@@ -77,6 +82,36 @@ fn label_of(old: &Value, new: &Value, pointer: &str) -> Option<String> {
     } else {
         format!("Setting {definition} · {inner}")
     })
+}
+
+/// The innermost setting instance on `pointer` (under `/settings/`): its definition id, from
+/// the new content or, for a removed setting, the old.
+fn setting_of(old: &Value, new: &Value, pointer: &str) -> Option<String> {
+    if !pointer.starts_with("/settings/") {
+        return None;
+    }
+    let innermost = |doc: &Value| {
+        let mut at = doc;
+        let mut found = None;
+        for seg in pointer.split('/').skip(1) {
+            let seg = seg.replace("~1", "/").replace("~0", "~");
+            let next = match at {
+                Value::Object(map) => map.get(&seg),
+                Value::Array(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            let Some(next) = next else { break };
+            at = next;
+            let own = at
+                .get("settingDefinitionId")
+                .or_else(|| at.pointer("/settingInstance/settingDefinitionId"));
+            if let Some(id) = own.and_then(Value::as_str) {
+                found = Some(id.to_owned());
+            }
+        }
+        found
+    };
+    innermost(new).or_else(|| innermost(old))
 }
 
 /// Top-level properties that differ as a whole: a change anywhere inside is one entry with
@@ -102,6 +137,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<DiffEntry> {
             old: old.pointer(&pointer).cloned(),
             new: new.pointer(&pointer).cloned(),
             label: label_of(&old, &new, &pointer),
+            setting: setting_of(&old, &new, &pointer),
             path: pointer,
         });
     }
@@ -147,13 +183,38 @@ mod tests {
                 "Setting device_vendor_msft_policy_config_defender_allowrealtimemonitoring · choiceSettingValue/value"
             )
         );
+        assert_eq!(
+            d[0].setting.as_deref(),
+            Some("device_vendor_msft_policy_config_defender_allowrealtimemonitoring")
+        );
         assert_eq!(diff(&json!({"name": "A"}), &json!({"name": "B"}))[0].label, None);
+        assert_eq!(diff(&json!({"name": "A"}), &json!({"name": "B"}))[0].setting, None);
         let stored = serde_json::to_value(&d[0]).expect("json");
         assert_eq!(
             DiffEntry::from_stored(&stored).as_ref(),
             Some(&d[0]),
             "a stored diff reads back whole"
         );
+    }
+
+    #[test]
+    fn a_changed_child_setting_names_the_child_and_a_removed_one_the_old_setting() {
+        let doc = |port: &str| {
+            json!({"settings": [{"id": "0", "settingInstance": {"settingDefinitionId": "rules",
+                "groupSettingCollectionValue": [{"children": [
+                    {"settingDefinitionId": "rules_name", "simpleSettingValue": {"value": "web"}},
+                    {"settingDefinitionId": "rules_port", "simpleSettingValue": {"value": port}}]}]}}]})
+        };
+        let d = diff(&doc("80"), &doc("443"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].setting.as_deref(), Some("rules_port"), "{d:?}");
+        assert!(
+            d[0].label.as_deref().is_some_and(|l| l.starts_with("Setting rules ·")),
+            "{d:?}"
+        );
+        let removed = diff(&doc("80"), &json!({"settings": []}));
+        assert_eq!(removed[0].path, "/settings/0", "{removed:?}");
+        assert_eq!(removed[0].setting.as_deref(), Some("rules"), "{removed:?}");
     }
 
     #[test]

@@ -48,6 +48,8 @@ struct Ctx {
     listed: HashMap<String, Result<listing::Listed, ItemOutcome>>,
     /// Groups the captured documents' assignments target, named once the items are done.
     groups: BTreeSet<String>,
+    /// Setting definitions the captured documents use, named once the items are done.
+    settings: BTreeSet<String>,
 }
 
 #[async_trait]
@@ -86,6 +88,7 @@ impl RunHandler for Backup {
             to_list,
             listed: HashMap::new(),
             groups: BTreeSet::new(),
+            settings: BTreeSet::new(),
         }))
     }
 }
@@ -194,6 +197,7 @@ impl RunContext for Ctx {
         let document = match self.fetched.remove(&policy_id) {
             Some(Ok(d)) => {
                 super::directory::collect_group_ids(&d, &mut self.groups);
+                super::setting_definitions::collect_definition_ids(&d, &mut self.settings);
                 d
             }
             Some(Err(outcome)) => return outcome,
@@ -227,5 +231,7 @@ impl RunContext for Ctx {
     async fn after_items(&mut self) {
         let groups = std::mem::take(&mut self.groups);
         super::directory::resolve_group_names(&self.deps, &self.reader, &self.tenant_id, groups).await;
+        let settings = std::mem::take(&mut self.settings);
+        super::setting_definitions::resolve_setting_names(&self.deps, &self.reader, &self.tenant_id, settings).await;
     }
 }

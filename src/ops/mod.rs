@@ -12,6 +12,7 @@ pub mod references;
 pub mod restore;
 pub mod restore_plan;
 pub mod sealing;
+pub mod setting_definitions;
 pub mod snapshot;
 pub mod starts;
 pub mod sync;

@@ -25,6 +25,8 @@ struct Ctx {
     tenant_id: String,
     /// Groups the captured documents' assignments target, named once the items are done.
     groups: BTreeSet<String>,
+    /// Setting definitions the captured documents use, named once the items are done.
+    settings: BTreeSet<String>,
 }
 
 #[async_trait]
@@ -45,6 +47,7 @@ impl RunHandler for Snapshot {
             run_id: run.id.clone(),
             tenant_id: run.tenant_id.clone(),
             groups: BTreeSet::new(),
+            settings: BTreeSet::new(),
         }))
     }
 }
@@ -63,6 +66,7 @@ impl RunContext for Ctx {
             }
         };
         super::directory::collect_group_ids(&document, &mut self.groups);
+        super::setting_definitions::collect_definition_ids(&document, &mut self.settings);
         match record_document(&self.deps, &item.item_id, &document, &self.run_id).await {
             Ok(Recorded::New(v)) => ItemOutcome::Succeeded {
                 result: Some(json!({"version_id": v})),
@@ -77,5 +81,7 @@ impl RunContext for Ctx {
     async fn after_items(&mut self) {
         let groups = std::mem::take(&mut self.groups);
         super::directory::resolve_group_names(&self.deps, &self.reader, &self.tenant_id, groups).await;
+        let settings = std::mem::take(&mut self.settings);
+        super::setting_definitions::resolve_setting_names(&self.deps, &self.reader, &self.tenant_id, settings).await;
     }
 }

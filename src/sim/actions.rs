@@ -333,6 +333,7 @@ pub fn outside_types(t: &mut SimTenant, method: &str, path: &str, body: &Value, 
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (method, segs.as_slice()) {
         ("POST", ["directoryObjects", "getByIds"]) => Some(get_by_ids(t, body)),
+        ("GET", ["deviceManagement", "configurationSettings", id]) => Some(setting_definition(t, id)),
         ("POST", ["deviceManagement", "templates", template, "createInstance"]) => {
             Some(create_intent(t, template, body))
         }
@@ -363,6 +364,24 @@ pub fn outside_types(t: &mut SimTenant, method: &str, path: &str, body: &Value, 
         }
         _ => None,
     }
+}
+
+/// `GET /deviceManagement/configurationSettings/{id}`: a settings catalog setting's
+/// definition (global: the same for every tenant), 404 for an id the catalog does not hold.
+/// <https://learn.microsoft.com/graph/api/intune-deviceconfigv2-devicemanagementconfigurationsettingdefinition-get?view=graph-rest-beta>
+fn setting_definition(t: &mut SimTenant, id: &str) -> Response {
+    t.setting_definition_reads += 1;
+    let id = super::setting_definitions::percent_decode(id);
+    super::setting_definitions::definition(&id).map_or_else(
+        || {
+            error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                "No setting definition with this id.",
+            )
+        },
+        |d| Json(d).into_response(),
+    )
 }
 
 /// `POST /directoryObjects/getByIds`: the directory objects among `ids` that exist (groups

@@ -4,6 +4,7 @@
 //!
 //! - `state`: tenants, tokens, faults, the write journal, counters.
 //! - `seed`: deterministic, realistic content.
+//! - `setting_definitions`: the settings catalog's setting definitions (global, by id).
 //! - `routes`: the HTTP surface, including `/_sim/faults`, `/_sim/journal`, `/_sim/counters`.
 
 pub mod actions;
@@ -12,6 +13,7 @@ pub mod objects;
 pub mod quirks;
 pub mod routes;
 pub mod seed;
+pub mod setting_definitions;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -232,6 +234,14 @@ impl SimHandle {
             .tenants
             .get(entra_tenant_id)
             .map_or(0, |t| t.directory_queries)
+    }
+
+    /// Setting definitions read for a tenant (`configurationSettings/{id}`, 403s not counted).
+    pub fn setting_definition_reads(&self, entra_tenant_id: &str) -> u64 {
+        self.lock()
+            .tenants
+            .get(entra_tenant_id)
+            .map_or(0, |t| t.setting_definition_reads)
     }
 
     /// A tenant's directory groups (id → display name).

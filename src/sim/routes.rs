@@ -244,6 +244,10 @@ fn caller(s: &State, headers: &HeaderMap) -> Option<String> {
 /// under the collection name `directoryObjects`).
 const DIRECTORY_QUERY: &str = "directoryObjects/getByIds";
 
+/// Settings catalog definitions, `GET /beta/deviceManagement/configurationSettings/{id}`
+/// (fault switches under this collection name).
+const SETTING_DEFINITIONS: &str = "deviceManagement/configurationSettings";
+
 /// One Graph request, after authentication: admission (faults, limits), the operation, and
 /// the journal entry for a successful write.
 fn dispatch(
@@ -262,6 +266,8 @@ fn dispatch(
         || {
             if path == DIRECTORY_QUERY {
                 "directoryObjects"
+            } else if path.starts_with(SETTING_DEFINITIONS) {
+                SETTING_DEFINITIONS
             } else {
                 path
             }
@@ -460,7 +466,7 @@ async fn counters(AxState((state, _)): Ctx) -> Json<Value> {
         .map(|(id, t)| {
             (
                 id.clone(),
-                json!({"reads": t.reads, "writes": t.writes, "throttled": t.throttled, "directory_queries": t.directory_queries}),
+                json!({"reads": t.reads, "writes": t.writes, "throttled": t.throttled, "directory_queries": t.directory_queries, "setting_definition_reads": t.setting_definition_reads}),
             )
         })
         .collect();

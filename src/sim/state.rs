@@ -31,6 +31,9 @@ pub struct SimTenant {
     pub throttled: u64,
     /// `directoryObjects/getByIds` requests answered (after admission).
     pub directory_queries: u64,
+    /// `deviceManagement/configurationSettings/{id}` reads answered (after admission; a
+    /// `$batch` sub-request counts one, 404s too).
+    pub setting_definition_reads: u64,
     /// The most requests (and writes) seen in any 20 s window, throttled ones included: what
     /// Intune's limit is checked against (for benchmarks).
     pub peak_window: usize,

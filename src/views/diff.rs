@@ -2,14 +2,46 @@
 //! line, assignments as the list of targets before and after, any other field as its value.
 //! Used by the policy page (two versions), run pages (preview, verify) and the drift view.
 
+use std::collections::{BTreeSet, HashMap};
+
 use maud::{Markup, html};
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use crate::graph::canonical::DiffEntry;
 
-/// Display names of a tenant's groups, by id (`directory_names`): what a target shows.
-pub type GroupNames = std::collections::HashMap<String, String>;
+/// Names a page shows in place of ids, each by id: the tenant's groups (`directory_names`),
+/// its assignment filters (the inventory) and settings catalog setting definitions
+/// (`setting_definitions`, the same for every tenant). An id without a name shows as the id.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub groups: HashMap<String, String>,
+    pub filters: HashMap<String, String>,
+    pub settings: HashMap<String, String>,
+}
+
+/// The setting definition an entry names: the innermost setting on its path, or, for an entry
+/// stored before entries carried it, the one its label names ("Setting <id> · …").
+pub fn setting_of(e: &DiffEntry) -> Option<&str> {
+    e.setting
+        .as_deref()
+        .or_else(|| e.label.as_deref()?.strip_prefix("Setting ")?.split(" · ").next())
+}
+
+/// The field diff a preview, a failed verify or a drift check stored in an item's result.
+pub fn stored_diff(i: &crate::db::runs::RunItem) -> Vec<DiffEntry> {
+    i.result
+        .as_ref()
+        .and_then(|r| r.get("diff"))
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(DiffEntry::from_stored).collect())
+        .unwrap_or_default()
+}
+
+/// The setting definition ids a list of entries names (whose names a page loads).
+pub fn setting_ids<'a>(entries: impl IntoIterator<Item = &'a DiffEntry>) -> BTreeSet<String> {
+    entries.into_iter().filter_map(setting_of).map(str::to_owned).collect()
+}
 
 /// Properties that hold a script as base64 text.
 pub const SCRIPT_FIELDS: &[&str] = &["scriptContent", "detectionScriptContent", "remediationScriptContent"];
@@ -72,7 +104,7 @@ fn last_segment(path: &str) -> &str {
 }
 
 /// A field-level diff as a table of the two columns.
-pub fn table(entries: &[DiffEntry], cols: &Columns<'_>, names: &GroupNames) -> Markup {
+pub fn table(entries: &[DiffEntry], cols: &Columns<'_>, names: &Names) -> Markup {
     html! {
         @if entries.is_empty() {
             p.pv-muted { "No differences." }
@@ -87,7 +119,7 @@ pub fn table(entries: &[DiffEntry], cols: &Columns<'_>, names: &GroupNames) -> M
     }
 }
 
-fn row(e: &DiffEntry, cols: &Columns<'_>, names: &GroupNames) -> Markup {
+fn row(e: &DiffEntry, cols: &Columns<'_>, names: &Names) -> Markup {
     let (left, right) = (cols.left.1.of(e), cols.right.1.of(e));
     if SCRIPT_FIELDS.contains(&last_segment(&e.path)) {
         let decoded = (left.map(decode_script), right.map(decode_script));
@@ -112,7 +144,13 @@ fn row(e: &DiffEntry, cols: &Columns<'_>, names: &GroupNames) -> Markup {
     }
     html! {
         tr {
-            @if let Some(label) = &e.label {
+            @if let Some((id, name)) = setting_of(e).and_then(|id| Some((id, names.settings.get(id)?))) {
+                td.pv-setting title=(id) {
+                    strong { (name) } br;
+                    small.pv-muted.pv-mono { (id) } br;
+                    small.pv-muted.pv-mono { (e.path) }
+                }
+            } @else if let Some(label) = &e.label {
                 td { (label) br; small.pv-muted.pv-mono { (e.path) } }
             } @else {
                 td.pv-mono { (e.path) }
@@ -150,67 +188,96 @@ pub fn script_diff(left: &str, right: &str, cols: &Columns<'_>) -> Markup {
     }
 }
 
-/// One assignment in words: "Group 6b8a…", "Excluded group …", "All devices", "All users",
-/// with its intent and assignment filter.
-pub fn target_label(a: &Value) -> String {
-    let t = a.get("target").unwrap_or(a);
+/// A target's assignment filter: (filter id, "include" or "exclude"), unless it has none.
+fn filter_of(t: &Value) -> Option<(&str, &str)> {
+    let id = t
+        .get("deviceAndAppManagementAssignmentFilterId")
+        .and_then(Value::as_str)
+        .filter(|f| !f.is_empty() && *f != "00000000-0000-0000-0000-000000000000")?;
+    let how = t
+        .get("deviceAndAppManagementAssignmentFilterType")
+        .and_then(Value::as_str)
+        .unwrap_or("include");
+    Some((id, how))
+}
+
+/// What a target is, by id: "Group 6b8a…", "Excluded group …", "All devices", "All users".
+fn target_kind(t: &Value) -> String {
     let kind = t.get("@odata.type").and_then(Value::as_str).unwrap_or_default();
     let group = t.get("groupId").and_then(Value::as_str).unwrap_or("?");
-    let mut out = match kind.trim_start_matches("#microsoft.graph.") {
+    match kind.trim_start_matches("#microsoft.graph.") {
         "groupAssignmentTarget" => format!("Group {group}"),
         "exclusionGroupAssignmentTarget" => format!("Excluded group {group}"),
         "allDevicesAssignmentTarget" => "All devices".to_owned(),
         "allLicensedUsersAssignmentTarget" => "All users".to_owned(),
         "" if t.get("groupId").is_some() => format!("Group {group}"),
         other => other.trim_end_matches("AssignmentTarget").to_owned(),
-    };
+    }
+}
+
+/// One assignment in words: "Group 6b8a…", "Excluded group …", "All devices", "All users",
+/// with its intent and assignment filter, all by id (what two sides are compared by).
+pub fn target_label(a: &Value) -> String {
+    let t = a.get("target").unwrap_or(a);
+    let mut out = target_kind(t);
     if let Some(intent) = a.get("intent").and_then(Value::as_str) {
         out = format!("{out} ({intent})");
     }
-    if let Some(filter) = t
-        .get("deviceAndAppManagementAssignmentFilterId")
-        .and_then(Value::as_str)
-        .filter(|f| !f.is_empty() && *f != "00000000-0000-0000-0000-000000000000")
-    {
-        let how = t
-            .get("deviceAndAppManagementAssignmentFilterType")
-            .and_then(Value::as_str)
-            .unwrap_or("include");
+    if let Some((filter, how)) = filter_of(t) {
         out = format!("{out} · filter {filter} ({how})");
     }
     out
 }
 
 /// A target as shown: a group whose name is known reads "Group: Sales devices" (or
-/// "Excluded group: …") with its id on hover and in small print; otherwise its label by id.
-pub fn target_markup(a: &Value, names: &GroupNames) -> Markup {
-    let label = target_label(a);
+/// "Excluded group: …"), a filter whose name is known "filter: Windows 11 only (include)",
+/// each name in bold with its id on hover and in small print; what has no known name reads
+/// by its id, as [`target_label`] has it.
+pub fn target_markup(a: &Value, names: &Names) -> Markup {
     let t = a.get("target").unwrap_or(a);
-    let known = t
+    let group = t
         .get("groupId")
         .and_then(Value::as_str)
-        .and_then(|id| Some((id, names.get(id)?)));
-    let Some((id, name)) = known else {
-        return html! { (label) };
-    };
+        .and_then(|id| Some((id, names.groups.get(id)?)));
+    let filter = filter_of(t);
+    let filter_name = filter.and_then(|(id, _)| names.filters.get(id));
+    if group.is_none() && filter_name.is_none() {
+        return html! { (target_label(a)) };
+    }
     let excluded = t
         .get("@odata.type")
         .and_then(Value::as_str)
         .is_some_and(|k| k.ends_with("exclusionGroupAssignmentTarget"));
-    let rest = label
-        .strip_prefix(if excluded { "Excluded group " } else { "Group " })
-        .and_then(|r| r.strip_prefix(id))
-        .unwrap_or_default();
+    let intent = a.get("intent").and_then(Value::as_str);
+    let ids: Vec<&str> = [
+        group.map(|(id, _)| id),
+        filter.filter(|_| filter_name.is_some()).map(|(id, _)| id),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     html! {
-        span.pv-target title=(id) {
-            (if excluded { "Excluded group: " } else { "Group: " }) strong { (name) } (rest)
-            br; small.pv-muted.pv-mono { (id) }
+        span.pv-target title=[group.map(|(id, _)| id)] {
+            @if let Some((_, name)) = group {
+                (if excluded { "Excluded group: " } else { "Group: " }) strong { (name) }
+            } @else {
+                (target_kind(t))
+            }
+            @if let Some(intent) = intent { " (" (intent) ")" }
+            @if let Some((id, how)) = filter {
+                @if let Some(name) = filter_name {
+                    span.pv-filter title=(id) { " · filter: " strong { (name) } " (" (how) ")" }
+                } @else {
+                    " · filter " (id) " (" (how) ")"
+                }
+            }
+            br; small.pv-muted.pv-mono { (ids.join(" · ")) }
         }
     }
 }
 
 /// Each target's label by id (what two sides are compared by) and how it is shown.
-fn targets(v: Option<&Value>, names: &GroupNames) -> Vec<(String, Markup)> {
+fn targets(v: Option<&Value>, names: &Names) -> Vec<(String, Markup)> {
     v.and_then(Value::as_array)
         .map(|list| {
             list.iter()
@@ -221,7 +288,7 @@ fn targets(v: Option<&Value>, names: &GroupNames) -> Vec<(String, Markup)> {
 }
 
 /// Both lists of targets side by side; a target only on one side is marked `−` or `+`.
-fn assignment_diff(left: Option<&Value>, right: Option<&Value>, cols: &Columns<'_>, names: &GroupNames) -> Markup {
+fn assignment_diff(left: Option<&Value>, right: Option<&Value>, cols: &Columns<'_>, names: &Names) -> Markup {
     let (l, r) = (targets(left, names), targets(right, names));
     let list = |own: &[(String, Markup)], other: &[(String, Markup)], mark: &str, class: &str| {
         html! {
@@ -258,11 +325,12 @@ mod tests {
     fn a_script_change_shows_the_changed_lines_decoded() {
         let e = DiffEntry {
             label: None,
+            setting: None,
             path: "/detectionScriptContent".into(),
             old: Some(b64("\u{feff}$a = 1\nWrite-Output $a\nexit 0\n")),
             new: Some(b64("$a = 2\nWrite-Output $a\nexit 0\n")),
         };
-        let html = table(&[e], &BEFORE_AFTER, &GroupNames::new()).into_string();
+        let html = table(&[e], &BEFORE_AFTER, &Names::default()).into_string();
         assert!(html.contains("− $a = 1"), "{html}");
         assert!(html.contains("+ $a = 2"), "{html}");
         assert!(html.contains("  Write-Output $a"), "{html}");
@@ -273,11 +341,12 @@ mod tests {
     fn a_value_that_is_not_base64_text_shows_as_it_is() {
         let e = DiffEntry {
             label: None,
+            setting: None,
             path: "/scriptContent".into(),
             old: Some(json!("not base64!")),
             new: Some(b64("echo hi")),
         };
-        let html = table(&[e], &BEFORE_AFTER, &GroupNames::new()).into_string();
+        let html = table(&[e], &BEFORE_AFTER, &Names::default()).into_string();
         assert!(
             html.contains("not base64!") && !html.contains("pv-script-diff"),
             "{html}"
@@ -292,11 +361,12 @@ mod tests {
             "deviceAndAppManagementAssignmentFilterId": "f1", "deviceAndAppManagementAssignmentFilterType": "exclude"}});
         let e = DiffEntry {
             label: None,
+            setting: None,
             path: "/assignments".into(),
             old: Some(json!([group("g1"), group("g2")])),
             new: Some(json!([group("g1"), all])),
         };
-        let html = table(&[e], &BEFORE_AFTER, &GroupNames::new()).into_string();
+        let html = table(&[e], &BEFORE_AFTER, &Names::default()).into_string();
         assert!(html.contains("<li>Group g1</li>"), "{html}");
         assert!(html.contains("− Group g2"), "{html}");
         assert!(html.contains("+ All devices · filter f1 (exclude)"), "{html}");
@@ -305,9 +375,13 @@ mod tests {
     #[test]
     fn a_group_with_a_known_name_reads_by_name_with_its_id_in_small_print() {
         let target = |kind: &str, g: &str| json!({"target": {"@odata.type": kind, "groupId": g}});
-        let names = GroupNames::from([("g1".to_owned(), "Sales <devices>".to_owned())]);
+        let names = Names {
+            groups: HashMap::from([("g1".to_owned(), "Sales <devices>".to_owned())]),
+            ..Names::default()
+        };
         let e = DiffEntry {
             label: None,
+            setting: None,
             path: "/assignments".into(),
             old: Some(json!([target("#microsoft.graph.groupAssignmentTarget", "g1")])),
             new: Some(json!([
@@ -322,6 +396,70 @@ mod tests {
         assert!(
             html.contains("+ Excluded group g2"),
             "an unknown group stays an id: {html}"
+        );
+    }
+
+    #[test]
+    fn a_filter_with_a_known_name_reads_by_name_and_an_unknown_one_by_id() {
+        let all = |f: &str, how: &str| {
+            json!({"target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget",
+                "deviceAndAppManagementAssignmentFilterId": f, "deviceAndAppManagementAssignmentFilterType": how}})
+        };
+        let names = Names {
+            filters: HashMap::from([("f1".to_owned(), "Windows <11>".to_owned())]),
+            ..Names::default()
+        };
+        let html = target_markup(&all("f1", "exclude"), &names).into_string();
+        assert!(
+            html.contains(
+                r#"<span class="pv-filter" title="f1"> · filter: <strong>Windows &lt;11&gt;</strong> (exclude)</span>"#
+            ),
+            "{html}"
+        );
+        assert!(html.contains("All devices"), "{html}");
+        assert!(
+            html.contains(r#"<small class="pv-muted pv-mono">f1</small>"#),
+            "the id in small print: {html}"
+        );
+        let unknown = target_markup(&all("f2", "include"), &names).into_string();
+        assert_eq!(unknown, "All devices · filter f2 (include)");
+    }
+
+    #[test]
+    fn a_setting_with_a_known_definition_reads_by_name_else_by_its_label() {
+        let entry = |setting: Option<&str>, label: &str| DiffEntry {
+            label: Some(label.to_owned()),
+            setting: setting.map(str::to_owned),
+            path: "/settings/0/settingInstance/groupSettingCollectionValue/0/children/0/simpleSettingValue/value"
+                .into(),
+            old: Some(json!("80")),
+            new: Some(json!("443")),
+        };
+        let names = Names {
+            settings: HashMap::from([
+                ("child".to_owned(), "Local <Port> Ranges".to_owned()),
+                ("top".to_owned(), "Firewall Rule".to_owned()),
+            ]),
+            ..Names::default()
+        };
+        let html = table(&[entry(Some("child"), "Setting top · x")], &BEFORE_AFTER, &names).into_string();
+        assert!(
+            html.contains(r#"<td class="pv-setting" title="child"><strong>Local &lt;Port&gt; Ranges</strong><br><small class="pv-muted pv-mono">child</small>"#),
+            "{html}"
+        );
+        // An entry stored before entries named their setting: the label's setting.
+        let old = table(&[entry(None, "Setting top · x")], &BEFORE_AFTER, &names).into_string();
+        assert!(old.contains("<strong>Firewall Rule</strong>"), "{old}");
+        let unknown = table(&[entry(Some("other"), "Setting other · x")], &BEFORE_AFTER, &names).into_string();
+        assert!(
+            unknown.contains("<td>Setting other · x<br>") && !unknown.contains("pv-setting"),
+            "{unknown}"
+        );
+        assert_eq!(
+            setting_ids(&[entry(Some("child"), "Setting top · x"), entry(None, "Setting top · y")])
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["child", "top"]
         );
     }
 }

@@ -28,8 +28,8 @@ pub struct DriftView<'a> {
     pub csrf: &'a str,
     pub can_operate: bool,
     pub is_owner: bool,
-    /// Names of the tenant's groups, for assignment targets.
-    pub group_names: &'a super::diff::GroupNames,
+    /// Names shown in place of ids (groups, filters, settings).
+    pub names: &'a super::diff::Names,
 }
 
 fn type_label(key: &str) -> &str {
@@ -37,20 +37,11 @@ fn type_label(key: &str) -> &str {
 }
 
 fn diff_of(i: &RunItem) -> Vec<DiffEntry> {
-    i.result
-        .as_ref()
-        .and_then(|r| r.get("diff"))
-        .and_then(serde_json::Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(crate::graph::canonical::DiffEntry::from_stored)
-                .collect()
-        })
-        .unwrap_or_default()
+    super::diff::stored_diff(i)
 }
 
 /// A preview diff is live → backup; here the columns are "Baseline" and "Live now".
-fn drift_table(entries: &[DiffEntry], names: &super::diff::GroupNames) -> Markup {
+fn drift_table(entries: &[DiffEntry], names: &super::diff::Names) -> Markup {
     super::diff::table(
         entries,
         &super::diff::Columns {
@@ -168,7 +159,7 @@ fn row(t: &Tenant, v: &DriftView<'_>, i: &RunItem, item: Option<&BackupItem>, ki
                 @else if entries.is_empty() { "points at a removed policy " small.pv-muted { "(its reference is rewritten when that policy is restored)" } }
                 @else { "changed" }
                 @if kind == "changed" && !entries.is_empty() {
-                    details.pv-item-diff { summary { (super::components::fields(entries.len())) } (drift_table(&entries, v.group_names)) }
+                    details.pv-item-diff { summary { (super::components::fields(entries.len())) } (drift_table(&entries, v.names)) }
                 }
             }
             td { div.pv-actions {

@@ -15,7 +15,7 @@ use crate::graph::registry;
 
 /// A field-level diff as a table: field, before, after (scripts decoded, assignments as
 /// targets).
-pub fn diff_table(entries: &[DiffEntry], names: &super::diff::GroupNames) -> Markup {
+pub fn diff_table(entries: &[DiffEntry], names: &super::diff::Names) -> Markup {
     super::diff::table(entries, &super::diff::BEFORE_AFTER, names)
 }
 
@@ -29,8 +29,8 @@ pub struct PolicyView<'a> {
     pub restorable: &'a std::collections::HashMap<String, (String, String)>,
     pub can_operate: bool,
     pub is_owner: bool,
-    /// Names of the tenant's groups, for assignment targets.
-    pub group_names: &'a super::diff::GroupNames,
+    /// Names shown in place of ids (groups, filters, settings).
+    pub names: &'a super::diff::Names,
 }
 
 pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
@@ -104,7 +104,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
             @if let Some((a, b, d)) = &v.compared {
                 @let at = |id: &str| v.versions.iter().find(|x| x.id == id).map_or_else(String::new, |x| when_exact(&x.captured_at));
                 h3 #pv-compared { "Changes from the version of " (at(a)) " to the version of " (at(b)) }
-                (diff_table(d, v.group_names))
+                (diff_table(d, v.names))
             }
         },
     )

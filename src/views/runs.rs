@@ -87,11 +87,7 @@ pub fn summary(run: &Run) -> Markup {
 
 /// The field diff a preview (or a failed verify) stored in an item's result.
 fn item_diff(i: &RunItem) -> Option<Vec<crate::graph::canonical::DiffEntry>> {
-    let list = i.result.as_ref()?.get("diff")?.as_array()?;
-    let entries: Vec<_> = list
-        .iter()
-        .filter_map(crate::graph::canonical::DiffEntry::from_stored)
-        .collect();
+    let entries = super::diff::stored_diff(i);
     (!entries.is_empty()).then_some(entries)
 }
 
@@ -205,7 +201,7 @@ fn tightens(i: &RunItem) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub fn item_rows(run: &Run, items: &[RunItem], names: &super::diff::GroupNames) -> Markup {
+pub fn item_rows(run: &Run, items: &[RunItem], names: &super::diff::Names) -> Markup {
     html! {
         @for i in items {
             @let (class, words) = item_outcome(&run.kind, i);
@@ -320,8 +316,8 @@ pub struct DetailView<'a> {
     pub pages: u32,
     /// Only items of this status (`?show=`), or all.
     pub show: Option<&'a str>,
-    /// Names of the tenant's groups, for assignment targets.
-    pub group_names: &'a super::diff::GroupNames,
+    /// Names shown in place of ids (groups, filters, settings).
+    pub names: &'a super::diff::Names,
 }
 
 /// Item statuses a run page can be narrowed to.
@@ -386,7 +382,7 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
                 div #run-actions hx-get={ (base) "/actions?show=" (show_param(v.show)) } hx-trigger="load, sse:done" {}
                 table {
                     thead { tr { th { "Item" } th { "Type" } th { "Outcome" } th { "Details" } } }
-                    tbody #run-items sse-swap="items" { (item_rows(run, v.items, v.group_names)) }
+                    tbody #run-items sse-swap="items" { (item_rows(run, v.items, v.names)) }
                 }
             }
             @if v.pages > 1 {

@@ -19,8 +19,8 @@ pub struct VersionView<'a> {
     pub document: &'a Value,
     pub withheld: &'a [Withheld],
     pub is_owner: bool,
-    /// Names of the tenant's groups, for the assignment targets listed above the JSON.
-    pub group_names: &'a super::diff::GroupNames,
+    /// Names of the tenant's groups and filters, for the assignment targets listed above the JSON.
+    pub names: &'a super::diff::Names,
 }
 
 pub fn version(nav: &Nav, t: &Tenant, v: &VersionView<'_>) -> Markup {
@@ -57,7 +57,7 @@ pub fn version(nav: &Nav, t: &Tenant, v: &VersionView<'_>) -> Markup {
                 @if list.is_empty() { p.pv-muted { "not assigned" } }
                 @else {
                     ul.pv-targets #pv-version-targets {
-                        @for a in list { li { (super::diff::target_markup(a, v.group_names)) } }
+                        @for a in list { li { (super::diff::target_markup(a, v.names)) } }
                     }
                 }
             }

@@ -97,9 +97,14 @@ pub async fn view_drift_get(
         None => (None, Vec::new(), Vec::new()),
     };
     let tid = access.tenant.id.clone();
-    let group_names = state.db.read(move |c| crate::db::directory::names(c, &tid)).await?;
+    let entries: Vec<_> = check
+        .iter()
+        .flat_map(|(_, items)| items.iter().flat_map(crate::views::diff::stored_diff))
+        .collect();
+    let settings = crate::views::diff::setting_ids(&entries);
+    let names = state.db.read(move |c| super::names::load(c, &tid, &settings)).await?;
     let v = view::DriftView {
-        group_names: &group_names,
+        names: &names,
         sets: &sets,
         baseline: baseline.as_ref(),
         check: check.as_ref().map(|(r, i)| (r, i.as_slice())),

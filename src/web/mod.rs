@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod invites;
 pub mod login;
 pub mod members;
+pub mod names;
 pub mod page;
 pub mod profile;
 pub mod restore;

@@ -66,17 +66,21 @@ pub async fn view_policy_get(
         _ => None,
     };
     let (id, tid) = (policy.id.clone(), access.tenant.id.clone());
-    let (restorable, group_names) = state
+    let settings = compared
+        .as_ref()
+        .map(|(_, _, d)| crate::views::diff::setting_ids(d))
+        .unwrap_or_default();
+    let (restorable, names) = state
         .db
         .read(move |c| {
             Ok((
                 backups::sets_holding_versions(c, &id)?,
-                crate::db::directory::names(c, &tid)?,
+                super::names::load(c, &tid, &settings)?,
             ))
         })
         .await?;
     let v = PolicyView {
-        group_names: &group_names,
+        names: &names,
         policy: &policy,
         versions: &versions,
         compared,

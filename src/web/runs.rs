@@ -90,17 +90,16 @@ pub async fn view_run_get(
         .max(1);
     let number = p.page.unwrap_or(1).clamp(1, pages);
     let (id, tid) = (run.id.clone(), run.tenant_id.clone());
-    let (items, group_names) = state
+    let (items, names) = state
         .db
         .read(move |c| {
-            Ok((
-                runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, (number - 1) * ITEMS_PER_PAGE)?,
-                crate::db::directory::names(c, &tid)?,
-            ))
+            let items = runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, (number - 1) * ITEMS_PER_PAGE)?;
+            let names = super::names::for_items(c, &tid, &items)?;
+            Ok((items, names))
         })
         .await?;
     let v = DetailView {
-        group_names: &group_names,
+        names: &names,
         run: &run,
         items: &items,
         page: number,

@@ -222,18 +222,15 @@ impl FragmentCache {
         let seq = engine.hub.current_seq();
         self.renders.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (id, offset, show) = key.clone();
-        let (run, items, group_names) = engine
+        let (run, items, names) = engine
             .db
             .read(move |c| {
                 let Some(run) = runs::get(c, &id)? else {
-                    return Ok((None, Vec::new(), crate::views::diff::GroupNames::new()));
+                    return Ok((None, Vec::new(), crate::views::diff::Names::default()));
                 };
-                let names = crate::db::directory::names(c, &run.tenant_id)?;
-                Ok((
-                    Some(run),
-                    runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, offset)?,
-                    names,
-                ))
+                let items = runs::items_with_status(c, &id, show, ITEMS_PER_PAGE, offset)?;
+                let names = super::names::for_items(c, &run.tenant_id, &items)?;
+                Ok((Some(run), items, names))
             })
             .await
             .ok()?;
@@ -242,7 +239,7 @@ impl FragmentCache {
         let rendered = Rendered {
             seq,
             summary: summary(&run).into_string().into(),
-            items: item_rows(&run, &items, &group_names).into_string().into(),
+            items: item_rows(&run, &items, &names).into_string().into(),
             filter: item_filter(&base, &run, show).into_string().into(),
             done: run.is_terminal().then_some(run.status),
         };

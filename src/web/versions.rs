@@ -55,9 +55,12 @@ pub async fn view_version_get(
     let page = page.in_tenant(&access.tenant.id);
     let l = load(&state, &access, &pid, &vid).await?;
     let tid = access.tenant.id.clone();
-    let group_names = state.db.read(move |c| crate::db::directory::names(c, &tid)).await?;
+    let names = state
+        .db
+        .read(move |c| super::names::load(c, &tid, &std::collections::BTreeSet::new()))
+        .await?;
     let v = crate::views::version::VersionView {
-        group_names: &group_names,
+        names: &names,
         policy: &l.policy,
         version: &l.version,
         document: &l.document,

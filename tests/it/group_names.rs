@@ -253,3 +253,101 @@ async fn names_are_looked_up_once_per_run_and_only_for_groups_not_known_yet() {
         .expect("text");
     assert!(json.contains(NAMED_GROUP) && !json.contains(NAME), "{json}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assignment_filter_reads_by_its_name_on_the_preview_and_the_version_page() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, t) = sim_tenant(&app, &token, &sim, "Tailspin", 1, None).await;
+    let e = t.entra_tenant_id.clone();
+    let filter = sim.objects(&e, "deviceManagement/assignmentFilters")[0].clone();
+    let (fid, fname) = (
+        filter["id"].as_str().expect("id").to_owned(),
+        filter["displayName"].as_str().expect("name").to_owned(),
+    );
+    let sid = sim.objects(&e, SCRIPTS)[0]["id"].as_str().expect("id").to_owned();
+    let filtered = json!({"target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget",
+        "deviceAndAppManagementAssignmentFilterId": fid, "deviceAndAppManagementAssignmentFilterType": "exclude"}});
+    sim.set_assignments(&e, &sid, vec![filtered]);
+    let unknown = "0f1e2d3c-9999-4000-8000-000000000009";
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Filtered"})).await;
+    assert_eq!(backup["status"], "succeeded", "{backup}");
+    sim.set_assignments(&e, &sid, vec![group(LIVE_GROUP)]);
+    let set = backup["target_id"].as_str().expect("set").to_owned();
+    let (_, detail) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
+            None,
+        )
+        .await;
+    let item = detail["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["policy_type"] == "powershell_script")
+        .expect("the script's item")["id"]
+        .clone();
+    let preview = run_of(
+        &app,
+        &token,
+        &tid,
+        "/restores",
+        json!({"backup_set_id": set, "item_ids": [item], "dry_run": true, "include_assignments": true}),
+    )
+    .await;
+    assert_eq!(preview["status"], "succeeded", "{preview}");
+    let (c, _) = app.signed_in(ADMIN_EMAIL).await;
+    let html = app
+        .page(&c, &format!("/t/{tid}/runs/{}", preview["id"].as_str().expect("id")))
+        .await;
+    let escaped = fname.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    assert!(
+        html.contains(&format!(
+            r#"<span class="pv-filter" title="{fid}"> · filter: <strong>{escaped}</strong> (exclude)</span>"#
+        )),
+        "the filter by name, its id on hover: {html}"
+    );
+
+    // A snapshot after the filter is swapped for one the inventory never saw: its id.
+    sim.set_assignments(
+        &e,
+        &sid,
+        vec![json!({"target": {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget",
+            "deviceAndAppManagementAssignmentFilterId": unknown, "deviceAndAppManagementAssignmentFilterType": "include"}})],
+    );
+    let (_, list) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/policies?type=powershell_script"),
+            None,
+        )
+        .await;
+    let pid = list
+        .as_array()
+        .expect("policies")
+        .iter()
+        .find(|p| p["graph_id"] == sid.as_str())
+        .expect("the script")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let snap = run_of(&app, &token, &tid, &format!("/policies/{pid}/snapshot"), json!(null)).await;
+    assert_eq!(snap["status"], "succeeded", "{snap}");
+    let recorded = crate::fidelity::items(&app, &token, &tid, &snap).await;
+    let vid = recorded[0]["result"]["version_id"]
+        .as_str()
+        .expect("version")
+        .to_owned();
+    let html = app.page(&c, &format!("/t/{tid}/policies/{pid}/versions/{vid}")).await;
+    let targets = html
+        .split("id=\"pv-version-targets\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .unwrap_or_default();
+    assert!(
+        targets.contains(&format!("All devices · filter {unknown} (include)")),
+        "{targets}"
+    );
+}

@@ -38,6 +38,7 @@ mod runs;
 mod schedules;
 mod secrets;
 mod sessions;
+mod setting_names;
 mod setup;
 mod small_ones;
 mod tokens;
