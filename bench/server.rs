@@ -192,6 +192,27 @@ impl Server {
         Ok(v)
     }
 
+    /// The server's database writes and commits so far (`/metrics`), to take differences of.
+    pub async fn writes(&self) -> anyhow::Result<[u64; 2]> {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .bearer_auth(&self.token)
+            .send()
+            .await?
+            .text()
+            .await?;
+        let counter = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok([
+            counter("policyvault_db_writes_total "),
+            counter("policyvault_db_commits_total "),
+        ])
+    }
+
     /// Creates a tenant that points at a new simulated tenant with `per_type` policies of
     /// every supported type; returns our tenant id.
     pub async fn sim_tenant(

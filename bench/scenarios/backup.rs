@@ -156,6 +156,7 @@ pub async fn many_tenants(tenants: usize, per_tenant: usize, latency: u64, worke
     sim.set_faults(limited(latency));
     let (rss_before, _) = server.memory();
     let before: Vec<[u64; 4]> = entra.iter().map(|e| counters(&sim, e)).collect();
+    let writes_before = server.writes().await?;
 
     let t0 = Utc::now();
     let started = futures_util::future::join_all(ids.iter().map(|tid| async move {
@@ -202,6 +203,12 @@ pub async fn many_tenants(tenants: usize, per_tenant: usize, latency: u64, worke
         .unwrap_or(0);
     #[allow(clippy::cast_precision_loss)]
     let floor_secs = busiest as f64 / READS_PER_SEC;
+    let writes_after = server.writes().await?;
+    #[allow(clippy::cast_precision_loss)]
+    let (writes, commits) = (
+        (writes_after[0] - writes_before[0]) as f64 / (tenants * per_type * TYPES.len()) as f64,
+        writes_after[1] - writes_before[1],
+    );
     finished.sort_by(f64::total_cmp);
     let (min, max) = (
         finished.first().copied().unwrap_or(0.0),
@@ -212,11 +219,11 @@ pub async fn many_tenants(tenants: usize, per_tenant: usize, latency: u64, worke
         per_type * TYPES.len()
     );
     println!(
-        "| succeeded | total wall time | first tenant done | median | last | last / first | one tenant's floor | wall / that floor | 429s | server RSS before | peak RSS (VmHWM) |"
+        "| succeeded | total wall time | first tenant done | median | last | last / first | one tenant's floor | wall / that floor | 429s | database writes per policy | commits | server RSS before | peak RSS (VmHWM) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {ok}/{tenants} | {max:.1} s | {min:.1} s | {:.1} s | {max:.1} s | {:.1}× | {floor_secs:.1} s ({busiest} requests at 1,000 per 20 s) | {:.1}× | {throttled} | {} | {} |",
+        "| {ok}/{tenants} | {max:.1} s | {min:.1} s | {:.1} s | {max:.1} s | {:.1}× | {floor_secs:.1} s ({busiest} requests at 1,000 per 20 s) | {:.1}× | {throttled} | {writes:.2} | {commits} | {} | {} |",
         median(&finished),
         max / min,
         max / floor_secs,

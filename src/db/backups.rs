@@ -15,10 +15,15 @@ pub struct BackupSet {
     pub created_at: String,
     pub item_count: i64,
     pub capture_run_id: Option<String>,
+    /// Whether its capture listed the whole tenant (as opposed to policies picked by hand):
+    /// only such a set can say a live policy was added since.
+    #[serde(skip)]
+    pub whole_tenant: bool,
 }
 
 const COLUMNS: &str = "s.id, s.tenant_id, s.name, s.origin, s.created_at, \
-    (SELECT count(*) FROM backup_items i WHERE i.backup_set_id = s.id), s.capture_run_id";
+    (SELECT count(*) FROM backup_items i WHERE i.backup_set_id = s.id), s.capture_run_id, \
+    EXISTS (SELECT 1 FROM run_items r WHERE r.run_id = s.capture_run_id AND r.item_type = 'backup_list')"; // runs::BACKUP_LIST_ITEM
 
 fn from_row(r: &Row) -> rusqlite::Result<BackupSet> {
     Ok(BackupSet {
@@ -29,6 +34,7 @@ fn from_row(r: &Row) -> rusqlite::Result<BackupSet> {
         created_at: r.get(4)?,
         item_count: r.get(5)?,
         capture_run_id: r.get(6)?,
+        whole_tenant: r.get(7)?,
     })
 }
 
@@ -119,6 +125,13 @@ pub fn get(c: &Connection, id: &str) -> DbResult<Option<BackupSet>> {
 }
 
 /// A tenant's sets, newest first.
+/// The baseline drift compares with when none is chosen: the newest backup of the whole
+/// tenant, else the newest backup at all ("Before restore" sets are not backups one chose).
+pub fn default_baseline(sets: &[BackupSet]) -> Option<&BackupSet> {
+    let backups = || sets.iter().filter(|s| s.origin != "before_restore");
+    backups().find(|s| s.whole_tenant).or_else(|| backups().next())
+}
+
 pub fn list(c: &Connection, tenant_id: &str) -> DbResult<Vec<BackupSet>> {
     let sql =
         format!("SELECT {COLUMNS} FROM backup_sets s WHERE s.tenant_id = ?1 ORDER BY s.created_at DESC, s.id DESC");

@@ -77,7 +77,14 @@ pub fn drift(nav: &Nav, t: &Tenant, v: &DriftView<'_>) -> Markup {
                 }
             }
             @if let Some(b) = v.baseline {
-                p #pv-baseline { "Baseline: " strong { (b.name) } ", taken " (local_time(&b.created_at)) "." }
+                p #pv-baseline {
+                    "Baseline: " strong { (b.name) } ", taken " (local_time(&b.created_at)) "."
+                    @if !b.whole_tenant {
+                        br; small.pv-warn data-partial-baseline {
+                            "This backup holds only the " (b.item_count) " policies picked for it: every other policy of the tenant shows as added. A backup of the whole tenant makes a better baseline."
+                        }
+                    }
+                }
             }
             (results(t, v))
         },

@@ -51,7 +51,7 @@ pub async fn view_drift_get(
     let wanted = given.as_ref().and_then(set_of).or(q.set.clone());
     let baseline = match wanted {
         Some(id) => sets.iter().find(|s| s.id == id),
-        None => sets.iter().find(|s| s.origin != "before_restore"),
+        None => backups::default_baseline(&sets),
     }
     .cloned();
     let (check, baseline_items, added) = match &baseline {
@@ -131,12 +131,12 @@ pub async fn view_drift_post(
     } else {
         let tid = access.tenant.id.clone();
         let sets = state.db.read(move |c| backups::list(c, &tid)).await?;
-        let Some(latest) = sets.into_iter().find(|s| s.origin != "before_restore") else {
+        let Some(latest) = backups::default_baseline(&sets) else {
             return Err(AppError::Invalid(
                 "there is no backup to compare with yet: back up first".into(),
             ));
         };
-        latest
+        latest.clone()
     };
     let req = RestoreRequest {
         backup_set_id: set.id.clone(),

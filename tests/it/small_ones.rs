@@ -320,3 +320,76 @@ async fn a_backup_notification_counts_policies_not_listing_steps() {
         "{notes}"
     );
 }
+
+/// Drift compares with the newest backup of the whole tenant by default, not a newer set of
+/// a few hand-picked policies (against which every other policy reads "added"); a picked
+/// set chosen by hand says what it holds.
+#[tokio::test]
+async fn drift_defaults_to_the_newest_whole_tenant_backup() {
+    let (app, token, sim) = crate::ops::admin_app().await;
+    let (tid, _) = crate::ops::sim_tenant(&app, &token, &sim, "Wingtip", 1, None).await;
+    let whole = backed_up(&app, &token, &tid).await;
+    let (_, policies) = app
+        .api(Method::GET, &token, &format!("/api/v1/tenants/{tid}/policies"), None)
+        .await;
+    let two: Vec<&Value> = policies
+        .as_array()
+        .expect("policies")
+        .iter()
+        .map(|p| &p["id"])
+        .take(2)
+        .collect();
+    let (_, started) = app
+        .api(
+            Method::POST,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets"),
+            Some(json!({"name": "Two picked", "policy_ids": two})),
+        )
+        .await;
+    wait_for_run(&app, &token, &tid, started["run"]["id"].as_str().expect("run")).await;
+    let picked = started["backup_set"]["id"].as_str().expect("set").to_owned();
+
+    let (c, csrf) = app.signed_in(ADMIN_EMAIL).await;
+    let page = app.page(&c, &format!("/t/{tid}/drift")).await;
+    let baseline = page.split("id=\"pv-baseline\"").nth(1).unwrap_or_default();
+    assert!(baseline.contains("<strong>Nightly</strong>"), "{page}");
+    assert!(!page.contains("data-partial-baseline"), "{page}");
+    let page = app.page(&c, &format!("/t/{tid}/drift?set={picked}")).await;
+    assert!(
+        page.contains("data-partial-baseline") && page.contains("only the 2 policies picked for it"),
+        "{page}"
+    );
+
+    // "Check drift now" without a choice checks against the whole-tenant backup.
+    let res = c
+        .post(app.url(&format!("/t/{tid}/drift")))
+        .form(&[("_csrf", csrf.as_str()), ("set", "")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let rid = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .rsplit("run=")
+        .next()
+        .expect("run")
+        .to_owned();
+    let run = wait_for_run(&app, &token, &tid, &rid).await;
+    let (_, set) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{whole}"),
+            None,
+        )
+        .await;
+    let whole_items = set["items"].as_array().map_or(0, Vec::len);
+    assert!(whole_items > 2, "{set}");
+    assert_eq!(
+        run["total"],
+        json!(whole_items),
+        "the whole backup's items, not the 2 picked: {run}"
+    );
+}
