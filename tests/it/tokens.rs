@@ -116,3 +116,54 @@ async fn the_api_accepts_only_bearer_tokens_and_answers_errors_in_its_shape() {
         (StatusCode::NOT_FOUND, Some("not_found"))
     );
 }
+
+/// Issue 13, item 11, in the browser: reloading the page that shows a new token does not
+/// create a second one (the POST is answered with a redirect), nor show the token again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloading_after_creating_a_token_in_the_browser_makes_no_second_one() {
+    let Some(b) = crate::browser::Browser::start().await else {
+        return;
+    };
+    let (app, token, sim) = crate::ops::admin_app().await;
+    crate::ops::sim_tenant(&app, &token, &sim, "Adatum", 1, None).await;
+    let mut shown = (String::new(), String::new());
+    let journey = async {
+        b.sign_in(&app.url("/login")).await?;
+        b.client.goto(&app.url("/profile")).await?;
+        b.client
+            .find(fantoccini::Locator::Css(
+                "form[action='/profile/tokens'] input[name=name]",
+            ))
+            .await?
+            .send_keys("Reloaded")
+            .await?;
+        b.client
+            .find(fantoccini::Locator::XPath("//button[normalize-space()='Create token']"))
+            .await?
+            .click()
+            .await?;
+        b.client
+            .wait()
+            .for_element(fantoccini::Locator::Css("[data-testid=new-token]"))
+            .await?;
+        shown.0 = b.text_of("[data-testid=new-token]").await;
+        b.client.refresh().await?;
+        b.client.wait().for_element(fantoccini::Locator::Css("h1")).await?;
+        shown.1 = b.text_of("body").await;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    if let Err(e) = journey {
+        b.fail("token reload", &e).await;
+    }
+    b.close().await;
+    assert!(shown.0.starts_with("pv_"), "the new token is shown once: {shown:?}");
+    assert!(!shown.1.contains(&shown.0), "not shown again after the reload");
+    let count: i64 = app
+        .raw_db()
+        .query_row("SELECT count(*) FROM api_tokens WHERE name = 'Reloaded'", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(count, 1, "the reload made no second token");
+}
