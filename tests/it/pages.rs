@@ -40,13 +40,18 @@ fn shot(name: &str, png: &[u8]) {
 }
 
 /// Issue 13, item 1: a policy deleted in Intune comes back from the tenant page in three
-/// clicks (deleted list, the policy, "Restore this version") plus the typed confirmation.
+/// clicks (deleted list, the policy, "Restore this version") plus the typed confirmation,
+/// in a tenant of over 1,000 policies (31 of each type).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_policy_is_restored_in_three_clicks_from_the_tenant_page() {
     let Some(b) = Browser::start().await else { return };
     let (app, token, sim) = crate::ops::admin_app().await;
-    let (tid, t) = crate::ops::sim_tenant(&app, &token, &sim, "Fabrikam", 1, None).await;
+    let (tid, t) = crate::ops::sim_tenant(&app, &token, &sim, "Fabrikam", 31, None).await;
     synced_and_backed_up(&app, &token, &tid).await;
+    let (_, policies) = app
+        .api(Method::GET, &token, &format!("/api/v1/tenants/{tid}/policies"), None)
+        .await;
+    assert!(policies.as_array().map_or(0, Vec::len) > 1000, "a 1,000-policy tenant");
     let coll = "deviceManagement/deviceConfigurations";
     let gone = sim.objects(&t.entra_tenant_id, coll)[0].clone();
     assert!(sim.delete_object(&t.entra_tenant_id, coll, gone["id"].as_str().expect("id")));
