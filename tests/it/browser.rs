@@ -104,11 +104,16 @@ impl Browser {
 
     /// Signs in as the test admin through the real login page and waits for the dashboard.
     pub async fn sign_in(&self, login_url: &str) -> Result<(), fantoccini::error::CmdError> {
+        self.sign_in_as(login_url, ADMIN_EMAIL).await
+    }
+
+    /// Signs in as `email` (with the tests' password) and waits for the dashboard.
+    pub async fn sign_in_as(&self, login_url: &str, email: &str) -> Result<(), fantoccini::error::CmdError> {
         self.client.goto(login_url).await?;
         self.client
             .find(Locator::Css("input[name=email]"))
             .await?
-            .send_keys(ADMIN_EMAIL)
+            .send_keys(email)
             .await?;
         self.client
             .find(Locator::Css("input[name=password]"))

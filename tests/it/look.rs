@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::browser::Browser;
 use crate::fidelity::run_of;
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::TestApp;
 
 /// Who opens a page: nobody (login, setup, an invitation), the superadmin, or an operator of
 /// one tenant (to see what "not allowed" looks like).
@@ -288,24 +288,7 @@ async fn site() -> Site {
 async fn sign_in_as(b: &Browser, app: &TestApp, email: &str) -> Result<(), CmdError> {
     b.client.goto(&app.url("/login")).await?;
     b.client.delete_all_cookies().await?;
-    b.client.goto(&app.url("/login")).await?;
-    b.client
-        .find(Locator::Css("input[name=email]"))
-        .await?
-        .send_keys(email)
-        .await?;
-    b.client
-        .find(Locator::Css("input[name=password]"))
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
-    b.client
-        .find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
-    b.client.wait().for_element(Locator::Css("tr[data-tenant]")).await?;
-    Ok(())
+    b.sign_in_as(&app.url("/login"), email).await
 }
 
 /// What a page measures: how far it scrolls sideways, whether the browser prefers dark, and
