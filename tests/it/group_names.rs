@@ -41,21 +41,9 @@ async fn backup_then_preview(app: &TestApp, token: &str, sim: &SimHandle, tid: &
     let backup = run_of(app, token, tid, "/backup-sets", json!({"name": "Known good"})).await;
     sim.set_assignments(e, &sid, vec![group(LIVE_GROUP)]);
     let set = backup["target_id"].as_str().expect("set").to_owned();
-    let (_, detail) = app
-        .api(
-            Method::GET,
-            token,
-            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
-            None,
-        )
-        .await;
-    let item = detail["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["policy_type"] == "powershell_script")
-        .expect("the script's item")["id"]
-        .clone();
+    let item = crate::ops::backup_items_of(app, token, tid, &set, &["powershell_script"])
+        .await
+        .swap_remove(0);
     let preview = run_of(
         app,
         token,
@@ -273,21 +261,9 @@ async fn an_assignment_filter_reads_by_its_name_on_the_preview_and_the_version_p
     assert_eq!(backup["status"], "succeeded", "{backup}");
     sim.set_assignments(&e, &sid, vec![group(LIVE_GROUP)]);
     let set = backup["target_id"].as_str().expect("set").to_owned();
-    let (_, detail) = app
-        .api(
-            Method::GET,
-            &token,
-            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
-            None,
-        )
-        .await;
-    let item = detail["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["policy_type"] == "powershell_script")
-        .expect("the script's item")["id"]
-        .clone();
+    let item = crate::ops::backup_items_of(&app, &token, &tid, &set, &["powershell_script"])
+        .await
+        .swap_remove(0);
     let preview = run_of(
         &app,
         &token,

@@ -124,21 +124,9 @@ async fn site() -> Site {
         json!({"backup_set_id": set, "dry_run": true}),
     )
     .await;
-    let (_, detail) = app
-        .api(
-            Method::GET,
-            &token,
-            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
-            None,
-        )
-        .await;
-    let item = detail["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["policy_type"] == "compliance_policy")
-        .expect("a compliance item")["id"]
-        .clone();
+    let item = crate::ops::backup_items_of(&app, &token, &tid, &set, &["compliance_policy"])
+        .await
+        .swap_remove(0);
     let restore = run_of(
         &app,
         &token,

@@ -490,3 +490,22 @@ async fn a_backup_keeps_several_requests_in_flight_within_the_tenants_budget() {
     let (busiest, _) = sim.peak_window(&t.entra_tenant_id);
     assert!(busiest <= 1000, "busiest 20 s: {busiest}");
 }
+
+/// The ids of a backup set's items of the given policy types, in the set's order.
+pub async fn backup_items_of(app: &TestApp, token: &str, tid: &str, set: &str, types: &[&str]) -> Vec<Value> {
+    let (_, detail) = app
+        .api(
+            Method::GET,
+            token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
+            None,
+        )
+        .await;
+    detail["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| types.contains(&i["policy_type"].as_str().unwrap_or_default()))
+        .map(|i| i["id"].clone())
+        .collect()
+}

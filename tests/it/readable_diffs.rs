@@ -47,21 +47,9 @@ async fn a_preview_shows_a_changed_script_line_by_line_and_assignments_as_target
     // Changed in the portal: one line of the script, and the group it is assigned to.
     assert!(sim.edit_object(&e, SCRIPTS, &sid, |o| o["scriptContent"] = json!(b64(LIVE))));
     sim.set_assignments(&e, &sid, vec![group(LIVE_GROUP)]);
-    let (_, detail) = app
-        .api(
-            Method::GET,
-            &token,
-            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
-            None,
-        )
-        .await;
-    let item = detail["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["policy_type"] == "powershell_script")
-        .expect("the script's item")["id"]
-        .clone();
+    let item = crate::ops::backup_items_of(&app, &token, &tid, &set, &["powershell_script"])
+        .await
+        .swap_remove(0);
     let preview = run_of(
         &app,
         &token,

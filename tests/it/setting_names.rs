@@ -100,25 +100,6 @@ fn flip_first_setting(sim: &SimHandle, e: &str, pid: &str, value: &str) {
     });
 }
 
-/// The backup item ids of the given types in a backup set.
-async fn items_of(app: &TestApp, token: &str, tid: &str, set: &str, types: &[&str]) -> Vec<Value> {
-    let (_, detail) = app
-        .api(
-            Method::GET,
-            token,
-            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
-            None,
-        )
-        .await;
-    detail["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|i| types.contains(&i["policy_type"].as_str().unwrap_or_default()))
-        .map(|i| i["id"].clone())
-        .collect()
-}
-
 /// A restore preview of the given backup items: the run, once finished.
 async fn preview(app: &TestApp, token: &str, tid: &str, set: &str, items: Vec<Value>) -> Value {
     let run = run_of(
@@ -187,7 +168,7 @@ async fn a_backup_names_settings_and_filters_and_the_preview_shows_the_names() {
         vec![json!({"target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": "6b8a0c2e-eeee-4b1e-9a3d-000000000005"}})],
     );
     let set = backup["target_id"].as_str().expect("set").to_owned();
-    let items = items_of(&app, &token, &tid, &set, &["settings_catalog", "powershell_script"]).await;
+    let items = crate::ops::backup_items_of(&app, &token, &tid, &set, &["settings_catalog", "powershell_script"]).await;
     let run = preview(&app, &token, &tid, &set, items).await;
 
     let run_url = app.url(&format!("/t/{tid}/runs/{}", run["id"].as_str().expect("id")));
@@ -334,7 +315,7 @@ async fn a_refused_or_unknown_definition_leaves_the_id_the_run_succeeds_and_no_h
     // The preview of a changed setting shows today's label: the definition id.
     flip_first_setting(&sim, &e, &pid, &format!("{DEFENDER_PREFIX}0_9"));
     let set = refused["target_id"].as_str().expect("set").to_owned();
-    let items = items_of(&app, &token, &tid, &set, &["settings_catalog"]).await;
+    let items = crate::ops::backup_items_of(&app, &token, &tid, &set, &["settings_catalog"]).await;
     let run = preview(&app, &token, &tid, &set, items).await;
     let (c, _) = app.signed_in(ADMIN_EMAIL).await;
     let run_page = format!("/t/{tid}/runs/{}", run["id"].as_str().expect("id"));
@@ -396,7 +377,7 @@ async fn a_refused_or_unknown_definition_leaves_the_id_the_run_succeeds_and_no_h
     });
     flip_first_setting(&sim, &e, &pid, &format!("{DEFENDER_PREFIX}0_9"));
     let set = again["target_id"].as_str().expect("set").to_owned();
-    let items = items_of(&app, &token, &tid, &set, &["settings_catalog"]).await;
+    let items = crate::ops::backup_items_of(&app, &token, &tid, &set, &["settings_catalog"]).await;
     let run = preview(&app, &token, &tid, &set, items).await;
     let html = app
         .page(&c, &format!("/t/{tid}/runs/{}", run["id"].as_str().expect("id")))
