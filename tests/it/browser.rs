@@ -151,7 +151,8 @@ impl Browser {
 
     /// Waits until the run page's summary shows `wanted` (pushed over SSE, no reload).
     pub async fn wait_status(&self, wanted: &str) -> Result<(), fantoccini::error::CmdError> {
-        for _ in 0..150 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
             let s = self
                 .client
                 .execute(

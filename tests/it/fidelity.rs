@@ -139,17 +139,7 @@ pub async fn run_of(app: &TestApp, token: &str, tid: &str, path: &str, body: Val
         .api(Method::POST, token, &format!("/api/v1/tenants/{tid}{path}"), Some(body))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{started}");
-    let run = started["run"]["id"].as_str().expect("id");
-    for _ in 0..1200 {
-        let (_, r) = app
-            .api(Method::GET, token, &format!("/api/v1/tenants/{tid}/runs/{run}"), None)
-            .await;
-        if matches!(r["status"].as_str(), Some("succeeded" | "failed" | "partial")) {
-            return r;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("run {run} did not finish in two minutes");
+    crate::runs::wait_for_run(app, token, tid, started["run"]["id"].as_str().expect("id")).await
 }
 
 pub async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {

@@ -36,9 +36,11 @@ fn request(tenant_id: &str, kind: &'static str, user_id: &str, email: &str, item
     }
 }
 
-/// Polls the API until the run is terminal.
+/// Polls the API until the run is terminal. The limit is generous because CI machines are
+/// shared and slow: a whole-tenant backup of a 1,000-policy tenant took over 10 s there.
 pub async fn wait_for_run(app: &TestApp, token: &str, tenant_id: &str, run_id: &str) -> Value {
-    for _ in 0..200 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
         let (status, run) = app
             .api(
                 Method::GET,
@@ -53,7 +55,7 @@ pub async fn wait_for_run(app: &TestApp, token: &str, tenant_id: &str, run_id: &
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("run {run_id} did not finish");
+    panic!("run {run_id} did not finish in two minutes");
 }
 
 fn user_id(app: &TestApp, email: &str) -> String {
