@@ -22,20 +22,37 @@ pub async fn capture(reader: &GraphReader, ty: &PolicyType, graph_id: &str) -> R
 /// Reads many policies at once: each one's GET (assignments expanded) goes into `$batch`es of
 /// 20, so a backup costs one request per policy and one round trip per twenty policies.
 pub async fn capture_many(reader: &GraphReader, wanted: &[(&PolicyType, String)]) -> Vec<Result<Value, GraphError>> {
-    let paths: Vec<String> = wanted.iter().map(|(ty, id)| ty.get_path(id)).collect();
-    let answers = reader.get_many(&paths).await;
-    let mut out = Vec::with_capacity(wanted.len());
-    let mut answers = answers.into_iter();
-    for (ty, id) in wanted {
-        let object = answers
-            .next()
-            .unwrap_or_else(|| Err(GraphError::new(ErrorCode::Internal, "missing batch answer", &json!({}))));
-        out.push(match object {
-            Ok(o) => complete(reader, ty, id, o).await,
-            Err(e) => Err(e),
-        });
-    }
-    out
+    let wanted: Vec<(&PolicyType, String, Option<Value>)> =
+        wanted.iter().map(|(ty, id)| (*ty, id.clone(), None)).collect();
+    capture_many_from(reader, wanted).await
+}
+
+/// [`capture_many`], where a policy that comes with its listed object (a type
+/// `captured_from_list`) is completed from it instead of read again by id. The policies are
+/// completed at once (the tenant's pacing still governs), so the latency of one's further
+/// reads (secret values, paged collections) overlaps the others'.
+pub async fn capture_many_from(
+    reader: &GraphReader,
+    wanted: Vec<(&PolicyType, String, Option<Value>)>,
+) -> Vec<Result<Value, GraphError>> {
+    let paths: Vec<String> = wanted
+        .iter()
+        .filter(|(_, _, held)| held.is_none())
+        .map(|(ty, id, _)| ty.get_path(id))
+        .collect();
+    let mut answers = reader.get_many(&paths).await.into_iter();
+    let completions = wanted.into_iter().map(|(ty, id, held)| {
+        let object = held.map_or_else(
+            || {
+                answers
+                    .next()
+                    .unwrap_or_else(|| Err(GraphError::new(ErrorCode::Internal, "missing batch answer", &json!({}))))
+            },
+            Ok,
+        );
+        async move { complete(reader, ty, &id, object?).await }
+    });
+    futures_util::future::join_all(completions).await
 }
 
 /// A capture is complete or it fails: follows every `<nav>@odata.nextLink` of the answer,

@@ -88,6 +88,12 @@ pub struct PolicyType {
     pub nested: &'static [&'static str],
     /// The list omits some properties (script bodies): always GET each object by id.
     pub get_by_id: bool,
+    /// A list answer with `$expand=assignments` holds each object whole, as a GET by id
+    /// would, so a whole-tenant backup captures it from its listing and saves one read per
+    /// policy. Set only where a long-lived backup tool stores the list's objects as they are
+    /// (IntuneBackupAndRestore `Invoke-IntuneBackupDeviceConfiguration`) and real clients
+    /// expand assignments on the list (CIPP, IntuneManagement); every other type is read by id.
+    pub captured_from_list: bool,
     /// Read-only properties removed before create/update.
     pub read_only: &'static [&'static str],
     /// Properties a create takes but an update refuses (removed from update bodies).
@@ -125,6 +131,7 @@ pub const PLAIN: PolicyType = PolicyType {
     expand: &[],
     nested: &[],
     get_by_id: false,
+    captured_from_list: false,
     read_only: COMMON_READ_ONLY,
     create_only: &[],
     update: Update::Patch,
@@ -177,6 +184,16 @@ impl PolicyType {
             format!("{}/{id}", self.collection)
         } else {
             format!("{}/{id}?$expand={}", self.collection, expand.join(","))
+        }
+    }
+
+    /// The path a whole-tenant backup lists: the collection, with `assignments` expanded on
+    /// every object when the type is captured from its list.
+    pub fn list_path(&self) -> String {
+        if self.captured_from_list && self.has_assignments() && self.expand_assignments {
+            format!("{}?$expand=assignments", self.collection)
+        } else {
+            self.collection.to_owned()
         }
     }
 
@@ -240,6 +257,27 @@ mod tests {
             by_key("terms_and_conditions").expect("t").get_path("x"),
             "deviceManagement/termsAndConditions/x",
             "terms and conditions do not expand assignments"
+        );
+    }
+
+    #[test]
+    fn only_types_whose_list_is_whole_are_captured_from_it() {
+        for ty in TYPES.iter().filter(|t| t.captured_from_list) {
+            assert!(!ty.get_by_id, "{}: its list omits properties", ty.key);
+            assert!(
+                ty.expand.is_empty() && ty.nested.is_empty(),
+                "{}: reads more than its list",
+                ty.key
+            );
+        }
+        let dc = by_key("device_configuration").expect("type");
+        assert_eq!(
+            dc.list_path(),
+            "deviceManagement/deviceConfigurations?$expand=assignments"
+        );
+        assert_eq!(
+            by_key("powershell_script").expect("type").list_path(),
+            "deviceManagement/deviceManagementScripts"
         );
     }
 

@@ -87,6 +87,7 @@ pub const TYPES: &[PolicyType] = &[
         assign: Assign::Action("assignments"),
         typed: true,
         oma_secrets: true,
+        captured_from_list: true,
         order: 600,
         refs: ASSIGNMENT_REFS,
         notes: "templates, custom OMA-URI (encrypted values read in plain text and sealed), update rings",

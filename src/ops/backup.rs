@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::Deps;
-use super::capture::{fetch_documents, record_document_then};
-use super::listing;
+use super::capture::{fetch_documents_from, record_document_then};
+use super::listing::{self, Keep};
 use super::prefetch::Prefetch;
 use crate::auth::role::Role;
 use crate::db::backups;
@@ -46,6 +46,9 @@ struct Ctx {
     /// Types still to list (the listing phase lists them all at once).
     to_list: Vec<String>,
     listed: HashMap<String, Result<listing::Listed, ItemOutcome>>,
+    /// Objects the listing read whole (types captured from their list), by policy id: they
+    /// are completed instead of read again. Gone after a crash: then they are read by id.
+    held: HashMap<String, Value>,
     /// Groups the captured documents' assignments target, named once the items are done.
     groups: BTreeSet<String>,
     /// Setting definitions the captured documents use, named once the items are done.
@@ -87,6 +90,7 @@ impl RunHandler for Backup {
             prefetch: None,
             to_list,
             listed: HashMap::new(),
+            held: HashMap::new(),
             groups: BTreeSet::new(),
             settings: BTreeSet::new(),
         }))
@@ -105,11 +109,12 @@ impl Ctx {
         };
         if !self.listed.contains_key(key) {
             let pending: Vec<String> = std::mem::take(&mut self.to_list);
-            let mut all = listing::list_many(&self.deps, &self.reader, &self.tenant_id, &pending).await;
+            let mut all =
+                listing::list_many(&self.deps, &self.reader, &self.tenant_id, &pending, Keep::Documents).await;
             if !all.contains_key(key) {
                 all.insert(
                     key.to_owned(),
-                    listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty).await,
+                    listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty, Keep::Documents).await,
                 );
             }
             self.listed.extend(all);
@@ -125,6 +130,7 @@ impl Ctx {
                 };
             }
         };
+        self.held.extend(listed.documents);
         let (set, run, found) = (self.set_id.clone(), self.run_id.clone(), listed.current);
         let added = self
             .deps
@@ -164,14 +170,22 @@ impl Ctx {
         let policy_id = self.order[pos].1.clone();
         if self.prefetch.is_none() {
             let ahead = self.order[pos..].iter().map(|(_, p)| p.clone()).collect();
-            self.prefetch = Some(Prefetch::start(self.deps.clone(), self.reader.clone(), ahead));
+            let held = std::mem::take(&mut self.held);
+            self.prefetch = Some(Prefetch::start(self.deps.clone(), self.reader.clone(), ahead, held));
         }
         while !self.fetched.contains_key(&policy_id) {
             if let Some(window) = self.prefetch.as_mut()?.next().await {
                 self.fetched.extend(window);
             } else {
                 // Not among what was read ahead (an item out of the order made at start).
-                let single = fetch_documents(&self.deps, &self.reader, std::slice::from_ref(&policy_id)).await;
+                let held = self
+                    .held
+                    .remove(&policy_id)
+                    .map(|d| (policy_id.clone(), d))
+                    .into_iter()
+                    .collect();
+                let single =
+                    fetch_documents_from(&self.deps, &self.reader, std::slice::from_ref(&policy_id), held).await;
                 self.fetched.extend(single);
                 break;
             }

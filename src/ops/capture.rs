@@ -21,6 +21,18 @@ pub async fn fetch_documents(
     reader: &GraphReader,
     policy_ids: &[String],
 ) -> HashMap<String, Result<Value, ItemOutcome>> {
+    fetch_documents_from(deps, reader, policy_ids, HashMap::new()).await
+}
+
+/// [`fetch_documents`], completing the policies in `held` (by policy id: objects a backup's
+/// listing already read whole) from what is held instead of reading them again.
+#[allow(clippy::implicit_hasher)]
+pub async fn fetch_documents_from(
+    deps: &Deps,
+    reader: &GraphReader,
+    policy_ids: &[String],
+    mut held: HashMap<String, Value>,
+) -> HashMap<String, Result<Value, ItemOutcome>> {
     let ids = policy_ids.to_vec();
     let found = deps
         .db
@@ -32,8 +44,11 @@ pub async fn fetch_documents(
         .flatten()
         .filter_map(|p| Some((p.id, registry::by_key(&p.policy_type)?, p.graph_id)))
         .collect();
-    let wanted: Vec<(&registry::PolicyType, String)> = known.iter().map(|(_, ty, gid)| (*ty, gid.clone())).collect();
-    let documents = policy::capture_many(reader, &wanted).await;
+    let wanted: Vec<(&registry::PolicyType, String, Option<Value>)> = known
+        .iter()
+        .map(|(id, ty, gid)| (*ty, gid.clone(), held.remove(id)))
+        .collect();
+    let documents = policy::capture_many_from(reader, wanted).await;
     let mut out = HashMap::with_capacity(known.len());
     let mut gone = Vec::new();
     for ((id, ty, _), doc) in known.into_iter().zip(documents) {

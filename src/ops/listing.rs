@@ -4,21 +4,31 @@
 use std::collections::HashMap;
 
 use futures_util::StreamExt;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::Deps;
 use crate::clock;
 use crate::db::policies::{self, Policy};
 use crate::db::runs;
 use crate::graph::GraphReader;
-use crate::graph::error::ErrorCode;
+use crate::graph::error::{ErrorCode, GraphError};
 use crate::graph::registry::PolicyType;
 use crate::runs::handler::{ItemOutcome, RunFailure};
 
-/// What a listing found: the type's current policies, and how many vanished since.
+/// What a listing found: the type's current policies, how many vanished since, and (for a
+/// backup, of a type captured from its list) each policy's listed object by policy id.
 pub struct Listed {
     pub current: Vec<Policy>,
     pub vanished: usize,
+    pub documents: HashMap<String, Value>,
+}
+
+/// Whether a listing keeps the listed objects as the policies' documents: a backup does, for
+/// the types whose list holds the whole object; a sync only names what is there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    Names,
+    Documents,
 }
 
 /// Graph's answer on a collection the tenant does not license or offer (or the app may not
@@ -38,9 +48,13 @@ pub async fn list_many(
     reader: &GraphReader,
     tenant_id: &str,
     keys: &[String],
+    keep: Keep,
 ) -> HashMap<String, Result<Listed, ItemOutcome>> {
     let types: Vec<&'static PolicyType> = keys.iter().filter_map(|k| crate::graph::registry::by_key(k)).collect();
-    let listings: Vec<_> = types.into_iter().map(|ty| keyed(deps, reader, tenant_id, ty)).collect();
+    let listings: Vec<_> = types
+        .into_iter()
+        .map(|ty| keyed(deps, reader, tenant_id, ty, keep))
+        .collect();
     futures_util::stream::iter(listings)
         .buffer_unordered(LISTING_IN_FLIGHT)
         .collect()
@@ -52,8 +66,9 @@ async fn keyed(
     reader: &GraphReader,
     tenant_id: &str,
     ty: &'static PolicyType,
+    keep: Keep,
 ) -> (String, Result<Listed, ItemOutcome>) {
-    (ty.key.to_owned(), list_type(deps, reader, tenant_id, ty).await)
+    (ty.key.to_owned(), list_type(deps, reader, tenant_id, ty, keep).await)
 }
 
 /// The types a run still has to list: its unfinished items (of `item_type`, when given).
@@ -84,8 +99,9 @@ pub async fn list_type(
     reader: &GraphReader,
     tenant_id: &str,
     ty: &'static PolicyType,
+    keep: Keep,
 ) -> Result<Listed, ItemOutcome> {
-    let objects = reader.list(ty.collection).await.map_err(|e| {
+    let (objects, whole) = read_list(reader, ty, keep).await.map_err(|e| {
         if not_available(e.code) {
             return ItemOutcome::Skipped {
                 result: Some(json!({
@@ -104,25 +120,37 @@ pub async fn list_type(
         }
     })?;
     // Microsoft's own objects (built-in roles, the Default scope tag…) are not ours to back up.
-    let seen: Vec<(String, String)> = objects
-        .iter()
-        .filter(|o| !ty.is_built_in(o))
-        .filter_map(|o| Some((o["id"].as_str()?.to_owned(), ty.display_name(o).to_owned())))
-        .collect();
+    let mut seen: Vec<(String, String, Option<Value>)> = Vec::with_capacity(objects.len());
+    for o in objects.into_iter().filter(|o| !ty.is_built_in(o)) {
+        let Some(graph_id) = o["id"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        let name = ty.display_name(&o).to_owned();
+        seen.push((graph_id, name, whole.then_some(o)));
+    }
     let tenant = tenant_id.to_owned();
     deps.db
         .write(move |tx| {
             let started = clock::now();
+            let mut documents = HashMap::new();
             let mut ids = Vec::with_capacity(seen.len());
-            for (graph_id, name) in &seen {
-                ids.push(policies::upsert_seen(tx, &tenant, ty.key, graph_id, name, &started)?);
+            for (graph_id, name, document) in seen {
+                let id = policies::upsert_seen(tx, &tenant, ty.key, &graph_id, &name, &started)?;
+                if let Some(d) = document {
+                    documents.insert(id.clone(), d);
+                }
+                ids.push(id);
             }
             let vanished = policies::mark_vanished(tx, &tenant, ty.key, &started)?;
             let mut current = Vec::with_capacity(ids.len());
             for id in &ids {
                 current.extend(policies::get(tx, id)?);
             }
-            Ok(Listed { current, vanished })
+            Ok(Listed {
+                current,
+                vanished,
+                documents,
+            })
         })
         .await
         .map_err(|_| ItemOutcome::Failed {
@@ -130,4 +158,20 @@ pub async fn list_type(
             code: ErrorCode::Internal,
             context: json!({}),
         })
+}
+
+/// The type's objects, and whether they are whole documents. A backup lists a type captured
+/// from its list with assignments expanded; should Graph refuse that expansion (400), the
+/// plain list is read instead and every object is then read by id, as for any other type.
+async fn read_list(reader: &GraphReader, ty: &PolicyType, keep: Keep) -> Result<(Vec<Value>, bool), GraphError> {
+    if keep == Keep::Documents && ty.captured_from_list {
+        match reader.list(&ty.list_path()).await {
+            Ok(objects) => return Ok((objects, true)),
+            Err(e) if e.code == ErrorCode::GraphBadRequest => {
+                tracing::warn!(policy_type = ty.key, error = %e, "Graph refused the expanded list; reading each object by id");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((reader.list(ty.collection).await?, false))
 }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Deps;
-use super::capture::fetch_documents;
+use super::capture::fetch_documents_from;
 use crate::graph::GraphReader;
 use crate::runs::handler::ItemOutcome;
 
@@ -30,17 +30,30 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
-    pub fn start(deps: Deps, reader: GraphReader, policy_ids: Vec<String>) -> Prefetch {
+    /// `held`: objects the backup's listing already read whole, by policy id; they are
+    /// completed instead of read again.
+    pub fn start(
+        deps: Deps,
+        reader: GraphReader,
+        policy_ids: Vec<String>,
+        mut held: HashMap<String, Value>,
+    ) -> Prefetch {
         // One window ready ahead is enough (recording it is quick); the fetches in flight
         // hide the latency. More ready windows would only hold documents in memory: a run
         // holds about two windows, however many runs go on at once.
         let (tx, rx) = mpsc::channel(1);
         let task = tokio::spawn(async move {
-            let windows: Vec<Vec<String>> = policy_ids.chunks(WINDOW).map(<[String]>::to_vec).collect();
+            let windows: Vec<(Vec<String>, HashMap<String, Value>)> = policy_ids
+                .chunks(WINDOW)
+                .map(|w| {
+                    let mine = w.iter().filter_map(|id| Some((id.clone(), held.remove(id)?))).collect();
+                    (w.to_vec(), mine)
+                })
+                .collect();
             let mut fetched = futures_util::stream::iter(windows)
-                .map(|window| {
+                .map(|(window, held)| {
                     let (deps, reader) = (deps.clone(), reader.clone());
-                    async move { fetch_documents(&deps, &reader, &window).await }
+                    async move { fetch_documents_from(&deps, &reader, &window, held).await }
                 })
                 .buffered(IN_FLIGHT);
             while let Some(window) = fetched.next().await {

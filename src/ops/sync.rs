@@ -61,12 +61,20 @@ impl RunContext for Ctx {
         };
         if !self.listed.contains_key(ty.key) {
             let pending = std::mem::take(&mut self.to_list);
-            self.listed
-                .extend(listing::list_many(&self.deps, &self.reader, &self.tenant_id, &pending).await);
+            self.listed.extend(
+                listing::list_many(
+                    &self.deps,
+                    &self.reader,
+                    &self.tenant_id,
+                    &pending,
+                    listing::Keep::Names,
+                )
+                .await,
+            );
         }
         let listed = match self.listed.remove(ty.key) {
             Some(l) => l,
-            None => listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty).await,
+            None => listing::list_type(&self.deps, &self.reader, &self.tenant_id, ty, listing::Keep::Names).await,
         };
         match listed {
             Ok(listed) => ItemOutcome::Succeeded {

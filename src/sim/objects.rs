@@ -72,7 +72,16 @@ fn for_get(ty: &PolicyType, o: &Value, expand: &[&str]) -> Value {
     out
 }
 
+/// A page of a collection. `$expand=assignments` puts each object's assignments on it, as
+/// CIPP's and IntuneManagement's list calls rely on; the next link carries the expansion on
+/// (Graph's next links keep the query's options: `shared/GRAPH.md`, Paging).
 pub fn list(s: &State, tenant: &str, ty: &PolicyType, q: &ListQuery, base: &str) -> Response {
+    let expand = q.expanded();
+    if !expand.is_empty()
+        && let Some(refused) = list_expansion_refused(s, ty, &expand)
+    {
+        return refused;
+    }
     let size = q
         .top
         .unwrap_or(if s.faults.page_size == 0 {
@@ -82,24 +91,51 @@ pub fn list(s: &State, tenant: &str, ty: &PolicyType, q: &ListQuery, base: &str)
         })
         .clamp(1, 1000);
     let skip = q.skiptoken.unwrap_or(0);
-    let all = s.tenants[tenant].objects.get(ty.collection);
+    let t = &s.tenants[tenant];
+    let all = t.objects.get(ty.collection);
     let page: Vec<Value> = all
         .into_iter()
-        .flat_map(|m| m.values())
+        .flat_map(|m| m.iter())
         .skip(skip)
         .take(size)
-        .map(|o| for_list(ty, o))
+        .map(|(id, o)| {
+            let mut out = for_list(ty, o);
+            if expand.contains(&"assignments") {
+                out["assignments"] = json!(t.assignments.get(id).cloned().unwrap_or_default());
+            }
+            out
+        })
         .collect();
     let total = all.map_or(0, std::collections::BTreeMap::len);
     let mut out = json!({"@odata.context": format!("{base}/beta/$metadata#{}", ty.collection), "value": page});
     if skip + size < total {
+        let expand = q.expand.as_deref().map(|e| format!("$expand={e}&")).unwrap_or_default();
         out["@odata.nextLink"] = json!(format!(
-            "{base}/beta/{}?$top={size}&$skiptoken={}",
+            "{base}/beta/{}?{expand}$top={size}&$skiptoken={}",
             ty.collection,
             skip + size
         ));
     }
     Json(out).into_response()
+}
+
+/// The expansions a list takes: `assignments` only, on types that have them (anything else
+/// is a 400, as Graph answers for a navigation property it cannot expand there).
+fn list_expansion_refused(s: &State, ty: &PolicyType, expand: &[&str]) -> Option<Response> {
+    let refused = |what: &str| {
+        graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("Expanding '{what}' is not supported on this collection."),
+        )
+    };
+    if s.faults.list_expand_refused {
+        return Some(refused(expand.join(",").as_str()));
+    }
+    expand
+        .iter()
+        .find(|e| **e != "assignments" || !ty.has_assignments() || !ty.expand_assignments)
+        .map(|other| refused(other))
 }
 
 pub fn get_one(s: &State, tenant: &str, ty: &PolicyType, id: &str, q: &ListQuery, base: &str) -> Response {

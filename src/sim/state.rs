@@ -80,6 +80,8 @@ pub struct Faults {
     pub page_size: usize,
     /// `getOmaSettingPlainTextValue` answers 403, as for an app without ReadWrite.
     pub secrets_unreadable: bool,
+    /// Lists answer 400 to any `$expand`, as a Graph that does not expand there would.
+    pub list_expand_refused: bool,
     /// Graph requests wait (after their latency) until this is cleared: lets a test look at
     /// a run while it is certainly still going.
     pub hold: bool,

@@ -7,6 +7,7 @@ mod api;
 mod audit;
 mod browser;
 mod bulk;
+mod capture_from_list;
 mod cli;
 mod crash;
 mod csrf;

@@ -21,6 +21,18 @@ pub async fn sim_tenant(
     secret: Option<&str>,
 ) -> (String, policyvault::sim::SimTenantInfo) {
     let t = sim.add_tenant(name, per_type);
+    (register(app, token, sim, name, &t, secret).await, t)
+}
+
+/// Adds a simulated tenant to the app (with `secret` instead of its own when given); its id.
+pub async fn register(
+    app: &TestApp,
+    token: &str,
+    sim: &SimHandle,
+    name: &str,
+    t: &policyvault::sim::SimTenantInfo,
+    secret: Option<&str>,
+) -> String {
     let body = json!({
         "name": name, "entra_tenant_id": t.entra_tenant_id, "client_id": t.client_id,
         "client_secret": secret.unwrap_or(&t.client_secret), "cloud": "global",
@@ -28,7 +40,7 @@ pub async fn sim_tenant(
     });
     let (status, created) = app.api(Method::POST, token, "/api/v1/tenants", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    (created["id"].as_str().expect("id").to_owned(), t)
+    created["id"].as_str().expect("id").to_owned()
 }
 
 pub async fn admin_app() -> (TestApp, String, SimHandle) {
@@ -48,7 +60,7 @@ fn types() -> i64 {
     i64::try_from(TYPES.len()).expect("few types")
 }
 
-async fn start_and_wait(app: &TestApp, token: &str, tid: &str, path: &str, body: Option<Value>) -> Value {
+pub async fn start_and_wait(app: &TestApp, token: &str, tid: &str, path: &str, body: Option<Value>) -> Value {
     let (status, started) = app
         .api(Method::POST, token, &format!("/api/v1/tenants/{tid}{path}"), body)
         .await;
@@ -56,7 +68,7 @@ async fn start_and_wait(app: &TestApp, token: &str, tid: &str, path: &str, body:
     wait_for_run(app, token, tid, started["run"]["id"].as_str().expect("run id")).await
 }
 
-async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {
+pub async fn items(app: &TestApp, token: &str, tid: &str, run: &Value) -> Vec<Value> {
     let (_, items) = app
         .api(
             Method::GET,
