@@ -86,20 +86,29 @@ async fn from_bearer(db: &Db, headers: &axum::http::HeaderMap) -> Result<Option<
         return Ok(None);
     };
     let hash = token::hash(presented);
-    let Some((token_id, user)) = db.read(move |c| tokens::user_for_hash(c, &hash)).await? else {
+    let Some(tokens::Holder {
+        token_id,
+        user,
+        last_used_at,
+    }) = db.read(move |c| tokens::user_for_hash(c, &hash)).await?
+    else {
         return Ok(None);
     };
     if user.disabled {
         return Ok(None);
     }
-    let id = token_id.clone();
+    // `last used` is kept to the minute: a request whose token was used in the last minute
+    // costs no write, so the API's reads (and a burst of starts) do not queue on the writer.
     let not_since = clock::format_time(Utc::now() - Duration::minutes(1));
-    // Best effort: on a full disk the token must still read; `last used` can wait.
-    if let Err(e) = db
-        .write(move |tx| tokens::mark_used(tx, &id, &clock::now(), &not_since))
-        .await
-    {
-        tracing::warn!(error = %e, "could not record the API token's last use");
+    if last_used_at.as_deref().is_none_or(|t| *t < *not_since) {
+        let id = token_id.clone();
+        // Best effort: on a full disk the token must still read; `last used` can wait.
+        if let Err(e) = db
+            .write(move |tx| tokens::mark_used(tx, &id, &clock::now(), &not_since))
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the API token's last use");
+        }
     }
     Ok(Some(Caller {
         user,

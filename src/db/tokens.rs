@@ -35,24 +35,32 @@ pub fn insert(c: &Connection, t: &NewToken<'_>) -> DbResult<()> {
     Ok(())
 }
 
-/// The owner of a live (not revoked) token.
-pub fn user_for_hash(c: &Connection, token_hash: &str) -> DbResult<Option<(String, User)>> {
+/// A live token's holder and when the token was last used.
+pub struct Holder {
+    pub token_id: String,
+    pub user: User,
+    pub last_used_at: Option<String>,
+}
+
+/// The holder of a live (not revoked) token, by the token's hash.
+pub fn user_for_hash(c: &Connection, token_hash: &str) -> DbResult<Option<Holder>> {
     Ok(c.prepare_cached(
-        "SELECT t.id, u.id, u.email, u.superadmin, u.disabled, u.created_at
+        "SELECT t.id, u.id, u.email, u.superadmin, u.disabled, u.created_at, t.last_used_at
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ?1 AND t.revoked_at IS NULL",
     )?
     .query_row([token_hash], |r| {
-        Ok((
-            r.get(0)?,
-            User {
+        Ok(Holder {
+            token_id: r.get(0)?,
+            user: User {
                 id: r.get(1)?,
                 email: r.get(2)?,
                 superadmin: r.get(3)?,
                 disabled: r.get(4)?,
                 created_at: r.get(5)?,
             },
-        ))
+            last_used_at: r.get(6)?,
+        })
     })
     .optional()?)
 }
