@@ -86,7 +86,7 @@ pub struct Db {
     /// together are committed together.
     writer: std::sync::mpsc::Sender<Box<dyn writer::Job>>,
     writer_stats: Arc<WriterStats>,
-    path: PathBuf,
+    path: Arc<Path>,
     /// Bumped after every write that may take access away (sign-out, disabled user, password
     /// reset, membership removed or role changed): open event streams re-check their caller
     /// on it and end at once instead of at their lifetime limit.
@@ -152,7 +152,7 @@ impl Db {
             pool,
             writer,
             writer_stats,
-            path: path.to_owned(),
+            path: Arc::from(path),
             access_epoch: Arc::new(tokio::sync::watch::Sender::new(0)),
             storage_failure,
             simulate_full_disk: Arc::default(),

@@ -38,7 +38,7 @@ pub struct Engine {
     pub wake: Arc<Notify>,
     handlers: Arc<HashMap<&'static str, Arc<dyn RunHandler>>>,
     /// Names this process in leases, so logs tell whose lease expired.
-    pub worker_id: String,
+    pub worker_id: Arc<str>,
     /// Worker tasks currently alive, for `/readyz` and `/metrics`.
     pub live_workers: Arc<AtomicUsize>,
 }
@@ -50,7 +50,7 @@ impl Engine {
             hub: Hub::new(),
             wake: Arc::new(Notify::new()),
             handlers: Arc::new(handlers.into_iter().map(|h| (h.kind(), h)).collect()),
-            worker_id: format!("{}-{}", std::process::id(), &crate::clock::new_id()[24..]),
+            worker_id: Arc::from(format!("{}-{}", std::process::id(), &crate::clock::new_id()[24..])),
             live_workers: Arc::new(AtomicUsize::new(0)),
         }
     }
