@@ -19,7 +19,10 @@ use crate::runs::worker::{self, PoolConfig};
 use crate::runs::{Engine, lease};
 use crate::schedules::Scheduler;
 use crate::secrets::MasterKey;
-use crate::web::{self, state::AppState};
+use crate::web::{
+    self,
+    state::{AppState, Shared},
+};
 
 pub const DB_FILE: &str = "policyvault.db";
 /// Held locked (`flock`) by the server using the data directory; holds its pid.
@@ -150,7 +153,7 @@ impl App {
         };
         let engine = Engine::new(db.clone(), crate::ops::handlers(&deps));
         let scheduler = Scheduler::new(engine.clone(), settings.schedule_min_interval_secs).await?;
-        let state = AppState {
+        let state = AppState::new(Shared {
             engine,
             scheduler,
             fragments: Arc::default(),
@@ -159,7 +162,7 @@ impl App {
             settings: Arc::new(settings),
             key,
             throttle: Arc::new(LoginThrottle::default()),
-        };
+        });
         Ok(App {
             listener,
             lock,

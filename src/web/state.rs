@@ -9,8 +9,25 @@ use crate::runs::Engine;
 use crate::schedules::Scheduler;
 use crate::secrets::MasterKey;
 
+/// Cloned by axum for every extractor and middleware of every request: one shared
+/// allocation, so a clone is one reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub db: Db,
     /// Read-only after start: cookies, session limits, custom endpoints.
     pub settings: Arc<ServeArgs>,
