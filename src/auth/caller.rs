@@ -90,7 +90,7 @@ async fn from_bearer(db: &Db, headers: &axum::http::HeaderMap) -> Result<Option<
         token_id,
         user,
         last_used_at,
-    }) = db.read(move |c| tokens::user_for_hash(c, &hash)).await?
+    }) = db.read_now(move |c| tokens::user_for_hash(c, &hash)).await?
     else {
         return Ok(None);
     };

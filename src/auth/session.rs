@@ -73,7 +73,7 @@ pub async fn resolve(
 ) -> DbResult<Option<(Session, crate::db::users::User)>> {
     let token_hash = token::hash(token);
     let lookup = token_hash.clone();
-    let Some(row) = db.read(move |c| sessions::get(c, &lookup)).await? else {
+    let Some(row) = db.read_now(move |c| sessions::get(c, &lookup)).await? else {
         return Ok(None);
     };
     let now = Utc::now();

@@ -61,7 +61,7 @@ pub async fn guard(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("tenant guard on a route without a tenant parameter")))?;
     let user_id = caller.user.id.clone();
     let (tenant, role) = db
-        .read(move |c| {
+        .read_now(move |c| {
             Ok((
                 tenants::get(c, &tenant_id)?,
                 memberships::role_of(c, &user_id, &tenant_id)?,

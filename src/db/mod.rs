@@ -217,6 +217,22 @@ impl Db {
         .await?
     }
 
+    /// Runs `f`, a point lookup by key that takes microseconds, on the calling thread when a
+    /// pooled connection is free at once; otherwise like `read`. Every API request makes a few
+    /// of these (its caller, its tenant access, the active run a start may reuse), and a
+    /// blocking task each cost more in thread hand-offs than the lookups themselves
+    /// (start-latency's profile). Never for a query whose time grows with the data.
+    pub async fn read_now<T, F>(&self, f: F) -> DbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+    {
+        match self.pool.try_get() {
+            Some(conn) => f(&conn),
+            None => self.read(f).await,
+        }
+    }
+
     /// Runs `f` in the writer's IMMEDIATE transaction, inside a savepoint of its own, and
     /// answers once that transaction committed (`Ok`) or `f`'s changes were rolled back
     /// (`Err`). Writes queued at the same time share one commit (see `writer`).
@@ -299,5 +315,36 @@ fn make_private(path: &Path) -> std::io::Result<()> {
     {
         let _ = path;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_quick_read_with_every_connection_taken_waits_for_one_instead_of_failing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("pv.db")).expect("open");
+        // The writer thread holds one connection; take every other one.
+        let held: Vec<_> = std::iter::from_fn(|| db.pool.try_get()).collect();
+        assert!(!held.is_empty(), "the pool had idle connections");
+        assert!(db.pool.try_get().is_none(), "every connection is taken");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(held);
+        });
+        let answer = db
+            .read_now(|c| Ok(c.query_row("SELECT 6 * 7", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .expect("read once a connection is back");
+        assert_eq!(answer, 42);
+        release.join().expect("release thread");
+        // With connections idle it answers on the calling thread.
+        let again = db
+            .read_now(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .expect("read");
+        assert_eq!(again, 1);
     }
 }

@@ -45,7 +45,7 @@ pub async fn start(engine: &Engine, req: StartRequest) -> Result<Started, AppErr
     // active: answer those from a read, without queueing behind SQLite's single writer. A
     // miss goes through the write, which checks again under the lock.
     let probe = req.clone();
-    if let Some(reused) = engine.db.read(move |c| reuse_active(c, &probe)).await? {
+    if let Some(reused) = engine.db.read_now(move |c| reuse_active(c, &probe)).await? {
         return reused;
     }
     let started = engine.db.write(move |tx| start_in(tx, &req)).await??;

@@ -50,7 +50,7 @@ pub async fn list(
 
 pub async fn load_policy(state: &AppState, access: &TenantAccess, pid: &str) -> Result<Policy, AppError> {
     let id = pid.to_owned();
-    let policy = state.db.read(move |c| policies::get(c, &id)).await?;
+    let policy = state.db.read_now(move |c| policies::get(c, &id)).await?;
     check_owner(
         &state.db,
         access,
