@@ -100,7 +100,7 @@ async fn from_bearer(db: &Db, headers: &axum::http::HeaderMap) -> Result<Option<
     // `last used` is kept to the minute: a request whose token was used in the last minute
     // costs no write, so the API's reads (and a burst of starts) do not queue on the writer.
     let not_since = clock::format_time(Utc::now() - Duration::minutes(1));
-    if last_used_at.as_deref().is_none_or(|t| *t < *not_since) {
+    if last_used_at.as_deref().is_none_or(|t| t < not_since.as_str()) {
         let id = token_id.clone();
         // Best effort: on a full disk the token must still read; `last used` can wait.
         if let Err(e) = db
