@@ -76,14 +76,19 @@ pub fn append(
     let first: i64 = c
         .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM backup_items WHERE backup_set_id = ?1")?
         .query_row([set_id], |r| r.get(0))?;
-    let mut held = c.prepare_cached("SELECT 1 FROM backup_items WHERE backup_set_id = ?1 AND policy_id = ?2")?;
+    // Read once: no index leads from a set to its policies, so a lookup per policy read the
+    // set's items again each time (a whole-tenant backup appends once per type).
+    let mut held: std::collections::HashSet<String> = c
+        .prepare_cached("SELECT policy_id FROM backup_items WHERE backup_set_id = ?1")?
+        .query_map([set_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     let mut stmt = c.prepare_cached(
         "INSERT INTO backup_items (id, backup_set_id, seq, policy_id, policy_type, display_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut added = Vec::with_capacity(policies.len());
     let mut seq = first;
     for p in policies {
-        if held.exists(params![set_id, p.id])? {
+        if !held.insert(p.id.clone()) {
             continue;
         }
         let id = crate::clock::new_id();

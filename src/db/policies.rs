@@ -67,10 +67,11 @@ pub fn upsert_seen(
 /// Marks the policies of one type that a sync did not see (anything synced before `since`)
 /// as deleted; returns how many.
 pub fn mark_vanished(c: &Connection, tenant_id: &str, policy_type: &str, since: &str) -> DbResult<usize> {
-    Ok(c.execute(
-        "UPDATE policies SET deleted = 1 WHERE tenant_id = ?1 AND policy_type = ?2 AND deleted = 0 AND last_synced_at < ?3",
-        params![tenant_id, policy_type, since],
-    )?)
+    Ok(c
+        .prepare_cached(
+            "UPDATE policies SET deleted = 1 WHERE tenant_id = ?1 AND policy_type = ?2 AND deleted = 0 AND last_synced_at < ?3",
+        )?
+        .execute(params![tenant_id, policy_type, since])?)
 }
 
 /// Points a policy at the object a restore re-created for it (a new Graph id): the policy
