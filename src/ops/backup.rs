@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::Deps;
-use super::capture::{fetch_documents_from, record_document_then};
+use super::capture::{Known, fetch_documents_from, record_known_then};
 use super::listing::{self, Keep};
 use super::prefetch::Prefetch;
 use crate::auth::role::Role;
@@ -38,8 +38,8 @@ struct Ctx {
     run_id: String,
     tenant_id: String,
     set_id: String,
-    /// (backup item id, policy id) in run order.
-    order: Vec<(String, String)>,
+    /// The set's items in run order.
+    order: Vec<Queued>,
     fetched: HashMap<String, Result<Value, ItemOutcome>>,
     /// Documents read ahead (several `$batch`es in flight), started by the first capture.
     prefetch: Option<Prefetch>,
@@ -77,7 +77,14 @@ impl RunHandler for Backup {
                 code: ErrorCode::Internal,
                 context: json!({}),
             })?;
-        let order = items.into_iter().map(|i| (i.id, i.policy_id)).collect();
+        let order = items
+            .into_iter()
+            .map(|i| Queued {
+                item: i.id,
+                policy: i.policy_id,
+                policy_type: i.policy_type,
+            })
+            .collect();
         let to_list = listing::pending(&self.0, &run.id, Some(LIST_ITEM)).await?;
         Ok(Box::new(Ctx {
             deps: self.0.clone(),
@@ -151,7 +158,11 @@ impl Ctx {
             .await;
         match added {
             Ok((added, found)) => {
-                self.order.extend(added.into_iter().map(|(item, p)| (item, p.id)));
+                self.order.extend(added.into_iter().map(|(item, p)| Queued {
+                    item,
+                    policy: p.id,
+                    policy_type: p.policy_type,
+                }));
                 ItemOutcome::Succeeded {
                     result: Some(json!({"listed": found, "vanished": listed.vanished})),
                 }
@@ -164,12 +175,13 @@ impl Ctx {
         }
     }
 
-    /// Fetches the window of policies starting at this item, unless already fetched.
-    async fn ensure_fetched(&mut self, item_id: &str) -> Option<String> {
-        let pos = self.order.iter().position(|(i, _)| i == item_id)?;
-        let policy_id = self.order[pos].1.clone();
+    /// Fetches the window of policies starting at this item, unless already fetched; returns
+    /// the item's policy id and type.
+    async fn ensure_fetched(&mut self, item_id: &str) -> Option<(String, String)> {
+        let pos = self.order.iter().position(|q| q.item == item_id)?;
+        let (policy_id, policy_type) = (self.order[pos].policy.clone(), self.order[pos].policy_type.clone());
         if self.prefetch.is_none() {
-            let ahead = self.order[pos..].iter().map(|(_, p)| p.clone()).collect();
+            let ahead = self.order[pos..].iter().map(|q| q.policy.clone()).collect();
             let held = std::mem::take(&mut self.held);
             self.prefetch = Some(Prefetch::start(self.deps.clone(), self.reader.clone(), ahead, held));
         }
@@ -190,8 +202,15 @@ impl Ctx {
                 break;
             }
         }
-        Some(policy_id)
+        Some((policy_id, policy_type))
     }
+}
+
+/// A backup item waiting in the run, with what recording its capture needs.
+struct Queued {
+    item: String,
+    policy: String,
+    policy_type: String,
 }
 
 #[async_trait]
@@ -201,7 +220,7 @@ impl RunContext for Ctx {
         if item.item_type == LIST_ITEM {
             return self.list(&item.item_id).await;
         }
-        let Some(policy_id) = self.ensure_fetched(&item.item_id).await else {
+        let Some((policy_id, policy_type)) = self.ensure_fetched(&item.item_id).await else {
             return ItemOutcome::Failed {
                 result: None,
                 code: ErrorCode::Internal,
@@ -221,8 +240,19 @@ impl RunContext for Ctx {
                 };
             }
         };
+        let Some(ty) = crate::graph::registry::by_key(&policy_type) else {
+            return ItemOutcome::Skipped {
+                result: Some(json!({"reason": "type no longer supported"})),
+            };
+        };
+        let known = Known {
+            tenant_id: &self.tenant_id,
+            ty,
+            policy_id: &policy_id,
+        };
         let item_id = item.item_id.clone();
-        let recorded = record_document_then(&self.deps, &policy_id, &document, &self.run_id, move |tx, r| {
+        // The set's item gives the policy's tenant and type: no read before the write.
+        let recorded = record_known_then(&self.deps, &known, &document, &self.run_id, move |tx, r| {
             backups::set_item_version(tx, &item_id, r.version_id()).map(|_| ())
         })
         .await;

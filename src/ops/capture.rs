@@ -133,20 +133,53 @@ where
     let Some(ty) = registry::by_key(&known.policy_type) else {
         return Err(removed());
     };
+    let of = Known {
+        tenant_id: &known.tenant_id,
+        ty,
+        policy_id,
+    };
+    record_known_then(deps, &of, document, run_id, then).await
+}
+
+/// A policy whose tenant and type the caller already holds (a backup has them from its
+/// items), so recording it needs no read before the write.
+pub struct Known<'a> {
+    pub tenant_id: &'a str,
+    pub ty: &'static registry::PolicyType,
+    pub policy_id: &'a str,
+}
+
+/// [`record_document_then`] for a [`Known`] policy. The write still reads the policy again:
+/// one removed meanwhile is skipped there.
+pub async fn record_known_then<F>(
+    deps: &Deps,
+    known: &Known<'_>,
+    document: &Value,
+    run_id: &str,
+    then: F,
+) -> Result<Recorded, ItemOutcome>
+where
+    F: FnOnce(&rusqlite::Transaction, &Recorded) -> crate::db::DbResult<()> + Send + 'static,
+{
+    let (ty, policy_id) = (known.ty, known.policy_id);
     let sealer = super::sealing::Sealer {
         key: deps.key.clone(),
-        tenant_id: known.tenant_id.clone(),
+        tenant_id: known.tenant_id.to_owned(),
     };
     let secured = sealer.seal(ty, document.clone());
     let content = canonicalize(&secured.document);
     let (hash, text) = (content_hash(&content), content.to_string());
-    let (run, id) = (run_id.to_owned(), policy_id.to_owned());
+    let (run, id, type_key) = (run_id.to_owned(), policy_id.to_owned(), ty.key);
     deps.db
         .write(move |tx| {
             // Re-read inside the transaction: another run may have captured meanwhile.
             let Some(current) = policies::get(tx, &id)? else {
                 return Ok(None);
             };
+            // Sealed for this tenant and type; never stored under another.
+            if current.tenant_id != sealer.tenant_id || current.policy_type != type_key {
+                return Ok(None);
+            }
             let now = clock::now();
             sealer.store(tx, &secured.values, &now)?;
             let recorded = policies::record_version(tx, &current, &hash, &text, Some(&run), &now)?;
