@@ -116,7 +116,11 @@ impl Db {
             // rusqlite caches 16 prepared statements per connection by default; the app has
             // far more, and a miss re-parses the SQL (yy_reduce was in start-latency's profile).
             c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-            c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            // Checkpoint every 8,000 WAL pages (32 MiB) instead of 1,000: the writer commits
+            // continuously under load, and each checkpoint copies the same hot pages (the
+            // runs, the indexes' last pages) and syncs the file again. 500 tenants backed up
+            // at once: 33.9 s → 26.7 s, the server's CPU 44 → 34 s (`bench`, medians of 3).
+            c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 8000;")
         });
         // Eight readers, and the writer thread's own connection.
         let pool = r2d2::Pool::builder()
@@ -350,5 +354,16 @@ mod tests {
             .await
             .expect("read");
         assert_eq!((one, thread), (1, caller));
+    }
+
+    #[tokio::test]
+    async fn the_writer_and_the_readers_checkpoint_every_8000_wal_pages() {
+        fn pages(c: &Connection) -> DbResult<i64> {
+            Ok(c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?)
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("pv.db")).expect("open");
+        assert_eq!(db.read(pages).await.expect("reader"), 8000);
+        assert_eq!(db.write(|tx| pages(tx)).await.expect("writer"), 8000);
     }
 }
