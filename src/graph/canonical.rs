@@ -35,6 +35,28 @@ pub fn content_hash(v: &Value) -> String {
     hex::encode(Sha256::digest(canonicalize(v).to_string().as_bytes()))
 }
 
+/// The canonical JSON text of a document the caller no longer needs, and its
+/// [`content_hash`]: volatile properties are removed in place and the text is written once,
+/// where `canonicalize` then `content_hash` copy the document twice and write it twice (the
+/// capture of every policy does this).
+pub fn canonical_text(mut v: Value) -> (String, String) {
+    strip_volatile(&mut v);
+    let text = v.to_string();
+    let hash = hex::encode(Sha256::digest(text.as_bytes()));
+    (text, hash)
+}
+
+fn strip_volatile(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| !VOLATILE.contains(&k.as_str()));
+            map.values_mut().for_each(strip_volatile);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_volatile),
+        _ => {}
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DiffEntry {
     /// JSON pointer, e.g. `/settings/0/settingInstance/simpleSettingValue/value`.
@@ -154,6 +176,19 @@ fn op_path(op: &json_patch::PatchOperation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canonical_text_is_the_canonical_form_written_out_and_hashes_like_content_hash() {
+        let doc = json!({
+            "version": 7, "b": [{"z": 1, "lastModifiedDateTime": "x", "a": {"@odata.etag": "e", "k": "v"}}],
+            "a": "\u{e9}\"", "@odata.context": "c"
+        });
+        let (text, hash) = canonical_text(doc.clone());
+        assert_eq!(text, canonicalize(&doc).to_string());
+        assert_eq!(text, r#"{"a":"é\"","b":[{"a":{"k":"v"},"z":1}]}"#);
+        assert_eq!(hash, content_hash(&doc));
+        assert_eq!(hash, content_hash(&canonicalize(&doc)));
+    }
     use serde_json::json;
 
     #[test]

@@ -252,7 +252,7 @@ impl RunContext for Ctx {
         };
         let item_id = item.item_id.clone();
         // The set's item gives the policy's tenant and type: no read before the write.
-        let recorded = record_known_then(&self.deps, &known, &document, &self.run_id, move |tx, r| {
+        let recorded = record_known_then(&self.deps, &known, document, &self.run_id, move |tx, r| {
             backups::set_item_version(tx, &item_id, r.version_id()).map(|_| ())
         })
         .await;

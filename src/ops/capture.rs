@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::Deps;
 use crate::clock;
 use crate::db::policies::{self, Recorded};
-use crate::graph::canonical::{canonicalize, content_hash};
+use crate::graph::canonical::canonical_text;
 use crate::graph::error::{ErrorCode, GraphError};
 use crate::graph::{GraphReader, policy, registry};
 use crate::runs::handler::ItemOutcome;
@@ -138,7 +138,7 @@ where
         ty,
         policy_id,
     };
-    record_known_then(deps, &of, document, run_id, then).await
+    record_known_then(deps, &of, document.clone(), run_id, then).await
 }
 
 /// A policy whose tenant and type the caller already holds (a backup has them from its
@@ -154,7 +154,7 @@ pub struct Known<'a> {
 pub async fn record_known_then<F>(
     deps: &Deps,
     known: &Known<'_>,
-    document: &Value,
+    document: Value,
     run_id: &str,
     then: F,
 ) -> Result<Recorded, ItemOutcome>
@@ -166,9 +166,8 @@ where
         key: deps.key.clone(),
         tenant_id: known.tenant_id.to_owned(),
     };
-    let secured = sealer.seal(ty, document.clone());
-    let content = canonicalize(&secured.document);
-    let (hash, text) = (content_hash(&content), content.to_string());
+    let secured = sealer.seal(ty, document);
+    let (text, hash) = canonical_text(secured.document);
     let (run, id, type_key) = (run_id.to_owned(), policy_id.to_owned(), ty.key);
     deps.db
         .write(move |tx| {
