@@ -176,6 +176,7 @@ fn op_path(op: &json_patch::PatchOperation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_canonical_text_is_the_canonical_form_written_out_and_hashes_like_content_hash() {
@@ -189,7 +190,6 @@ mod tests {
         assert_eq!(hash, content_hash(&doc));
         assert_eq!(hash, content_hash(&canonicalize(&doc)));
     }
-    use serde_json::json;
 
     #[test]
     fn key_order_and_volatile_fields_do_not_change_the_hash() {
