@@ -32,13 +32,12 @@ pub fn canonicalize(v: &Value) -> Value {
 
 /// SHA-256 (hex) of the canonical JSON text.
 pub fn content_hash(v: &Value) -> String {
-    hex::encode(Sha256::digest(canonicalize(v).to_string().as_bytes()))
+    canonical_text(v.clone()).1
 }
 
-/// The canonical JSON text of a document the caller no longer needs, and its
-/// [`content_hash`]: volatile properties are removed in place and the text is written once,
-/// where `canonicalize` then `content_hash` copy the document twice and write it twice (the
-/// capture of every policy does this).
+/// The canonical JSON text of a document the caller no longer needs, and its SHA-256
+/// (hex), the [`content_hash`]: volatile properties are removed in place and the text is
+/// written once (every capture stores both, so it should not copy and write twice).
 pub fn canonical_text(mut v: Value) -> (String, String) {
     strip_volatile(&mut v);
     let text = v.to_string();

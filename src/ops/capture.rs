@@ -95,32 +95,14 @@ async fn mark_gone(deps: &Deps, gone: Vec<String>) {
 }
 
 /// Stores a fetched document as the policy's version (or notes it is unchanged). Secret
-/// values in it are sealed first, in the same transaction.
+/// values in it are sealed first, in the same transaction. Reads the policy first for its
+/// tenant and type; a caller that holds them calls [`record_known_then`].
 pub async fn record_document(
     deps: &Deps,
     policy_id: &str,
     document: &Value,
     run_id: &str,
 ) -> Result<Recorded, ItemOutcome> {
-    record_document_then(deps, policy_id, document, run_id, |_, _| Ok(())).await
-}
-
-/// [`record_document`], and `then` in the same transaction (a backup points its item at
-/// the version there: one commit per policy instead of two).
-///
-/// Sealing, the canonical form and its hash are worked out on the caller's task, not in
-/// the write: the one writer thread serves every run, and 500 tenants' captures would
-/// otherwise queue on its single core.
-pub async fn record_document_then<F>(
-    deps: &Deps,
-    policy_id: &str,
-    document: &Value,
-    run_id: &str,
-    then: F,
-) -> Result<Recorded, ItemOutcome>
-where
-    F: FnOnce(&rusqlite::Transaction, &Recorded) -> crate::db::DbResult<()> + Send + 'static,
-{
     let id = policy_id.to_owned();
     let Some(known) = deps
         .db
@@ -138,7 +120,7 @@ where
         ty,
         policy_id,
     };
-    record_known_then(deps, &of, document.clone(), run_id, then).await
+    record_known_then(deps, &of, document.clone(), run_id, |_, _| Ok(())).await
 }
 
 /// A policy whose tenant and type the caller already holds (a backup has them from its
@@ -149,8 +131,13 @@ pub struct Known<'a> {
     pub policy_id: &'a str,
 }
 
-/// [`record_document_then`] for a [`Known`] policy. The write still reads the policy again:
-/// one removed meanwhile is skipped there.
+/// [`record_document`] for a [`Known`] policy, and `then` in the same transaction (a backup
+/// points its item at the version there: one commit per policy instead of two). The write
+/// still reads the policy again: one removed meanwhile is skipped there.
+///
+/// Sealing, the canonical form and its hash are worked out on the caller's task, not in
+/// the write: the one writer thread serves every run, and 500 tenants' captures would
+/// otherwise queue on its single core.
 pub async fn record_known_then<F>(
     deps: &Deps,
     known: &Known<'_>,
