@@ -21,12 +21,19 @@ const STEPS: &[&str] = &[
     include_str!("migrations/005_tokens_and_invites.sql"),
     include_str!("migrations/006_directory_names.sql"),
     include_str!("migrations/007_setting_definitions.sql"),
+    include_str!("migrations/008_scrub_path_ids.sql"),
 ];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 pub const SCHEMA_VERSION: i64 = 1 + STEPS.len() as i64;
 
 pub fn migrate(conn: &mut Connection) -> DbResult<()> {
+    migrate_until(conn, SCHEMA_VERSION)
+}
+
+/// [`migrate`], stopping at version `until` (tests build a database as an older release left
+/// it, then upgrade it).
+pub fn migrate_until(conn: &mut Connection, until: i64) -> DbResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version == 0 {
         let tx = conn.transaction()?;
@@ -45,7 +52,7 @@ pub fn migrate(conn: &mut Connection) -> DbResult<()> {
     for (i, step) in STEPS.iter().enumerate() {
         #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
         let from = 1 + i as i64;
-        if current == from {
+        if current == from && from < until {
             let tx = conn.transaction()?;
             tx.execute_batch(step)?;
             tx.pragma_update(None, "user_version", from + 1)?;
@@ -58,7 +65,12 @@ pub fn migrate(conn: &mut Connection) -> DbResult<()> {
 
 /// Builds version 1 from scratch and then runs every upgrade step, for the drift test.
 pub fn build_by_upgrades(conn: &mut Connection, version_1_schema: &str) -> DbResult<()> {
+    build_by_upgrades_until(conn, version_1_schema, SCHEMA_VERSION)
+}
+
+/// [`build_by_upgrades`] up to version `until`.
+pub fn build_by_upgrades_until(conn: &mut Connection, version_1_schema: &str, until: i64) -> DbResult<()> {
     conn.execute_batch(version_1_schema)?;
     conn.pragma_update(None, "user_version", 1)?;
-    migrate(conn)
+    migrate_until(conn, until)
 }

@@ -43,7 +43,14 @@ impl Client {
         range: std::ops::Range<usize>,
         results: &mut [Option<Result<Value, GraphError>>],
     ) {
-        let mut pending: Vec<usize> = range.collect();
+        // A path that would not stay where it was built is never sent, batched or not.
+        let mut pending: Vec<usize> = Vec::with_capacity(range.len());
+        for i in range {
+            match super::client::safe_relative(&paths[i]) {
+                Ok(_) => pending.push(i),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
         let started = Instant::now();
         let mut attempt = 0;
         while !pending.is_empty() {

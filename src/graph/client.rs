@@ -105,7 +105,7 @@ impl Client {
         let url = if url.starts_with("http") {
             on_graph_host(conn, url)?
         } else {
-            format!("{}/beta/{}", conn.graph_base_url, url)
+            format!("{}/beta/{}", conn.graph_base_url, safe_relative(url)?)
         };
         let started = Instant::now();
         let mut refreshed = false;
@@ -250,6 +250,20 @@ impl Client {
             next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_owned);
         }
         Ok(items)
+    }
+}
+
+/// A relative path, if no segment of it would be resolved or reinterpreted on the way out
+/// (see [`super::path::is_safe_relative`]).
+pub(super) fn safe_relative(path: &str) -> Result<&str, GraphError> {
+    if super::path::is_safe_relative(path) {
+        Ok(path)
+    } else {
+        Err(GraphError::new(
+            ErrorCode::GraphBadRequest,
+            "a Graph path has a dot segment, an encoded slash or a fragment; the request was not sent",
+            &json!({"reason": "unsafe path refused"}),
+        ))
     }
 }
 

@@ -12,6 +12,7 @@
 //! - `recipes`: the extra calls of types whose write is more than POST/PATCH plus `assign`.
 //! - `odata`: OData annotations, and which may go back in a write body.
 //! - `oma`: reading the real values of encrypted OMA-URI settings.
+//! - `path`: the Graph id grammar, and paths built from checked ids only.
 //! - `canonical`: canonical JSON, content hash and field-level diff.
 //! - `catalogue`: the supported types as a table (`policyvault types`, the README).
 
@@ -25,6 +26,7 @@ pub mod handles;
 pub mod limiter;
 pub mod odata;
 pub mod oma;
+pub mod path;
 pub mod policy;
 pub mod recipes;
 pub mod registry;

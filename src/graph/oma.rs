@@ -72,10 +72,13 @@ pub async fn reveal(
         let Some(reference) = reference else {
             return Err(unreadable(None));
         };
-        let path = format!(
-            "{}/{graph_id}/getOmaSettingPlainTextValue(secretReferenceValueId='{reference}')",
-            ty.collection
-        );
+        // Both ids pass the id grammar, so neither can leave the quotes or the segment.
+        let reference = super::path::id(&reference).map_err(|e| unreadable(Some(&e)))?;
+        let path = super::path::child(
+            ty.collection,
+            graph_id,
+            &format!("getOmaSettingPlainTextValue(secretReferenceValueId='{reference}')"),
+        )?;
         let answer = reader.get(&path).await.map_err(|e| unreadable(Some(&e)))?;
         let Some(plain) = answer.get("value").and_then(Value::as_str) else {
             return Err(unreadable(None));

@@ -15,7 +15,7 @@ use super::{oma, recipes};
 /// Reads one policy completely: one GET (its collections and assignments expanded), then
 /// whatever Graph left out of that answer.
 pub async fn capture(reader: &GraphReader, ty: &PolicyType, graph_id: &str) -> Result<Value, GraphError> {
-    let object = reader.get(&ty.get_path(graph_id)).await?;
+    let object = reader.get(&ty.get_path(graph_id)?).await?;
     complete(reader, ty, graph_id, object).await
 }
 
@@ -35,21 +35,25 @@ pub async fn capture_many_from(
     reader: &GraphReader,
     wanted: Vec<(&PolicyType, String, Option<Value>)>,
 ) -> Vec<Result<Value, GraphError>> {
-    let paths: Vec<String> = wanted
+    // A policy whose id is not a Graph id fails here and is never part of a batch.
+    let checked: Vec<Option<Result<String, GraphError>>> = wanted
         .iter()
-        .filter(|(_, _, held)| held.is_none())
-        .map(|(ty, id, _)| ty.get_path(id))
+        .map(|(ty, id, held)| held.is_none().then(|| ty.get_path(id)))
+        .collect();
+    let paths: Vec<String> = checked
+        .iter()
+        .flatten()
+        .filter_map(|p| p.as_ref().ok().cloned())
         .collect();
     let mut answers = reader.get_many(&paths).await.into_iter();
-    let completions = wanted.into_iter().map(|(ty, id, held)| {
-        let object = held.map_or_else(
-            || {
-                answers
-                    .next()
-                    .unwrap_or_else(|| Err(GraphError::new(ErrorCode::Internal, "missing batch answer", &json!({}))))
-            },
-            Ok,
-        );
+    let completions = wanted.into_iter().zip(checked).map(|((ty, id, held), path)| {
+        let object = match (held, path) {
+            (Some(held), _) => Ok(held),
+            (None, Some(Err(e))) => Err(e),
+            (None, _) => answers
+                .next()
+                .unwrap_or_else(|| Err(GraphError::new(ErrorCode::Internal, "missing batch answer", &json!({})))),
+        };
         async move { complete(reader, ty, &id, object?).await }
     });
     futures_util::future::join_all(completions).await
@@ -65,6 +69,7 @@ async fn complete(
     graph_id: &str,
     mut object: Value,
 ) -> Result<Value, GraphError> {
+    check_identity(ty, graph_id, &object)?;
     follow_next_links(reader, &mut object).await?;
     check_stated_counts(ty, &object)?;
     strip_annotations(&mut object);
@@ -73,12 +78,35 @@ async fn complete(
     if ty.has_assignments() && object.is_object() {
         let list = match object.get_mut("assignments").map(Value::take) {
             Some(Value::Array(list)) => list,
-            _ => reader.list(&ty.assignments_path(graph_id)).await?,
+            _ => reader.list(&ty.assignments_path(graph_id)?).await?,
         };
         object["assignments"] = Value::Array(list.into_iter().map(clean_assignment).collect());
     }
     oma::reveal(reader, ty, graph_id, &mut object).await?;
     Ok(object)
+}
+
+/// The answer is the object that was asked for: its `id` is the requested one and its
+/// `@odata.type` (when stated) is of the type. Anything else (a function's answer, another
+/// collection's object) is not stored as this policy.
+fn check_identity(ty: &PolicyType, graph_id: &str, object: &Value) -> Result<(), GraphError> {
+    let id_matches = object.get("id").and_then(Value::as_str) == Some(graph_id);
+    if id_matches && ty.owns_odata_type(object) {
+        return Ok(());
+    }
+    let what = if id_matches {
+        "an object of another type"
+    } else {
+        "an object with another id"
+    };
+    Err(GraphError::new(
+        ErrorCode::IncompleteCapture,
+        format!(
+            "Graph answered the read of this {} with {what}; nothing was stored",
+            ty.label
+        ),
+        &json!({"policy_type": ty.key, "reason": format!("answer is {what}")}),
+    ))
 }
 
 /// Appends the further pages of every expanded collection Graph paged.
@@ -137,7 +165,10 @@ async fn complete_settings(
     let held = |o: &Value| o.get("settings").and_then(Value::as_array).map_or(0, Vec::len) as u64;
     if held(object) < stated {
         let mut all = reader
-            .list(&format!("{}/{graph_id}/settings?$top=1000", ty.collection))
+            .list(&format!(
+                "{}?$top=1000",
+                super::path::child(ty.collection, graph_id, "settings")?
+            ))
             .await?;
         all.iter_mut().for_each(strip_annotations);
         object["settings"] = Value::Array(all);
@@ -223,13 +254,14 @@ pub(crate) async fn post_new(writer: &GraphWriter, ty: &PolicyType, body: &Value
 
 /// The id of an object Graph answered a create with.
 pub(crate) fn created_id(created: &Value) -> Result<String, GraphError> {
-    created["id"].as_str().map(str::to_owned).ok_or_else(|| {
+    let id = created["id"].as_str().ok_or_else(|| {
         GraphError::new(
             ErrorCode::GraphBadRequest,
             "Graph created the policy but sent no id",
             &json!({}),
         )
-    })
+    })?;
+    super::path::id(id).map(str::to_owned)
 }
 
 /// Updates an existing policy to the document's content (PUT or PATCH per type). `live` is
@@ -252,7 +284,7 @@ pub(crate) async fn put_or_patch(
     graph_id: &str,
     mut body: Map<String, Value>,
 ) -> Result<(), GraphError> {
-    let path = format!("{}/{graph_id}", ty.collection);
+    let path = super::path::under(ty.collection, graph_id)?;
     match ty.update {
         Update::Put => writer.put(&path, &Value::Object(body)).await?,
         Update::Patch => {
@@ -273,15 +305,18 @@ pub async fn assign(writer: &GraphWriter, ty: &PolicyType, graph_id: &str, docum
         Assign::None => {}
         Assign::Action(key) => {
             writer
-                .post(&format!("{}/{graph_id}/assign", ty.collection), &json!({ key: list }))
+                .post(
+                    &super::path::child(ty.collection, graph_id, "assign")?,
+                    &json!({ key: list }),
+                )
                 .await?;
         }
         Assign::EachPost => {
             // No replace-all action: remove what is there, then add each one.
-            let path = ty.assignments_path(graph_id);
+            let path = ty.assignments_path(graph_id)?;
             for existing in writer.reader().list(&path).await? {
                 if let Some(id) = existing.get("id").and_then(Value::as_str) {
-                    writer.delete(&format!("{path}/{id}")).await?;
+                    writer.delete(&super::path::under(&path, id)?).await?;
                 }
             }
             for a in list.as_array().into_iter().flatten() {

@@ -120,6 +120,10 @@ pub struct PolicyType {
     pub permission: &'static str,
     /// What a newcomer should know (shown by `policyvault types`).
     pub notes: &'static str,
+    /// The entity type names (or endings of derived type names, `CompliancePolicy` for
+    /// `windows10CompliancePolicy`) an object of this collection states as `@odata.type`:
+    /// a capture refuses an answer of another type.
+    pub odata_types: &'static [&'static str],
 }
 
 /// The defaults of an entry: a plain Intune type read and written as it is.
@@ -145,6 +149,7 @@ pub const PLAIN: PolicyType = PolicyType {
     refs: &[],
     permission: "DeviceManagementConfiguration.ReadWrite.All",
     notes: "",
+    odata_types: &[],
 };
 
 pub const COMMON_READ_ONLY: &[&str] = &[
@@ -175,16 +180,18 @@ impl PolicyType {
     /// The GET-by-id path with the type's expansions, and `assignments` expanded too when the
     /// type has them (`shared/GRAPH.md`: read with `?$expand=assignments`), so capturing a
     /// policy is one request instead of two.
-    pub fn get_path(&self, id: &str) -> String {
+    /// `Err` when `id` is not a Graph id (see [`super::path::id`]).
+    pub fn get_path(&self, id: &str) -> Result<String, super::GraphError> {
         let mut expand = self.expand.to_vec();
         if self.has_assignments() && self.expand_assignments {
             expand.push("assignments");
         }
-        if expand.is_empty() {
-            format!("{}/{id}", self.collection)
+        let path = super::path::under(self.collection, id)?;
+        Ok(if expand.is_empty() {
+            path
         } else {
-            format!("{}/{id}?$expand={}", self.collection, expand.join(","))
-        }
+            format!("{path}?$expand={}", expand.join(","))
+        })
     }
 
     /// The path a whole-tenant backup lists: the collection, with `assignments` expanded on
@@ -197,8 +204,22 @@ impl PolicyType {
         }
     }
 
-    pub fn assignments_path(&self, id: &str) -> String {
-        format!("{}/{id}/assignments", self.collection)
+    pub fn assignments_path(&self, id: &str) -> Result<String, super::GraphError> {
+        super::path::child(self.collection, id, "assignments")
+    }
+
+    /// Whether an object Graph answered is of this type: its `@odata.type`, when it states
+    /// one, names this type's entity or one derived from it (by the suffixes in
+    /// `odata_types`). Graph leaves `@odata.type` out for an entity that is not derived.
+    pub fn owns_odata_type(&self, object: &Value) -> bool {
+        let Some(stated) = object.get("@odata.type").and_then(Value::as_str) else {
+            return true;
+        };
+        let Some(name) = stated.strip_prefix("#microsoft.graph.") else {
+            return false;
+        };
+        let name = name.to_ascii_lowercase();
+        self.odata_types.is_empty() || self.odata_types.iter().any(|t| name.ends_with(&t.to_ascii_lowercase()))
     }
 
     pub fn display_name<'a>(&self, object: &'a Value) -> &'a str {
@@ -241,20 +262,20 @@ mod tests {
         assert_eq!(keys.len(), TYPES.len());
         let sc = by_key("settings_catalog").expect("type");
         assert_eq!(
-            sc.get_path("x"),
+            sc.get_path("x").expect("id"),
             "deviceManagement/configurationPolicies/x?$expand=settings,assignments"
         );
         assert_eq!(
-            by_key("device_configuration").expect("t").get_path("x"),
+            by_key("device_configuration").expect("t").get_path("x").expect("id"),
             "deviceManagement/deviceConfigurations/x?$expand=assignments"
         );
         assert_eq!(
-            by_key("assignment_filter").expect("t").get_path("x"),
+            by_key("assignment_filter").expect("t").get_path("x").expect("id"),
             "deviceManagement/assignmentFilters/x",
             "filters have no assignments"
         );
         assert_eq!(
-            by_key("terms_and_conditions").expect("t").get_path("x"),
+            by_key("terms_and_conditions").expect("t").get_path("x").expect("id"),
             "deviceManagement/termsAndConditions/x",
             "terms and conditions do not expand assignments"
         );

@@ -42,6 +42,7 @@ const CA_REFS: &[Ref] = &[
 pub const TYPES: &[PolicyType] = &[
     PolicyType {
         key: "settings_catalog",
+        odata_types: &["deviceManagementConfigurationPolicy"],
         label: "Settings catalog",
         collection: "deviceManagement/configurationPolicies",
         name_field: "name",
@@ -65,6 +66,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "device_configuration",
+        odata_types: &["Configuration", "Profile", "Certificate"],
         label: "Device configuration",
         collection: "deviceManagement/deviceConfigurations",
         read_only: &[
@@ -95,6 +97,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "compliance_policy",
+        odata_types: &["CompliancePolicy"],
         label: "Compliance policy",
         collection: "deviceManagement/deviceCompliancePolicies",
         expand: &["scheduledActionsForRule"],
@@ -109,6 +112,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "powershell_script",
+        odata_types: &["deviceManagementScript"],
         label: "PowerShell script",
         collection: "deviceManagement/deviceManagementScripts",
         get_by_id: true,
@@ -121,6 +125,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "remediation_script",
+        odata_types: &["deviceHealthScript"],
         label: "Remediation script",
         collection: "deviceManagement/deviceHealthScripts",
         get_by_id: true,
@@ -142,6 +147,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "autopilot_profile",
+        odata_types: &["AutopilotDeploymentProfile"],
         label: "Autopilot deployment profile",
         collection: "deviceManagement/windowsAutopilotDeploymentProfiles",
         read_only: &["id", "createdDateTime", "lastModifiedDateTime", "@odata.context"],
@@ -155,6 +161,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "assignment_filter",
+        odata_types: &["AssignmentFilter"],
         label: "Assignment filter",
         collection: "deviceManagement/assignmentFilters",
         read_only: &[
@@ -175,6 +182,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "feature_update_profile",
+        odata_types: &["windowsFeatureUpdateProfile"],
         label: "Windows feature update profile",
         collection: "deviceManagement/windowsFeatureUpdateProfiles",
         read_only: &[
@@ -192,6 +200,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "ios_app_protection",
+        odata_types: &["iosManagedAppProtection"],
         label: "iOS app protection",
         collection: "deviceAppManagement/iosManagedAppProtections",
         expand: &["apps"],
@@ -207,6 +216,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "android_app_protection",
+        odata_types: &["androidManagedAppProtection"],
         label: "Android app protection",
         collection: "deviceAppManagement/androidManagedAppProtections",
         expand: &["apps"],
@@ -222,6 +232,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "quality_update_profile",
+        odata_types: &["windowsQualityUpdateProfile"],
         label: "Windows quality update profile",
         collection: "deviceManagement/windowsQualityUpdateProfiles",
         read_only: &[
@@ -240,6 +251,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "driver_update_profile",
+        odata_types: &["windowsDriverUpdateProfile"],
         label: "Windows driver update profile",
         collection: "deviceManagement/windowsDriverUpdateProfiles",
         read_only: &[
@@ -260,6 +272,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "scope_tag",
+        odata_types: &["roleScopeTag"],
         label: "Scope tag",
         collection: "deviceManagement/roleScopeTags",
         read_only: &["id", "isBuiltIn", "@odata.context"],
@@ -272,6 +285,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "role_definition",
+        odata_types: &["RoleDefinition"],
         label: "Custom Intune role",
         collection: "deviceManagement/roleDefinitions",
         read_only: &["id", "isBuiltIn", "isBuiltInRoleDefinition", "@odata.context"],
@@ -287,6 +301,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "device_category",
+        odata_types: &["deviceCategory"],
         label: "Device category",
         collection: "deviceManagement/deviceCategories",
         read_only: &["id", "@odata.context"],
@@ -300,6 +315,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "macos_shell_script",
+        odata_types: &["deviceShellScript"],
         label: "macOS shell script",
         collection: "deviceManagement/deviceShellScripts",
         get_by_id: true,
@@ -311,6 +327,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "macos_custom_attribute",
+        odata_types: &["deviceCustomAttributeShellScript"],
         label: "macOS custom attribute",
         collection: "deviceManagement/deviceCustomAttributeShellScripts",
         get_by_id: true,
@@ -323,6 +340,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "compliance_script",
+        odata_types: &["deviceComplianceScript"],
         label: "Compliance script",
         collection: "deviceManagement/deviceComplianceScripts",
         get_by_id: true,
@@ -344,6 +362,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "reusable_setting",
+        odata_types: &["deviceManagementReusablePolicySetting"],
         label: "Reusable policy settings",
         collection: "deviceManagement/reusablePolicySettings",
         read_only: &[
@@ -361,6 +380,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "notification_template",
+        odata_types: &["notificationMessageTemplate"],
         label: "Compliance notification template",
         collection: "deviceManagement/notificationMessageTemplates",
         expand: &["localizedNotificationMessages"],
@@ -376,6 +396,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "security_intent",
+        odata_types: &["deviceManagementIntent"],
         label: "Endpoint security policy (template)",
         collection: "deviceManagement/intents",
         nested: &["settings"],
@@ -397,6 +418,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "administrative_template",
+        odata_types: &["groupPolicyConfiguration"],
         label: "Administrative template",
         collection: "deviceManagement/groupPolicyConfigurations",
         nested: &["definitionValues"],
@@ -410,6 +432,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "enrollment_configuration",
+        odata_types: &["Configuration"],
         label: "Enrollment configuration",
         collection: "deviceManagement/deviceEnrollmentConfigurations",
         read_only: &[
@@ -439,6 +462,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "mobile_app",
+        odata_types: &["App"],
         label: "App",
         collection: "deviceAppManagement/mobileApps",
         read_only: &[
@@ -466,6 +490,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "app_configuration_device",
+        odata_types: &["Configuration"],
         label: "App configuration (managed devices)",
         collection: "deviceAppManagement/mobileAppConfigurations",
         read_only: &[
@@ -492,6 +517,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "app_configuration_app",
+        odata_types: &["targetedManagedAppConfiguration"],
         label: "App configuration (managed apps)",
         collection: "deviceAppManagement/targetedManagedAppConfigurations",
         expand: &["apps"],
@@ -507,6 +533,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "windows_app_protection",
+        odata_types: &["windowsManagedAppProtection"],
         label: "Windows app protection",
         collection: "deviceAppManagement/windowsManagedAppProtections",
         expand: &["apps"],
@@ -522,6 +549,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "named_location",
+        odata_types: &["NamedLocation"],
         label: "Named location",
         collection: "identity/conditionalAccess/namedLocations",
         read_only: &["id", "createdDateTime", "modifiedDateTime", "@odata.context"],
@@ -533,6 +561,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "auth_strength",
+        odata_types: &["authenticationStrengthPolicy"],
         label: "Authentication strength",
         collection: "identity/conditionalAccess/authenticationStrength/policies",
         read_only: &[
@@ -552,6 +581,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "conditional_access",
+        odata_types: &["conditionalAccessPolicy"],
         label: "Conditional Access policy",
         collection: "identity/conditionalAccess/policies",
         read_only: &[
@@ -571,6 +601,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "terms_and_conditions",
+        odata_types: &["termsAndConditions"],
         label: "Terms and conditions",
         collection: "deviceManagement/termsAndConditions",
         assign: Assign::EachPost,
@@ -586,6 +617,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "branding_profile",
+        odata_types: &["intuneBrandingProfile"],
         label: "Company Portal branding",
         collection: "deviceManagement/intuneBrandingProfiles",
         name_field: "profileName",
@@ -608,6 +640,7 @@ pub const TYPES: &[PolicyType] = &[
     },
     PolicyType {
         key: "policy_set",
+        odata_types: &["policySet"],
         label: "Policy set",
         collection: "deviceAppManagement/policySets",
         expand: &["items", "assignments"],

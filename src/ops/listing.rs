@@ -125,6 +125,17 @@ pub async fn list_type(
         let Some(graph_id) = o["id"].as_str().map(str::to_owned) else {
             continue;
         };
+        // An id that is not a Graph id would become a path later: the listing is not
+        // trusted, and the type is not inventoried from it.
+        if let Err(e) = crate::graph::path::id(&graph_id) {
+            let mut context = e.context;
+            context["policy_type"] = json!(ty.key);
+            return Err(ItemOutcome::Failed {
+                result: None,
+                code: e.code,
+                context,
+            });
+        }
         let name = ty.display_name(&o).to_owned();
         seen.push((graph_id, name, whole.then_some(o)));
     }

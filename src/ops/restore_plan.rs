@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::sealing::{Sealer, describe_secrets};
-use crate::graph::canonical::{content_hash, diff};
+use super::sealing::{Sealer, diff_without_secrets};
+use crate::graph::canonical::content_hash;
 use crate::graph::error::{ErrorCode, GraphError};
 use crate::graph::registry::PolicyType;
 use crate::graph::{GraphReader, policy};
@@ -77,7 +77,7 @@ pub fn plan_against(ty: &PolicyType, live: Option<Value>, backup: &Value, includ
         Plan::Unchanged
     } else {
         Plan::Update {
-            diff: json!(describe_secrets(diff(&have, &want))),
+            diff: json!(diff_without_secrets(&have, &want)),
             live,
         }
     }

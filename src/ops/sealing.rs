@@ -218,6 +218,19 @@ fn slots(ty: &PolicyType, document: &Value) -> Vec<Slot> {
     out
 }
 
+/// The label of the first secret slot of `document` that holds a plain value (neither a
+/// reference nor a mask). An import refuses such a document: sealing a value an operator
+/// typed would let them test guesses against the references of real secrets.
+pub fn plain_secret(ty: &PolicyType, document: &Value) -> Option<String> {
+    slots(ty, document).into_iter().find_map(|slot| {
+        document
+            .pointer(&slot.pointer)
+            .and_then(Value::as_str)
+            .filter(|v| !is_mask(v) && !v.starts_with(PREFIX))
+            .map(|_| slot.label)
+    })
+}
+
 /// A value that stands for a secret without being one: Graph's masks, and the marker an
 /// export writes (an imported document must never seal the marker as if it were the value).
 fn is_mask(v: &str) -> bool {
@@ -232,6 +245,32 @@ pub fn masked_setting(ty: &PolicyType, document: &Value) -> Option<String> {
     encrypted(document)
         .find(|(_, s)| !s.get("value").is_some_and(is_reference))
         .map(|(_, s)| setting_label(s))
+}
+
+/// The field-level differences of two contents as people read them, carrying no value from a
+/// secret slot: a slot of *any* type (an encrypted OMA-URI value, a Wi-Fi or VPN key), even
+/// where the type says it has none, holds "(secret)" unless it holds a reference. Stored
+/// contents are sealed and live ones fingerprinted before they get here; this is the line
+/// that holds if one was not (a document read through a hostile path).
+pub fn diff_without_secrets(old: &Value, new: &Value) -> Vec<DiffEntry> {
+    describe_secrets(crate::graph::canonical::diff(&scrubbed(old), &scrubbed(new)))
+}
+
+fn scrubbed(document: &Value) -> Value {
+    let mut out = document.clone();
+    let mut pointers: Vec<String> = encrypted(document)
+        .map(|(i, _)| format!("/omaSettings/{i}/value"))
+        .collect();
+    pointers.extend(SECRET_FIELDS.iter().map(|f| format!("/{f}")));
+    for pointer in pointers {
+        if let Some(v) = out.pointer_mut(&pointer)
+            && !v.is_null()
+            && !is_reference(v)
+        {
+            *v = json!("(secret)");
+        }
+    }
+    out
 }
 
 /// A diff as people read it: a secret shows as changed or not, never as its reference.
@@ -296,5 +335,28 @@ mod tests {
         let again = sealer.seal(ty, out);
         assert!(again.values.is_empty());
         assert_eq!(again.document["omaSettings"][2]["value"], WITHHELD_MARKER);
+    }
+
+    #[test]
+    fn a_diff_carries_no_value_of_a_secret_slot_whatever_the_type() {
+        let old = json!({"displayName": "A", "preSharedKey": "wifi-key-1",
+            "omaSettings": [{"omaUri": "./a", "isEncrypted": true, "value": "vpn-secret-1"},
+                            {"omaUri": "./b", "isEncrypted": false, "value": "plain"}]});
+        let new = json!({"displayName": "B", "preSharedKey": "wifi-key-2",
+            "omaSettings": [{"omaUri": "./a", "isEncrypted": true, "value": "vpn-secret-2"},
+                            {"omaUri": "./b", "isEncrypted": false, "value": "other"}]});
+        let text = serde_json::to_string(&diff_without_secrets(&old, &new)).expect("json");
+        for secret in ["wifi-key-1", "wifi-key-2", "vpn-secret-1", "vpn-secret-2"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(
+            text.contains("plain") && text.contains("other"),
+            "non-secret values stay: {text}"
+        );
+        let added = serde_json::to_string(&diff_without_secrets(&json!({}), &new)).expect("json");
+        assert!(
+            !added.contains("vpn-secret-2") && !added.contains("wifi-key-2"),
+            "{added}"
+        );
     }
 }

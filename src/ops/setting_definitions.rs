@@ -9,7 +9,6 @@
 //! <https://learn.microsoft.com/graph/api/intune-deviceconfigv2-devicemanagementconfigurationsettingdefinition-get?view=graph-rest-beta>
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -70,7 +69,12 @@ pub async fn resolve_setting_names(deps: &Deps, reader: &GraphReader, tenant_id:
     for chunk in unknown.chunks(MAX_BATCH) {
         let paths: Vec<String> = chunk
             .iter()
-            .map(|id| format!("deviceManagement/configurationSettings/{}", path_segment(id)))
+            .map(|id| {
+                // A definition id that cannot be one segment is asked as "" and answers an
+                // error, like any definition Graph does not know.
+                let segment = crate::graph::path::segment(id).unwrap_or_default();
+                format!("deviceManagement/configurationSettings/{segment}")
+            })
             .collect();
         let answers = reader.get_many(&paths).await;
         let mut refused = false;
@@ -133,20 +137,6 @@ fn looked_up(answer: &Value) -> Option<Looked> {
     })
 }
 
-/// An id as one URL path segment: everything but unreserved characters percent-encoded
-/// (ids hold `{`, `}`, `~`, …).
-fn path_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,9 +186,9 @@ mod tests {
     #[test]
     fn an_id_becomes_one_path_segment() {
         assert_eq!(
-            path_segment("vendor_msft_firewall_mdmstore_firewallrules_{firewallrulename}"),
+            crate::graph::path::segment("vendor_msft_firewall_mdmstore_firewallrules_{firewallrulename}").expect("ok"),
             "vendor_msft_firewall_mdmstore_firewallrules_%7Bfirewallrulename%7D"
         );
-        assert_eq!(path_segment("a/b c~d"), "a%2Fb%20c~d");
+        assert_eq!(crate::graph::path::segment("a/b c~d").expect("ok"), "a%2Fb%20c~d");
     }
 }

@@ -209,7 +209,10 @@ pub async fn view_import_post(
 
 fn upload_error(e: axum::extract::multipart::MultipartError) -> AppError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge("the zip is larger than 64 MiB, the most an import takes".into())
+        AppError::TooLarge(format!(
+            "the zip is larger than {} MiB, the most an import takes",
+            crate::import::MAX_ZIP_BYTES >> 20
+        ))
     } else {
         AppError::BadRequest(format!("the upload could not be read: {}", e.body_text()))
     }

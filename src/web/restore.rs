@@ -16,8 +16,7 @@ use crate::auth::role::Role;
 use crate::auth::tenant_guard::TenantAccess;
 use crate::db::{backups, policies, runs};
 use crate::error::AppError;
-use crate::graph::canonical::diff;
-use crate::ops::sealing::describe_secrets;
+use crate::ops::sealing::diff_without_secrets;
 use crate::ops::starts::{self, RestoreRequest};
 use crate::runs::access::load_run;
 use crate::runs::start::Started;
@@ -61,7 +60,7 @@ pub async fn view_policy_get(
                 v.and_then(|(_, _, c)| serde_json::from_str::<Value>(&c).ok())
                     .unwrap_or_default()
             };
-            Some((a, b, describe_secrets(diff(&parse(old), &parse(new)))))
+            Some((a, b, diff_without_secrets(&parse(old), &parse(new))))
         }
         _ => None,
     };

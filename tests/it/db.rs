@@ -32,6 +32,48 @@ fn a_fresh_database_and_an_upgraded_one_have_the_same_schema() {
     assert!(schema_of(&fresh).len() > 8);
 }
 
+/// Issue 20, finding 1: an upgrade clears the results of run items about a policy whose id
+/// is a path (a preview of one could hold a secret read through it), and only those.
+#[test]
+fn the_upgrade_clears_items_about_ids_that_were_paths() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut conn = rusqlite::Connection::open(dir.path().join("old.db")).expect("open");
+    migrate::build_by_upgrades_until(&mut conn, include_str!("../../src/db/schema_v1.sql"), 7).expect("to 7");
+    let evil = "../deviceConfigurations/c1/getOmaSettingPlainTextValue(secretReferenceValueId='r')";
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO policies (id, tenant_id, policy_type, graph_id, display_name, last_synced_at) VALUES
+           ('p-evil', 't', 'device_category', '{}', 'x', 'now'),
+           ('p-good', 't', 'device_category', '6f1c7b54-5b1b-4b6e-9a0e-2f4d5f6a7b8c', 'y', 'now');
+         INSERT INTO backup_items (id, backup_set_id, seq, policy_id, policy_type, display_name) VALUES
+           ('b-evil', 's', 1, 'p-evil', 'device_category', 'x'), ('b-good', 's', 2, 'p-good', 'device_category', 'y');
+         INSERT INTO run_items (id, run_id, seq, item_type, item_id, label, status, result) VALUES
+           ('i1', 'r', 1, 'backup_item', 'b-evil', 'x', 'succeeded', '{{\"diff\":[{{\"new\":\"s3cret-Kq9\"}}]}}'),
+           ('i2', 'r', 2, 'policy', 'p-evil', 'x', 'succeeded', '{{\"diff\":\"s3cret-Kq9\"}}'),
+           ('i3', 'r', 3, 'delete', 'device_category:../x', 'x', 'succeeded', '{{\"v\":\"s3cret-Kq9\"}}'),
+           ('i4', 'r', 4, 'backup_item', 'b-good', 'y', 'succeeded', '{{\"diff\":[]}}'),
+           ('i5', 'r', 5, 'policy', 'p-good', 'y', 'succeeded', '{{\"action\":\"unchanged\"}}');",
+        evil.replace('\'', "''")
+    ))
+    .expect("rows of an old release");
+    migrate::migrate(&mut conn).expect("upgrade");
+    let results: Vec<(String, String)> = conn
+        .prepare("SELECT id, result FROM run_items ORDER BY seq")
+        .expect("q")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    for (id, result) in &results[..3] {
+        assert!(
+            !result.contains("s3cret") && result.contains("cleared on upgrade"),
+            "{id}: {result}"
+        );
+    }
+    assert_eq!(results[3].1, r#"{"diff":[]}"#);
+    assert_eq!(results[4].1, r#"{"action":"unchanged"}"#);
+}
+
 #[test]
 fn a_database_from_a_newer_version_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("dir");

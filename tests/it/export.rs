@@ -22,7 +22,7 @@ fn shot(name: &str, png: &[u8]) {
 }
 
 /// Every file of a zip, by name.
-fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+pub fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("a readable zip");
     (0..zip.len())
         .map(|i| {
@@ -35,7 +35,7 @@ fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-async fn download(app: &TestApp, token: &str, tid: &str, set: &str) -> reqwest::Response {
+pub async fn download(app: &TestApp, token: &str, tid: &str, set: &str) -> reqwest::Response {
     reqwest::Client::new()
         .get(app.url(&format!("/api/v1/tenants/{tid}/backup-sets/{set}/export")))
         .bearer_auth(token)
@@ -323,7 +323,7 @@ async fn the_backup_set_page_offers_the_zip_download() {
 type Rewrite<'a> = dyn Fn(&str, &[u8]) -> Option<Vec<u8>> + 'a;
 
 /// A zip with these files, in this order.
-fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+pub fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     use std::io::Write;
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, data) in files {
@@ -334,7 +334,7 @@ fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     w.finish().expect("finish").into_inner()
 }
 
-async fn import(app: &TestApp, token: &str, tid: &str, zip: Vec<u8>) -> (StatusCode, Value) {
+pub async fn import(app: &TestApp, token: &str, tid: &str, zip: Vec<u8>) -> (StatusCode, Value) {
     let res = reqwest::Client::new()
         .post(app.url(&format!("/api/v1/tenants/{tid}/backup-sets/import")))
         .bearer_auth(token)

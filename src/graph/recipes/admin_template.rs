@@ -37,7 +37,7 @@ pub async fn capture(
     graph_id: &str,
     object: &mut Value,
 ) -> Result<(), GraphError> {
-    let base = format!("{}/{graph_id}/{VALUES}", ty.collection);
+    let base = crate::graph::path::child(ty.collection, graph_id, VALUES)?;
     let mut values = Vec::new();
     for mut dv in reader.list(&format!("{base}?$expand=definition")).await? {
         strip_annotations(&mut dv);
@@ -45,7 +45,10 @@ pub async fn capture(
             continue;
         };
         let presentations: Vec<Value> = reader
-            .list(&format!("{base}/{dv_id}/presentationValues?$expand=presentation"))
+            .list(&format!(
+                "{}?$expand=presentation",
+                crate::graph::path::child(&base, &dv_id, "presentationValues")?
+            ))
             .await?
             .into_iter()
             .map(|mut pv| {
@@ -103,7 +106,7 @@ async fn write_values(
 ) -> Result<(), GraphError> {
     writer
         .post(
-            &format!("{}/{graph_id}/updateDefinitionValues", ty.collection),
+            &crate::graph::path::child(ty.collection, graph_id, "updateDefinitionValues")?,
             &json!({"added": added, "updated": [], "deletedIds": deleted}),
         )
         .await?;
@@ -118,6 +121,9 @@ async fn bound_values(writer: &GraphWriter, document: &Value) -> Result<Vec<Valu
     for dv in document.get(VALUES).and_then(Value::as_array).into_iter().flatten() {
         let definition = dv.get("definition").cloned().unwrap_or(Value::Null);
         let (def_id, presentation_ids) = resolve(reader, &definition).await?;
+        // Both ids come from a document (an import may have written it): checked, they cannot
+        // leave their quotes.
+        let def_id = crate::graph::path::id(&def_id)?.to_owned();
         let def_url = reader.beta_url(&format!("{DEFINITIONS}('{def_id}')"));
         let mut presentations = Vec::new();
         for pv in dv
@@ -138,6 +144,7 @@ async fn bound_values(writer: &GraphWriter, document: &Value) -> Result<Vec<Valu
                 .as_ref()
                 .and_then(|ids| ids.iter().find(|(l, _)| l == label).map(|(_, id)| id.clone()))
                 .unwrap_or_else(|| old_id.to_owned());
+            let pid = crate::graph::path::id(&pid)?;
             let mut written = json!({
                 "presentation@odata.bind": reader.beta_url(&format!("{DEFINITIONS}('{def_id}')/presentations('{pid}')")),
             });
@@ -168,13 +175,16 @@ async fn resolve(
     if text("policyType") != "admxIngested" {
         return Ok((id, None));
     }
-    match reader.get(&format!("{DEFINITIONS}/{id}")).await {
+    match reader.get(&crate::graph::path::under(DEFINITIONS, &id)?).await {
         Ok(_) => return Ok((id, None)),
         Err(e) if e.code != ErrorCode::GraphNotFound => return Err(e),
         Err(_) => {}
     }
     let name = text("displayName");
-    let filter = format!("{DEFINITIONS}?$filter=displayName eq '{}'", name.replace('\'', "''"));
+    let filter = format!(
+        "{DEFINITIONS}?$filter={}",
+        crate::graph::path::query_value(&format!("displayName eq '{}'", name.replace('\'', "''")))
+    );
     let found = reader.list(&filter).await?.into_iter().find(|d| {
         d.get("classType") == definition.get("classType") && d.get("categoryPath") == definition.get("categoryPath")
     });
@@ -189,7 +199,7 @@ async fn resolve(
         ));
     };
     let presentations = reader
-        .list(&format!("{DEFINITIONS}/{new_id}/presentations"))
+        .list(&crate::graph::path::child(DEFINITIONS, new_id, "presentations")?)
         .await?
         .into_iter()
         .filter_map(|p| Some((p.get("label")?.as_str()?.to_owned(), p.get("id")?.as_str()?.to_owned())))

@@ -49,7 +49,10 @@ async fn target(writer: &GraphWriter, ty: &PolicyType, graph_id: &str, document:
         body[GROUP] = group.clone();
     }
     writer
-        .post(&format!("{}/{graph_id}/targetApps", ty.collection), &body)
+        .post(
+            &crate::graph::path::child(ty.collection, graph_id, "targetApps")?,
+            &body,
+        )
         .await?;
     Ok(())
 }

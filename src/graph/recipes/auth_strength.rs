@@ -29,7 +29,7 @@ pub async fn update(
     if collection(document, COMBINATIONS) != collection(live, COMBINATIONS) {
         writer
             .post(
-                &format!("{}/{graph_id}/updateAllowedCombinations", ty.collection),
+                &crate::graph::path::child(ty.collection, graph_id, "updateAllowedCombinations")?,
                 &json!({ COMBINATIONS: wanted }),
             )
             .await?;

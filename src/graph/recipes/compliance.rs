@@ -49,7 +49,7 @@ pub async fn update(
 async fn schedule(writer: &GraphWriter, ty: &PolicyType, graph_id: &str, actions: Value) -> Result<(), GraphError> {
     writer
         .post(
-            &format!("{}/{graph_id}/scheduleActionsForRules", ty.collection),
+            &crate::graph::path::child(ty.collection, graph_id, "scheduleActionsForRules")?,
             &json!({ "deviceComplianceScheduledActionForRules": actions }),
         )
         .await?;

@@ -54,7 +54,7 @@ pub async fn update(
 async fn set_priority(writer: &GraphWriter, ty: &PolicyType, graph_id: &str, priority: i64) -> Result<(), GraphError> {
     writer
         .post(
-            &format!("{}/{graph_id}/setPriority", ty.collection),
+            &crate::graph::path::child(ty.collection, graph_id, "setPriority")?,
             &json!({ "priority": priority }),
         )
         .await?;

@@ -20,7 +20,11 @@ pub async fn capture(
     graph_id: &str,
     object: &mut Value,
 ) -> Result<(), GraphError> {
-    let mut settings = Value::Array(reader.list(&format!("{}/{graph_id}/{SETTINGS}", ty.collection)).await?);
+    let mut settings = Value::Array(
+        reader
+            .list(&crate::graph::path::child(ty.collection, graph_id, SETTINGS)?)
+            .await?,
+    );
     strip_annotations(&mut settings);
     object[SETTINGS] = settings;
     Ok(())
@@ -47,7 +51,7 @@ pub async fn create(writer: &GraphWriter, ty: &PolicyType, document: &Value) -> 
     body.insert("settingsDelta".into(), settings_for_write(document));
     let created = writer
         .post(
-            &format!("deviceManagement/templates/{template}/createInstance"),
+            &crate::graph::path::child("deviceManagement/templates", template, "createInstance")?,
             &Value::Object(body),
         )
         .await?;
@@ -65,7 +69,7 @@ pub async fn update(
     if collection(document, SETTINGS) != collection(live, SETTINGS) {
         writer
             .post(
-                &format!("{}/{graph_id}/updateSettings", ty.collection),
+                &crate::graph::path::child(ty.collection, graph_id, "updateSettings")?,
                 &json!({ "settings": settings_for_write(document) }),
             )
             .await?;

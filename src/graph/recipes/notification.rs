@@ -38,7 +38,7 @@ pub async fn create(writer: &GraphWriter, ty: &PolicyType, document: &Value) -> 
     let mut body = write_body(ty, document)?;
     body.remove(MESSAGES);
     let id = post_new(writer, ty, &Value::Object(body)).await?;
-    let path = format!("{}/{id}/{MESSAGES}", ty.collection);
+    let path = crate::graph::path::child(ty.collection, &id, MESSAGES)?;
     for m in messages(document) {
         writer.post(&path, &Value::Object(m)).await?;
     }
@@ -55,7 +55,7 @@ pub async fn update(
     let mut body = write_body(ty, document)?;
     body.remove(MESSAGES);
     put_or_patch(writer, ty, graph_id, body).await?;
-    let path = format!("{}/{graph_id}/{MESSAGES}", ty.collection);
+    let path = crate::graph::path::child(ty.collection, graph_id, MESSAGES)?;
     let live_messages: Vec<(Option<String>, Map<String, Value>)> = live
         .get(MESSAGES)
         .and_then(Value::as_array)
@@ -70,7 +70,9 @@ pub async fn update(
         match current {
             Some((Some(id), l)) => {
                 if FIELDS.iter().any(|f| l.get(*f) != m.get(*f)) {
-                    writer.patch(&format!("{path}/{id}"), &Value::Object(m.clone())).await?;
+                    writer
+                        .patch(&crate::graph::path::under(&path, id)?, &Value::Object(m.clone()))
+                        .await?;
                 }
             }
             _ => {
@@ -82,7 +84,7 @@ pub async fn update(
         if let Some(id) = id
             && !wanted.iter().any(|m| locale(m) == locale(l))
         {
-            writer.delete(&format!("{path}/{id}")).await?;
+            writer.delete(&crate::graph::path::under(&path, id)?).await?;
         }
     }
     Ok(())

@@ -95,7 +95,7 @@ async fn change(
 ) -> Result<(), GraphError> {
     writer
         .post(
-            &format!("{}/{graph_id}/update", ty.collection),
+            &crate::graph::path::child(ty.collection, graph_id, "update")?,
             &json!({
                 "addedPolicySetItems": added,
                 "updatedPolicySetItems": [],

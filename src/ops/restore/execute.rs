@@ -15,7 +15,7 @@ use crate::clock;
 use crate::db::backups::{self, NewSet, RestoreSource};
 use crate::db::runs::{Run, RunItem};
 use crate::db::{policies, runs as run_rows};
-use crate::graph::canonical::{content_hash, diff};
+use crate::graph::canonical::content_hash;
 use crate::graph::error::ErrorCode;
 use crate::graph::registry::{self, PolicyType};
 use crate::graph::{GraphReader, GraphWriter, policy, recipes};
@@ -23,7 +23,7 @@ use crate::ops::capture::{fetch_documents, record_document};
 use crate::ops::conditional_access as ca;
 use crate::ops::references;
 use crate::ops::restore_plan::{Plan, comparable, live_or_gone, plan, plan_against};
-use crate::ops::sealing::{Sealer, describe_secrets};
+use crate::ops::sealing::{Sealer, diff_without_secrets};
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
 
 /// Live restore; also runs `restore.rerun`, which differs only in how it was started.
@@ -216,7 +216,11 @@ impl ExecuteCtx {
         else {
             return failed(ErrorCode::Internal);
         };
-        let outcome = match self.writer.delete(&format!("{}/{graph_id}", ty.collection)).await {
+        let path = match crate::graph::path::under(ty.collection, graph_id) {
+            Ok(p) => p,
+            Err(e) => return failed(e.code),
+        };
+        let outcome = match self.writer.delete(&path).await {
             Ok(_) => ItemOutcome::Succeeded {
                 result: Some(json!({"action": "delete", "graph_id": graph_id})),
             },
@@ -300,7 +304,7 @@ impl ExecuteCtx {
         } else {
             ItemOutcome::Failed {
                 result: Some(
-                    json!({"action": action, "graph_id": graph_id, "diff": describe_secrets(diff(&want, &have))}),
+                    json!({"action": action, "graph_id": graph_id, "diff": diff_without_secrets(&want, &have)}),
                 ),
                 code: ErrorCode::VerifyMismatch,
                 context: json!({"policy_type": ty.key}),

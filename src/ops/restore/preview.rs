@@ -10,12 +10,11 @@ use super::{Deps, include_assignments, masked, noted, references_of, source, unr
 use crate::auth::role::Role;
 use crate::db::runs::{Run, RunItem};
 use crate::graph::GraphReader;
-use crate::graph::canonical::diff;
 use crate::graph::recipes;
 use crate::ops::conditional_access as ca;
 use crate::ops::references;
 use crate::ops::restore_plan::{Plan, comparable, plan};
-use crate::ops::sealing::{Sealer, describe_secrets};
+use crate::ops::sealing::{Sealer, diff_without_secrets};
 use crate::runs::handler::{ItemOutcome, RunContext, RunFailure, RunHandler};
 
 pub struct Preview(pub Deps);
@@ -75,10 +74,10 @@ impl RunContext for PreviewCtx {
         let (action, changes, live) = match planned {
             Plan::Create => (
                 "create",
-                json!(describe_secrets(diff(
+                json!(diff_without_secrets(
                     &json!({}),
                     &comparable(ty, &doc, self.assignments)
-                ))),
+                )),
                 None,
             ),
             Plan::Update { diff, live } => ("update", diff, Some(live)),

@@ -126,14 +126,15 @@ pub struct ImportQuery {
     operation_id = "backup_sets_import",
     tag = "backups",
     summary = "Import an exported zip as a new backup set (operator)",
-    description = "The body is a zip made by the export endpoint (up to 64 MiB). Everything is checked before anything is written: the manifest's format, each listed file present with its SHA-256, no unlisted file, known types, no policy twice; any failure answers 422 naming the file, and nothing is stored. Policies this tenant does not know are added as deleted, so a restore re-creates them. Secret values stay sealed references, which open only in the tenant that sealed them.",
+    description = "The body is a zip made by the export endpoint (up to 32 MiB; unpacked at most 32 MiB in all and 4 MiB per file, as the zip's directory states them). Everything is checked before anything is written: no file name twice, the manifest's format, every manifest entry (known type, a Graph id, a name by the name rules, a capture time not in the future, no policy twice) before any document, each listed file present with its SHA-256, no unlisted file, no plain value in a secret setting; any failure answers 422 naming the file, and nothing is stored. Policies this tenant does not know are added as deleted, so a restore re-creates them. Secret values stay sealed references, which open only in the tenant that sealed them.",
     params(("tid" = String, Path, description = "tenant id"), ("name" = Option<String>, Query, description = "name of the new set; default `Imported: <exported set's name>`")),
     request_body(content = crate::web::api::openapi::ExportZip, content_type = "application/zip"),
     responses(
         (status = 201, description = "the new backup set", body = crate::web::api::openapi::Imported),
         (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
         (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
-        (status = 413, description = "the zip is larger than 64 MiB", body = crate::web::api::openapi::ErrorBody),
+        (status = 429, description = "another import is being checked on this server; try again (Retry-After)", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "the zip is larger than 32 MiB", body = crate::web::api::openapi::ErrorBody),
         (status = 422, description = "not an export, or changed or damaged since: the message names the file", body = crate::web::api::openapi::ErrorBody)
     )
 )]
@@ -146,7 +147,10 @@ pub async fn import(
     access.require(Role::Operator)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::TooLarge("the zip is larger than 64 MiB, the most an import takes".into())
+            AppError::TooLarge(format!(
+                "the zip is larger than {} MiB, the most an import takes",
+                crate::import::MAX_ZIP_BYTES >> 20
+            ))
         } else {
             AppError::BadRequest(format!("the zip could not be read: {e}"))
         }

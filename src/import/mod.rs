@@ -2,14 +2,18 @@
 //! is written: the manifest's format, every listed file present with the SHA-256 the manifest
 //! gives, no file the manifest does not list, each a JSON object of a known type, no policy
 //! twice. Then one transaction writes the set, its items and their versions, or nothing.
+//! The zip's directory, then the manifest and each of its entries are checked before any
+//! document is unpacked (`archive`); one import is checked at a time per server.
 //!
 //! A policy the tenant's inventory does not know is added as deleted (a restore then
 //! re-creates it). Secret references stay references: they open only in the tenant that
 //! sealed them; a restore elsewhere says which secret it lacks instead of writing a mask. A
-//! plain value found in a secret slot (a hand-made zip) is sealed like a capture seals it.
+//! plain value in a secret slot (a hand-made zip) is refused: sealing typed values would let
+//! an operator test guesses against the references of real secrets.
 
-use std::collections::{BTreeMap, HashSet};
-use std::io::{Cursor, Read};
+mod archive;
+
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -27,12 +31,8 @@ use crate::graph::canonical::{canonicalize, content_hash};
 use crate::graph::registry;
 use crate::ops::sealing::Sealer;
 use crate::secrets::MasterKey;
-
-/// The largest zip an import accepts (the request body limit of its route).
-pub const MAX_ZIP_BYTES: usize = 64 * 1024 * 1024;
-/// Unpacked, all files together: a zip that inflates past this is refused (a zip bomb).
-const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
-const MAX_FILES: usize = 50_000;
+use archive::Archive;
+pub use archive::{MAX_FILE_BYTES, MAX_FILES, MAX_UNPACKED_BYTES, MAX_ZIP_BYTES};
 
 /// One policy file, checked.
 struct Entry {
@@ -40,7 +40,8 @@ struct Entry {
     graph_id: String,
     display_name: String,
     captured_at: String,
-    document: Value,
+    /// The document's text, checked to be a JSON object; parsed when it is written.
+    document: Vec<u8>,
 }
 
 /// What an import did.
@@ -54,6 +55,31 @@ pub struct Imported {
     pub versions_reused: usize,
     /// The set and tenant the zip was exported from.
     pub source: Value,
+}
+
+/// The databases with an import being checked: one server is one database file (tests run
+/// many servers in one process, so this is keyed by the file, not global).
+static IMPORTING: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// An import under way on one database; ends when dropped.
+struct Importing(std::path::PathBuf);
+
+impl Importing {
+    fn start(db: &std::path::Path) -> Option<Importing> {
+        let mut busy = IMPORTING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if busy.iter().any(|p| p == db) {
+            return None;
+        }
+        busy.push(db.to_owned());
+        Some(Importing(db.to_owned()))
+    }
+}
+
+impl Drop for Importing {
+    fn drop(&mut self) {
+        let mut busy = IMPORTING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        busy.retain(|p| *p != self.0);
+    }
 }
 
 fn bad(msg: impl Into<String>) -> AppError {
@@ -70,6 +96,14 @@ pub async fn import_zip(
     zip: Vec<u8>,
     actor: &str,
 ) -> Result<Imported, AppError> {
+    // One import is checked at a time on this server: each may unpack up to
+    // MAX_UNPACKED_BYTES and parse its documents, and requests must not add that up.
+    let Some(_importing) = Importing::start(db.path()) else {
+        return Err(AppError::TooManyRequests {
+            message: "another import is being checked on this server; try again in a few seconds".into(),
+            retry_after_secs: 5,
+        });
+    };
     let (manifest, entries) = tokio::task::spawn_blocking(move || read(&zip))
         .await
         .map_err(|e| AppError::Internal(e.into()))??;
@@ -143,7 +177,9 @@ fn write(
         let Some(ty) = registry::by_key(&e.policy_type) else {
             continue;
         };
-        let secured = sealer.seal(ty, e.document.clone());
+        let document: Value = serde_json::from_slice(&e.document)
+            .map_err(|err| crate::db::DbError::Writer(format!("a checked document no longer parses: {err}")))?;
+        let secured = sealer.seal(ty, document);
         sealer.store(tx, &secured.values, &now)?;
         let content = canonicalize(&secured.document);
         let (version, was_held) =
@@ -164,44 +200,6 @@ fn write(
     Ok((set_id, new_policies, reused))
 }
 
-/// Every file of the zip, by name, within the limits.
-fn unpack(zip: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, AppError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(zip)).map_err(|e| {
-        bad(format!(
-            "the file is not a zip archive ({e}); upload the zip that \"Download zip\" made"
-        ))
-    })?;
-    if archive.len() > MAX_FILES {
-        return Err(bad(format!("the zip holds more than {MAX_FILES} files")));
-    }
-    let mut out = BTreeMap::new();
-    let mut budget = MAX_UNPACKED_BYTES;
-    for i in 0..archive.len() {
-        let mut f = archive
-            .by_index(i)
-            .map_err(|e| bad(format!("file {} of the zip cannot be read: {e}", i + 1)))?;
-        if f.is_dir() {
-            continue;
-        }
-        let name = f
-            .name()
-            .map_err(|e| bad(format!("file {} of the zip has an unreadable name: {e}", i + 1)))?
-            .into_owned();
-        let mut data = Vec::new();
-        (&mut f)
-            .take(budget + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| bad(format!("{name} in the zip cannot be unpacked: {e}")))?;
-        budget = budget
-            .checked_sub(data.len() as u64)
-            .ok_or_else(|| bad("the zip unpacks to more than 256 MiB; it was not made by policyvault"))?;
-        if out.insert(name.clone(), data).is_some() {
-            return Err(bad(format!("the zip holds {name} twice")));
-        }
-    }
-    Ok(out)
-}
-
 fn text<'a>(v: &'a Value, key: &str, path: &str) -> Result<&'a str, AppError> {
     v.get(key)
         .and_then(Value::as_str)
@@ -209,14 +207,70 @@ fn text<'a>(v: &'a Value, key: &str, path: &str) -> Result<&'a str, AppError> {
         .ok_or_else(|| bad(format!("the manifest's entry for {path} has no {key}")))
 }
 
-/// The manifest and every policy file, checked.
+/// The manifest and every policy file, checked: the directory first (names, sizes), then the
+/// manifest and every one of its entries, and only then the documents, one at a time.
 fn read(zip: &[u8]) -> Result<(Value, Vec<Entry>), AppError> {
-    let mut files = unpack(zip)?;
-    let manifest = files
+    let mut stated = archive::by_name(archive::directory(zip)?);
+    let mut archive = Archive::open(zip)?;
+    let manifest = stated
         .remove(MANIFEST)
         .ok_or_else(|| bad("the zip has no manifest.json; upload a zip that \"Download zip\" made"))?;
-    let manifest: Value =
-        serde_json::from_slice(&manifest).map_err(|e| bad(format!("manifest.json is not valid JSON: {e}")))?;
+    let manifest: Value = serde_json::from_slice(&archive.read(&manifest)?)
+        .map_err(|e| bad(format!("manifest.json is not valid JSON: {e}")))?;
+    check_format(&manifest)?;
+    let listed = manifest["files"]
+        .as_array()
+        .ok_or_else(|| bad("manifest.json lists no files"))?;
+    let now = chrono::Utc::now();
+    let mut checked = Vec::with_capacity(listed.len());
+    let mut seen = HashSet::new();
+    for f in listed {
+        let (path, entry) = listed_entry(f, now, &mut seen)?;
+        let file = stated
+            .remove(path)
+            .ok_or_else(|| bad(format!("{path} is listed in manifest.json but missing from the zip")))?;
+        checked.push((file, f, entry));
+    }
+    if let Some(extra) = stated.keys().next() {
+        return Err(bad(format!(
+            "{extra} is in the zip but not in manifest.json: the zip was changed after the export"
+        )));
+    }
+    if checked.is_empty() {
+        return Err(bad("the export holds no policy files; there is nothing to import"));
+    }
+    let mut entries = Vec::with_capacity(checked.len());
+    for (file, f, mut entry) in checked {
+        let path = file.name.as_str();
+        let data = archive.read(&file)?;
+        let sha = hex::encode(Sha256::digest(&data));
+        if f.get("sha256").and_then(Value::as_str) != Some(sha.as_str()) {
+            return Err(bad(format!(
+                "{path} does not match the SHA-256 in manifest.json: the file was changed or damaged after the export"
+            )));
+        }
+        // A parsed document takes many times its text: each is parsed, checked and dropped
+        // here, and parsed again only when it is written, one at a time.
+        let document: Value =
+            serde_json::from_slice(&data).map_err(|e| bad(format!("{path} is not valid JSON: {e}")))?;
+        if !document.is_object() {
+            return Err(bad(format!("{path} is not a JSON object")));
+        }
+        if let Some(ty) = registry::by_key(&entry.policy_type)
+            && let Some(setting) = crate::ops::sealing::plain_secret(ty, &document)
+        {
+            return Err(bad(format!(
+                "{path}: the secret setting {setting} holds a plain value; an import takes secrets only as the sealed references an export writes"
+            )));
+        }
+        drop(document);
+        entry.document = data;
+        entries.push(entry);
+    }
+    Ok((manifest, entries))
+}
+
+fn check_format(manifest: &Value) -> Result<(), AppError> {
     if manifest["format"] != FORMAT {
         return Err(bad(format!(
             "manifest.json is not a policyvault export (format {}, expected {FORMAT})",
@@ -229,63 +283,57 @@ fn read(zip: &[u8]) -> Result<(Value, Vec<Entry>), AppError> {
             manifest["format_version"], manifest["product"]["version"]
         )));
     }
-    let listed = manifest["files"]
-        .as_array()
-        .ok_or_else(|| bad("manifest.json lists no files"))?;
-    let mut entries = Vec::with_capacity(listed.len());
-    let mut seen = HashSet::new();
-    for f in listed {
-        let path = f
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("manifest.json has a file entry without a path"))?;
-        let data = files
-            .remove(path)
-            .ok_or_else(|| bad(format!("{path} is listed in manifest.json but missing from the zip")))?;
-        let sha = hex::encode(Sha256::digest(&data));
-        if f.get("sha256").and_then(Value::as_str) != Some(sha.as_str()) {
-            return Err(bad(format!(
-                "{path} does not match the SHA-256 in manifest.json: the file was changed or damaged after the export"
-            )));
-        }
-        let policy_type = text(f, "policy_type", path)?;
-        if registry::by_key(policy_type).is_none() {
-            return Err(bad(format!(
-                "{path}: this policyvault does not know the type {policy_type}"
-            )));
-        }
-        let graph_id = text(f, "graph_id", path)?;
-        if !seen.insert((policy_type.to_owned(), graph_id.to_owned())) {
-            return Err(bad(format!("{path}: the zip holds this policy twice")));
-        }
-        let document: Value =
-            serde_json::from_slice(&data).map_err(|e| bad(format!("{path} is not valid JSON: {e}")))?;
-        if !document.is_object() {
-            return Err(bad(format!("{path} is not a JSON object")));
-        }
-        let captured_at = text(f, "captured_at", path)?;
-        if chrono::DateTime::parse_from_rfc3339(captured_at).is_err() {
-            return Err(bad(format!("{path}: captured_at is not an RFC 3339 time")));
-        }
-        entries.push(Entry {
-            policy_type: policy_type.to_owned(),
-            graph_id: graph_id.to_owned(),
-            display_name: f
-                .get("display_name")
-                .and_then(Value::as_str)
-                .unwrap_or("(unnamed)")
-                .to_owned(),
-            captured_at: captured_at.to_owned(),
-            document,
-        });
-    }
-    if let Some(extra) = files.keys().next() {
+    Ok(())
+}
+
+/// One entry of the manifest, checked before any document is read: a known type, a Graph
+/// id, a name by the name rules, a capture time that is not in the future, no policy twice.
+fn listed_entry<'a>(
+    f: &'a Value,
+    now: chrono::DateTime<chrono::Utc>,
+    seen: &mut HashSet<(String, String)>,
+) -> Result<(&'a str, Entry), AppError> {
+    let path = f
+        .get("path")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("manifest.json has a file entry without a path"))?;
+    let policy_type = text(f, "policy_type", path)?;
+    if registry::by_key(policy_type).is_none() {
         return Err(bad(format!(
-            "{extra} is in the zip but not in manifest.json: the zip was changed after the export"
+            "{path}: this policyvault does not know the type {policy_type}"
         )));
     }
-    if entries.is_empty() {
-        return Err(bad("the export holds no policy files; there is nothing to import"));
+    let graph_id = text(f, "graph_id", path)?;
+    if !crate::graph::path::is_id(graph_id) {
+        return Err(bad(format!(
+            "{path}: the manifest's graph_id is not a Graph id (only letters, digits, '-' and '_', at most {} characters); the zip was changed after the export",
+            crate::graph::path::MAX_ID_LEN
+        )));
     }
-    Ok((manifest, entries))
+    if !seen.insert((policy_type.to_owned(), graph_id.to_owned())) {
+        return Err(bad(format!("{path}: the zip holds this policy twice")));
+    }
+    let captured_at = text(f, "captured_at", path)?;
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(captured_at) else {
+        return Err(bad(format!("{path}: captured_at is not an RFC 3339 time")));
+    };
+    if at.with_timezone(&chrono::Utc) > now + chrono::Duration::minutes(5) {
+        return Err(bad(format!(
+            "{path}: captured_at ({captured_at}) is in the future; an export only holds what was captured before it"
+        )));
+    }
+    let display_name = match f.get("display_name").and_then(Value::as_str) {
+        Some(n) => crate::names::check(n, &format!("policy in {path}"), 400)?,
+        None => "(unnamed)".to_owned(),
+    };
+    Ok((
+        path,
+        Entry {
+            policy_type: policy_type.to_owned(),
+            graph_id: graph_id.to_owned(),
+            display_name,
+            captured_at: captured_at.to_owned(),
+            document: Vec::new(),
+        },
+    ))
 }
