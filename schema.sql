@@ -189,7 +189,7 @@ CREATE TABLE policy_versions (
     content_hash TEXT NOT NULL REFERENCES policy_contents(content_hash),
     captured_at  TEXT NOT NULL,
     run_id       TEXT REFERENCES runs(id) ON DELETE SET NULL
-);
+, imported_at TEXT);
 CREATE INDEX policy_versions_policy ON policy_versions(policy_id, captured_at);
 
 CREATE TABLE backup_sets (
@@ -200,7 +200,7 @@ CREATE TABLE backup_sets (
     schedule_id    TEXT,
     created_at     TEXT NOT NULL,
     capture_run_id TEXT REFERENCES runs(id) ON DELETE SET NULL
-);
+, imported_by TEXT, import_source TEXT);
 CREATE INDEX backup_sets_tenant ON backup_sets(tenant_id, created_at);
 
 -- Fixed at creation; `version_id` is filled by the capture run.

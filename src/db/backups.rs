@@ -15,15 +15,21 @@ pub struct BackupSet {
     pub created_at: String,
     pub item_count: i64,
     pub capture_run_id: Option<String>,
+    /// Who imported it from a zip (then `origin` reads "import"); `None` for sets this
+    /// server captured.
+    pub imported_by: Option<String>,
+    /// Where an imported zip came from: the exported set, its tenant, when it was exported.
+    pub import_source: Option<serde_json::Value>,
     /// Whether its capture listed the whole tenant (as opposed to policies picked by hand):
     /// only such a set can say a live policy was added since.
     #[serde(skip)]
     pub whole_tenant: bool,
 }
 
-const COLUMNS: &str = "s.id, s.tenant_id, s.name, s.origin, s.created_at, \
+const COLUMNS: &str = "s.id, s.tenant_id, s.name, CASE WHEN s.imported_by IS NULL THEN s.origin ELSE 'import' END, s.created_at, \
     (SELECT count(*) FROM backup_items i WHERE i.backup_set_id = s.id), s.capture_run_id, \
-    EXISTS (SELECT 1 FROM run_items r WHERE r.run_id = s.capture_run_id AND r.item_type = 'backup_list')"; // runs::BACKUP_LIST_ITEM
+    EXISTS (SELECT 1 FROM run_items r WHERE r.run_id = s.capture_run_id AND r.item_type = 'backup_list'), \
+    s.imported_by, s.import_source"; // runs::BACKUP_LIST_ITEM
 
 fn from_row(r: &Row) -> rusqlite::Result<BackupSet> {
     Ok(BackupSet {
@@ -35,6 +41,10 @@ fn from_row(r: &Row) -> rusqlite::Result<BackupSet> {
         item_count: r.get(5)?,
         capture_run_id: r.get(6)?,
         whole_tenant: r.get(7)?,
+        imported_by: r.get(8)?,
+        import_source: r
+            .get::<_, Option<String>>(9)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
@@ -54,6 +64,13 @@ pub struct NewSet<'a> {
     pub origin: &'a str,
     pub schedule_id: Option<&'a str>,
     pub now: &'a str,
+}
+
+/// Marks a set as imported from a zip by `actor`, from `source`.
+pub fn mark_imported(c: &Connection, set_id: &str, actor: &str, source: &serde_json::Value) -> DbResult<()> {
+    c.prepare_cached("UPDATE backup_sets SET imported_by = ?2, import_source = ?3 WHERE id = ?1")?
+        .execute(params![set_id, actor, source.to_string()])?;
+    Ok(())
 }
 
 /// Inserts a set and its items (one per policy, fixed from now on); returns the item ids.

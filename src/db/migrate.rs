@@ -22,6 +22,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/006_directory_names.sql"),
     include_str!("migrations/007_setting_definitions.sql"),
     include_str!("migrations/008_scrub_path_ids.sql"),
+    include_str!("migrations/012_import_origin.sql"),
 ];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]

@@ -164,9 +164,11 @@ pub struct Version {
     pub captured_at: String,
     pub content_hash: String,
     pub run_id: Option<String>,
+    /// When an import added this version (its `captured_at` is what the zip said).
+    pub imported_at: Option<String>,
 }
 
-const VERSION_COLUMNS: &str = "id, policy_id, captured_at, content_hash, run_id";
+const VERSION_COLUMNS: &str = "id, policy_id, captured_at, content_hash, run_id, imported_at";
 
 fn version_from_row(r: &Row) -> rusqlite::Result<Version> {
     Ok(Version {
@@ -175,6 +177,7 @@ fn version_from_row(r: &Row) -> rusqlite::Result<Version> {
         captured_at: r.get(2)?,
         content_hash: r.get(3)?,
         run_id: r.get(4)?,
+        imported_at: r.get(5)?,
     })
 }
 
@@ -240,10 +243,10 @@ pub fn versions(c: &Connection, policy_id: &str) -> DbResult<Vec<Version>> {
 /// A version with its tenant (for the access check) and content.
 pub fn version_with_content(c: &Connection, id: &str) -> DbResult<Option<(Version, String, String)>> {
     Ok(c.prepare_cached(
-        "SELECT v.id, v.policy_id, v.captured_at, v.content_hash, v.run_id, v.tenant_id, pc.content
+        "SELECT v.id, v.policy_id, v.captured_at, v.content_hash, v.run_id, v.imported_at, v.tenant_id, pc.content
          FROM policy_versions v JOIN policy_contents pc ON pc.content_hash = v.content_hash WHERE v.id = ?1",
     )?
-    .query_row([id], |r| Ok((version_from_row(r)?, r.get(5)?, r.get(6)?)))
+    .query_row([id], |r| Ok((version_from_row(r)?, r.get(6)?, r.get(7)?)))
     .optional()?)
 }
 
@@ -282,6 +285,7 @@ pub fn add_imported_version(
     content_hash: &str,
     content: &str,
     captured_at: &str,
+    imported_at: &str,
 ) -> DbResult<(String, bool)> {
     let held: Option<String> = c
         .prepare_cached(
@@ -296,9 +300,9 @@ pub fn add_imported_version(
         .execute([content_hash, content])?;
     let id = crate::clock::new_id();
     c.prepare_cached(
-        "INSERT INTO policy_versions (id, policy_id, tenant_id, content_hash, captured_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+        "INSERT INTO policy_versions (id, policy_id, tenant_id, content_hash, captured_at, run_id, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
     )?
-    .execute(params![id, policy.id, policy.tenant_id, content_hash, captured_at])?;
+    .execute(params![id, policy.id, policy.tenant_id, content_hash, captured_at, imported_at])?;
     c.prepare_cached("UPDATE policies SET latest_version_id = ?2 WHERE id = ?1 AND latest_version_id IS NULL")?
         .execute([&policy.id, &id])?;
     Ok((id, false))

@@ -182,11 +182,18 @@ fn write(
         let secured = sealer.seal(ty, document);
         sealer.store(tx, &secured.values, &now)?;
         let content = canonicalize(&secured.document);
-        let (version, was_held) =
-            policies::add_imported_version(tx, p, &content_hash(&content), &content.to_string(), &e.captured_at)?;
+        let (version, was_held) = policies::add_imported_version(
+            tx,
+            p,
+            &content_hash(&content),
+            &content.to_string(),
+            &e.captured_at,
+            &now,
+        )?;
         reused += usize::from(was_held);
         backups::set_item_version(tx, item, &version)?;
     }
+    backups::mark_imported(tx, &set_id, actor, source)?;
     audit::record(
         tx,
         &Event {

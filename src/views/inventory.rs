@@ -141,7 +141,10 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
                             td { a href={ "/t/" (t.id) "/backups/" (s.id) } { (s.name) } }
                             td.pv-set-status { (set_status(p)) }
                             td { @if let Some(p) = p { (p.captured) " of " (p.total) } @else { (s.item_count) } }
-                            td { (origin_label(&s.origin)) }
+                            td {
+                                (origin_label(&s.origin))
+                                @if let Some(by) = &s.imported_by { br; small.pv-muted { "by " (by) } }
+                            }
                             td { (local_time(&s.created_at)) }
                             td { @if let Some(r) = p.and_then(|p| p.run_id.as_ref()).or(s.capture_run_id.as_ref()) { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                         }
@@ -214,6 +217,7 @@ pub fn origin_label(origin: &str) -> &str {
         "manual" => "taken by hand",
         "scheduled" => "scheduled",
         "before_restore" => "saved before a restore",
+        "import" => "imported from a zip",
         other => other,
     }
 }

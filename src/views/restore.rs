@@ -73,7 +73,12 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                                         td { input type="radio" name="a" value=(ver.id) checked[i == 1] aria-label="older"; }
                                         td { input type="radio" name="b" value=(ver.id) checked[i == 0] aria-label="newer"; }
                                     }
-                                    td { (when_exact(&ver.captured_at)) }
+                                    td {
+                                        (when_exact(&ver.captured_at))
+                                        @if let Some(at) = &ver.imported_at {
+                                            " " small.pv-badge.pv-imported title={ "added by an import on " (at) } { "imported" }
+                                        }
+                                    }
                                     td.pv-nowrap {
                                         a href={ (base) "/versions/" (ver.id) } { "View JSON" } " · "
                                         a href={ (base) "/versions/" (ver.id) "/json" } download { "Download JSON" }
@@ -144,6 +149,7 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
             p.pv-muted { a href={ "/t/" (t.id) "/backups" } { "← Backups of " (t.name) } }
             h1 { (set.name) }
             p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (local_time(&set.created_at)) }
+            @if set.imported_by.is_some() { p.pv-flash.warn role="note" data-imported-set=(set.id) { (import_origin(set)) "." } }
             (tabs(t, Tab::Backups, v.is_owner))
             div.pv-actions #pv-export {
                 a.secondary role="button" href={ "/t/" (t.id) "/backups/" (set.id) "/export" } download {
@@ -212,6 +218,29 @@ fn count(counts: &ActionCounts, status: &str, action: Option<&str>) -> i64 {
         .filter(|(s, a, _)| s == status && action.is_none_or(|want| a == want))
         .map(|(_, _, n)| n)
         .sum()
+}
+
+/// Where an imported set came from, in words: "Imported from a zip by ann@msp.example
+/// (exported 3 Dec 2026 from the set “Known good” of Contoso)".
+pub fn import_origin(set: &BackupSet) -> String {
+    let by = set.imported_by.as_deref().unwrap_or("someone");
+    let source = set.import_source.as_ref();
+    let text = |p: &str| source.and_then(|s| s.pointer(p)).and_then(serde_json::Value::as_str);
+    let exported = text("/exported_at").map(|at| match text("/backup_set/name") {
+        Some(name) => format!(" (exported {} from the set “{name}”)", when_exact(at)),
+        None => format!(" (exported {})", when_exact(at)),
+    });
+    format!("Imported from a zip by {by}{}", exported.unwrap_or_default())
+}
+
+/// On an imported set's preview: the set is not a backup this server took.
+pub fn imported_notice(set: &BackupSet) -> Markup {
+    html! {
+        div.pv-flash.warn role="note" data-imported-set=(set.id) {
+            strong { "This preview is of an imported set. " }
+            (import_origin(set)) ". Its documents are what the zip held, not what policyvault captured."
+        }
+    }
 }
 
 /// "3 will change: 1 created, 2 updated; 57 unchanged" for a preview, "3 written: …" for a

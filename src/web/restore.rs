@@ -348,6 +348,19 @@ pub async fn view_run_actions_get(
         EXECUTE | RERUN if owner => view::after_restore(&page.nav, &access.tenant, &run),
         _ => maud::html! {},
     };
-    let markup = maud::html! { (view::outcome(&run, &counts)) (next) };
+    // A restore from an imported set says so before anyone confirms it: the zip's
+    // contents are only as trustworthy as whoever made and imported it.
+    let provenance = if run.kind == PREVIEW {
+        let set = run.target_id.clone();
+        state
+            .db
+            .read(move |c| crate::db::backups::get(c, &set))
+            .await?
+            .filter(|s| s.imported_by.is_some())
+            .map(|s| view::imported_notice(&s))
+    } else {
+        None
+    };
+    let markup = maud::html! { (view::outcome(&run, &counts)) @if let Some(p) = provenance { (p) } (next) };
     Ok(Html(markup.into_string()).into_response())
 }

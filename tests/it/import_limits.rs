@@ -304,3 +304,83 @@ async fn one_import_is_checked_at_a_time() {
     let (status, _) = import(&app, &token, &tid, zip).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// An imported set has its own origin, shown with the importer on the backups list, the
+/// set's page, its restore preview and the API; the versions it added are marked imported.
+#[tokio::test]
+async fn an_imported_set_says_who_imported_it_everywhere_it_shows() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, _) = sim_tenant(&app, &token, &sim, "Wingtip", 1, None).await;
+    let (other, _) = sim_tenant(&app, &token, &sim, "Wingtip (new)", 0, None).await;
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Known good"})).await;
+    let set = backup["target_id"].as_str().expect("set").to_owned();
+    let zip = download(&app, &token, &tid, &set)
+        .await
+        .bytes()
+        .await
+        .expect("zip")
+        .to_vec();
+    let (status, imported) = import(&app, &token, &other, zip).await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    let new_set = imported["backup_set"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(imported["backup_set"]["origin"], "import", "{imported}");
+    assert_eq!(imported["backup_set"]["imported_by"], crate::helpers::ADMIN_EMAIL);
+    assert_eq!(
+        imported["backup_set"]["import_source"]["backup_set"]["name"],
+        "Known good"
+    );
+
+    let (c, _) = app.signed_in(crate::helpers::ADMIN_EMAIL).await;
+    let list = app.page(&c, &format!("/t/{other}/backups")).await;
+    assert!(
+        list.contains("imported from a zip") && list.contains(&format!("by {}", crate::helpers::ADMIN_EMAIL)),
+        "{list}"
+    );
+    let page = app.page(&c, &format!("/t/{other}/backups/{new_set}")).await;
+    assert!(
+        page.contains(&format!("Imported from a zip by {}", crate::helpers::ADMIN_EMAIL))
+            && page.contains("Known good"),
+        "{page}"
+    );
+    let preview = run_of(
+        &app,
+        &token,
+        &other,
+        "/restores",
+        json!({"backup_set_id": new_set, "dry_run": true}),
+    )
+    .await;
+    let actions = app
+        .page(
+            &c,
+            &format!("/t/{other}/runs/{}/actions", preview["id"].as_str().expect("id")),
+        )
+        .await;
+    assert!(actions.contains("This preview is of an imported set"), "{actions}");
+    let policy: String = app
+        .raw_db()
+        .query_row(
+            "SELECT policy_id FROM backup_items WHERE backup_set_id = ?1 LIMIT 1",
+            [&new_set],
+            |r| r.get(0),
+        )
+        .expect("item");
+    let history = app.page(&c, &format!("/t/{other}/policies/{policy}")).await;
+    assert!(history.contains("pv-imported"), "{history}");
+    let own = app
+        .page(
+            &c,
+            &format!(
+                "/t/{tid}/policies/{}",
+                app.raw_db()
+                    .query_row(
+                        "SELECT policy_id FROM backup_items WHERE backup_set_id = ?1 LIMIT 1",
+                        [&set],
+                        |r| r.get::<_, String>(0)
+                    )
+                    .expect("item")
+            ),
+        )
+        .await;
+    assert!(!own.contains("pv-imported"), "a captured version is not marked");
+}
