@@ -279,12 +279,16 @@ CREATE TABLE directory_names (
 -- Display names of settings catalog setting definitions, by definition id, resolved through
 -- Graph after capture runs, so a diff can say "Allow Realtime Monitoring" instead of
 -- `device_vendor_msft_policy_config_defender_allowrealtimemonitoring`. Definitions are
--- Microsoft's and the same in every tenant: one row per id for all tenants. Never part of a
+-- Microsoft's and the same in every tenant: one row per id for all tenants on Microsoft's
+-- Graph hosts (source "microsoft"); a custom Graph endpoint is a source of its own, so it
+-- cannot name settings for other tenants (issue 20, finding 11). Never part of a
 -- policy's content. A NULL display_name records that Graph had no such definition (404) at
 -- checked_at, so it is not asked again at every backup.
 CREATE TABLE setting_definitions (
-    definition_id TEXT PRIMARY KEY,
+    source        TEXT NOT NULL,              -- "microsoft", or a custom Graph's origin
+    definition_id TEXT NOT NULL,
     display_name  TEXT,
     description   TEXT,
-    checked_at    TEXT NOT NULL
+    checked_at    TEXT NOT NULL,
+    PRIMARY KEY (source, definition_id)
 );

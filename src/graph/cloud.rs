@@ -64,9 +64,41 @@ impl Cloud {
     }
 }
 
+/// Whose setting definitions a tenant's Graph answers with: `"microsoft"` for a Microsoft
+/// cloud's own Graph host (definitions are Microsoft's and the same in every tenant, so they
+/// are shared), else that Graph's origin (a custom endpoint answers for itself only, so one
+/// tenant's Graph cannot name settings for the others).
+pub fn definitions_source(graph_base_url: &str) -> String {
+    let trimmed = graph_base_url.trim_end_matches('/');
+    if Cloud::ALL
+        .iter()
+        .any(|c| c.graph_base_url().eq_ignore_ascii_case(trimmed))
+    {
+        return "microsoft".to_owned();
+    }
+    reqwest::Url::parse(trimmed).map_or_else(|_| trimmed.to_owned(), |u| u.origin().ascii_serialization())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_microsoft_graph_hosts_share_setting_definitions() {
+        for c in Cloud::ALL {
+            assert_eq!(definitions_source(c.graph_base_url()), "microsoft");
+        }
+        assert_eq!(definitions_source("https://graph.microsoft.com/"), "microsoft");
+        assert_eq!(definitions_source("http://127.0.0.1:4001"), "http://127.0.0.1:4001");
+        assert_ne!(
+            definitions_source("http://127.0.0.1:4001"),
+            definitions_source("http://127.0.0.1:4002")
+        );
+        assert_eq!(
+            definitions_source("https://graph.microsoft.com.evil.example"),
+            "https://graph.microsoft.com.evil.example"
+        );
+    }
 
     #[test]
     fn every_cloud_round_trips_through_its_name() {

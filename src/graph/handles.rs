@@ -85,6 +85,11 @@ impl GraphReader {
             .map(|_| ())
     }
 
+    /// This tenant's Graph, without version and trailing slash.
+    pub fn graph_base_url(&self) -> &str {
+        &self.conn.graph_base_url
+    }
+
     /// The absolute URL of a path under `/beta/` on this tenant's Graph (for `@odata.bind`).
     pub fn beta_url(&self, path: &str) -> String {
         format!("{}/beta/{path}", self.conn.graph_base_url)

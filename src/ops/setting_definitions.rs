@@ -4,7 +4,8 @@
 //! `GET /beta/deviceManagement/configurationSettings/{id}` in `$batch`es of 20 through the
 //! tenant's paced client, and kept in `setting_definitions`, never in the documents (hashes
 //! do not change). Definitions are the same in every tenant, so each is read at most once for
-//! all of them; a 404 is remembered for a week. A refusal or any other error leaves the ids
+//! all tenants on Microsoft's Graph hosts; a tenant on a custom endpoint reads and keeps its
+//! own (that Graph must not name settings for the others). A 404 is remembered for a week. A refusal or any other error leaves the ids
 //! shown as ids and the run unaffected.
 //! <https://learn.microsoft.com/graph/api/intune-deviceconfigv2-devicemanagementconfigurationsettingdefinition-get?view=graph-rest-beta>
 
@@ -52,9 +53,11 @@ pub async fn resolve_setting_names(deps: &Deps, reader: &GraphReader, tenant_id:
         return;
     }
     let cutoff = clock::format_time(chrono::Utc::now() - chrono::Duration::days(MISSING_KEPT_DAYS));
+    let source = crate::graph::cloud::definitions_source(reader.graph_base_url());
+    let asked = source.clone();
     let unknown = match deps
         .db
-        .read(move |c| setting_definitions::unknown(c, &ids, &cutoff))
+        .read(move |c| setting_definitions::unknown(c, &asked, &ids, &cutoff))
         .await
     {
         Ok(u) => u,
@@ -110,7 +113,7 @@ pub async fn resolve_setting_names(deps: &Deps, reader: &GraphReader, tenant_id:
     }
     let stored = deps
         .db
-        .write(move |tx| setting_definitions::upsert(tx, &looked, &clock::now()))
+        .write(move |tx| setting_definitions::upsert(tx, &source, &looked, &clock::now()))
         .await;
     if let Err(e) = stored {
         tracing::warn!(tenant_id, error = %e, "could not store setting definitions");

@@ -14,7 +14,10 @@ pub fn load(c: &Connection, tenant_id: &str, settings: &BTreeSet<String>) -> DbR
     Ok(Names {
         groups: directory::names(c, tenant_id)?,
         filters: policies::names_by_graph_id(c, tenant_id, "assignment_filter")?,
-        settings: setting_definitions::names(c, settings)?,
+        settings: match setting_definitions::source_of_tenant(c, tenant_id)? {
+            Some(source) => setting_definitions::names(c, &source, settings)?,
+            None => std::collections::HashMap::new(),
+        },
     })
 }
 

@@ -283,6 +283,54 @@ async fn each_definition_is_read_once_for_all_tenants_and_runs() {
     assert_eq!(stored_definitions(&app).len(), 42);
 }
 
+/// Issue 20, finding 11: a tenant on another Graph host (a custom endpoint) does not take
+/// its setting names from what the first tenant's Graph answered, nor give them to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_graph_host_names_settings_for_its_own_tenants_only() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, t) = sim_tenant(&app, &token, &sim, "Litware", 3, None).await;
+    let first = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "First"})).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!(sim.setting_definition_reads(&t.entra_tenant_id), 40);
+
+    let elsewhere = crate::graph::sim().await;
+    let (other_tid, other) = sim_tenant(&app, &token, &elsewhere, "Elsewhere", 3, None).await;
+    let theirs = run_of(&app, &token, &other_tid, "/backup-sets", json!({"name": "Theirs"})).await;
+    assert_eq!(theirs["status"], "succeeded", "{theirs}");
+    assert_eq!(
+        elsewhere.setting_definition_reads(&other.entra_tenant_id),
+        40,
+        "another Graph host is asked for its own definitions"
+    );
+    let sources: Vec<(String, i64)> = app
+        .raw_db()
+        .prepare("SELECT source, count(*) FROM setting_definitions GROUP BY source ORDER BY source")
+        .expect("q")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    let mut expected = vec![
+        (policyvault::graph::cloud::definitions_source(&sim.base_url()), 40),
+        (policyvault::graph::cloud::definitions_source(&elsewhere.base_url()), 40),
+    ];
+    expected.sort();
+    assert_eq!(sources, expected);
+    // What a page of the first tenant reads: its own host's names, whatever the other says.
+    app.raw_db()
+        .execute(
+            "UPDATE setting_definitions SET display_name = 'Name from the other Graph' WHERE source = ?1",
+            [policyvault::graph::cloud::definitions_source(&elsewhere.base_url())],
+        )
+        .expect("update");
+    let ids: std::collections::BTreeSet<String> = [format!("{DEFENDER_PREFIX}0")].into();
+    let names = policyvault::web::names::load(&app.raw_db(), &tid, &ids).expect("names");
+    assert_eq!(
+        names.settings[&format!("{DEFENDER_PREFIX}0")],
+        "Allow Realtime Monitoring"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_or_unknown_definition_leaves_the_id_the_run_succeeds_and_no_hash_changes() {
     let (app, token, _) = admin_app().await;
