@@ -20,6 +20,11 @@ pub struct BackupSet {
     pub imported_by: Option<String>,
     /// Where an imported zip came from: the exported set, its tenant, when it was exported.
     pub import_source: Option<serde_json::Value>,
+    /// Whether the set is the whole of what it was to hold: every type its capture was to
+    /// list was listed, every item captured, and no capture of it is still running.
+    pub complete: bool,
+    /// The types its capture could not list (5xx after retries, 403, timeout), with why.
+    pub missing_types: Vec<MissingType>,
     /// Whether its capture listed the whole tenant (as opposed to policies picked by hand):
     /// only such a set can say a live policy was added since.
     #[serde(skip)]
@@ -41,11 +46,87 @@ fn from_row(r: &Row) -> rusqlite::Result<BackupSet> {
         item_count: r.get(5)?,
         capture_run_id: r.get(6)?,
         whole_tenant: r.get(7)?,
+        complete: false,
+        missing_types: Vec::new(),
         imported_by: r.get(8)?,
         import_source: r
             .get::<_, Option<String>>(9)?
             .and_then(|t| serde_json::from_str(&t).ok()),
     })
+}
+
+/// A type a backup could not list: not captured, so the set is not whole.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MissingType {
+    pub policy_type: String,
+    /// Why, in words: "Graph was unavailable", "permission … missing".
+    pub reason: String,
+    #[serde(skip)]
+    pub code: String,
+}
+
+impl MissingType {
+    /// "Remediation scripts: Graph was unavailable".
+    pub fn describe(&self) -> String {
+        let label = crate::graph::registry::by_key(&self.policy_type).map_or(self.policy_type.as_str(), |t| t.label);
+        format!("{label}: {}", self.reason)
+    }
+}
+
+fn missing_reason(policy_type: &str, code: &str) -> String {
+    match code {
+        "graph_forbidden" => crate::graph::registry::by_key(policy_type).map_or_else(
+            || "not captured: permission missing".to_owned(),
+            |t| format!("not captured: permission {} missing", t.permission),
+        ),
+        "graph_unavailable" => "Graph was unavailable".to_owned(),
+        "timeout" => "Graph did not answer in time".to_owned(),
+        "graph_throttled" => "Graph kept throttling the requests".to_owned(),
+        "network" => "the network connection to Microsoft failed".to_owned(),
+        other => crate::graph::error::describe(other).to_owned(),
+    }
+}
+
+/// The types the captures of `set_id` failed to list and never listed since (a re-run of the
+/// failed items lists them again), with their reasons.
+pub fn missing_types(c: &Connection, set_id: &str) -> DbResult<Vec<MissingType>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT ri.item_id, coalesce(ri.error_code, 'internal') FROM run_items ri JOIN runs r ON r.id = ri.run_id
+         WHERE r.target_type = 'backup_set' AND r.target_id = ?1 AND ri.item_type = 'backup_list' AND ri.status = 'failed'
+           AND NOT EXISTS (SELECT 1 FROM run_items x JOIN runs rx ON rx.id = x.run_id
+               WHERE rx.target_type = 'backup_set' AND rx.target_id = ?1 AND x.item_type = 'backup_list'
+                 AND x.item_id = ri.item_id AND x.status IN ('succeeded', 'skipped'))
+         ORDER BY ri.item_id, r.created_at DESC",
+    )?;
+    let rows = stmt.query_map([set_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out: Vec<MissingType> = Vec::new();
+    for row in rows {
+        let (policy_type, code) = row?;
+        if out.last().is_some_and(|m| m.policy_type == policy_type) {
+            continue;
+        }
+        out.push(MissingType {
+            reason: missing_reason(&policy_type, &code),
+            policy_type,
+            code,
+        });
+    }
+    Ok(out)
+}
+
+/// Fills a set's `complete` and `missing_types`.
+fn with_completeness(c: &Connection, mut set: BackupSet) -> DbResult<BackupSet> {
+    set.missing_types = missing_types(c, &set.id)?;
+    let unfinished: bool = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM backup_items WHERE backup_set_id = ?1 AND version_id IS NULL)
+                 OR EXISTS (SELECT 1 FROM runs WHERE target_type = 'backup_set' AND target_id = ?1 AND status IN ('queued', 'running'))
+                 OR EXISTS (SELECT 1 FROM runs r WHERE r.id = (SELECT x.id FROM runs x WHERE x.target_type = 'backup_set'
+                     AND x.target_id = ?1 ORDER BY x.created_at DESC, x.id DESC LIMIT 1) AND r.status = 'failed' AND r.total = 0)",
+        )?
+        .query_row([&set.id], |r| r.get(0))?;
+    set.complete = set.missing_types.is_empty() && !unfinished;
+    Ok(set)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,23 +224,31 @@ pub fn set_item_version(c: &Connection, item_id: &str, version_id: &str) -> DbRe
 
 pub fn get(c: &Connection, id: &str) -> DbResult<Option<BackupSet>> {
     let sql = format!("SELECT {COLUMNS} FROM backup_sets s WHERE s.id = ?1");
-    Ok(c.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    let set = c.prepare_cached(&sql)?.query_row([id], from_row).optional()?;
+    set.map(|s| with_completeness(c, s)).transpose()
 }
 
 /// A tenant's sets, newest first.
-/// The baseline drift compares with when none is chosen: the newest backup of the whole
-/// tenant, else the newest backup at all ("Before restore" sets are not backups one chose).
+/// The baseline drift compares with when none is chosen: the newest complete backup of the
+/// whole tenant, else the newest of the whole tenant, else the newest backup at all
+/// ("Before restore" and imported sets are not backups this server took of the tenant).
 pub fn default_baseline(sets: &[BackupSet]) -> Option<&BackupSet> {
-    let backups = || sets.iter().filter(|s| s.origin != "before_restore");
-    backups().find(|s| s.whole_tenant).or_else(|| backups().next())
+    let backups = || {
+        sets.iter()
+            .filter(|s| s.origin != "before_restore" && s.origin != "import")
+    };
+    backups()
+        .find(|s| s.whole_tenant && s.complete)
+        .or_else(|| backups().find(|s| s.whole_tenant))
+        .or_else(|| backups().next())
 }
 
 pub fn list(c: &Connection, tenant_id: &str) -> DbResult<Vec<BackupSet>> {
     let sql =
         format!("SELECT {COLUMNS} FROM backup_sets s WHERE s.tenant_id = ?1 ORDER BY s.created_at DESC, s.id DESC");
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map([tenant_id], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows: Vec<BackupSet> = stmt.query_map([tenant_id], from_row)?.collect::<Result<_, _>>()?;
+    rows.into_iter().map(|s| with_completeness(c, s)).collect()
 }
 
 pub fn items(c: &Connection, set_id: &str) -> DbResult<Vec<BackupItem>> {
@@ -216,26 +305,38 @@ pub struct LastBackup {
     pub created_at: String,
     /// Status of its capture run.
     pub status: Option<String>,
+    /// The types it misses (see [`missing_types`]).
+    pub missing_types: Vec<MissingType>,
 }
 
 /// Each tenant's newest backup (before-restore snapshots do not count), by tenant id.
 pub fn latest_per_tenant(c: &Connection) -> DbResult<std::collections::HashMap<String, LastBackup>> {
     let mut stmt = c.prepare_cached(
-        "SELECT s.tenant_id, s.name, s.created_at, r.status FROM backup_sets s LEFT JOIN runs r ON r.id = s.capture_run_id
-         WHERE s.origin != 'before_restore' AND s.created_at = (
-            SELECT max(x.created_at) FROM backup_sets x WHERE x.tenant_id = s.tenant_id AND x.origin != 'before_restore')",
+        "SELECT s.tenant_id, s.name, s.created_at, r.status, s.id FROM backup_sets s LEFT JOIN runs r ON r.id = s.capture_run_id
+         WHERE s.origin != 'before_restore' AND s.imported_by IS NULL AND s.created_at = (
+            SELECT max(x.created_at) FROM backup_sets x WHERE x.tenant_id = s.tenant_id AND x.origin != 'before_restore'
+                AND x.imported_by IS NULL)",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            LastBackup {
-                name: r.get(1)?,
-                created_at: r.get(2)?,
-                status: r.get(3)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows: Vec<(String, LastBackup, String)> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                LastBackup {
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                    status: r.get(3)?,
+                    missing_types: Vec::new(),
+                },
+                r.get::<_, String>(4)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut out = std::collections::HashMap::with_capacity(rows.len());
+    for (tenant, mut last, set_id) in rows {
+        last.missing_types = missing_types(c, &set_id)?;
+        out.insert(tenant, last);
+    }
+    Ok(out)
 }
 
 /// When each captured item's version was first seen (identical content is stored once, so

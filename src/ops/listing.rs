@@ -31,14 +31,12 @@ pub enum Keep {
     Documents,
 }
 
-/// Graph's answer on a collection the tenant does not license or offer (or the app may not
-/// read): 400, 403 or 404. Such a type is skipped, so the tenant's syncs and backups are not
-/// partial forever; the verify run names the permission.
+/// Graph's answer on a collection the tenant does not license or offer: 400 or 404. Such a
+/// type is skipped, so the tenant's syncs and backups are not partial forever. A 403 is not
+/// this: the type exists and the app registration may not read it (see [`Keep`] for what
+/// each listing makes of it).
 pub fn not_available(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::GraphBadRequest | ErrorCode::GraphForbidden | ErrorCode::GraphNotFound
-    )
+    matches!(code, ErrorCode::GraphBadRequest | ErrorCode::GraphNotFound)
 }
 
 /// Lists several types at once (their pages follow one another, the types do not), within
@@ -106,6 +104,18 @@ pub async fn list_type(
             return ItemOutcome::Skipped {
                 result: Some(json!({
                     "reason": "not available in this tenant",
+                    "http_status": e.context.get("http_status"),
+                    "permission": ty.permission,
+                })),
+            };
+        }
+        // A sync only names what is there: a type it may not read is skipped with the
+        // permission named. A backup that misses a type is not whole: the item fails, and
+        // the set says which type and why.
+        if e.code == ErrorCode::GraphForbidden && keep == Keep::Names {
+            return ItemOutcome::Skipped {
+                result: Some(json!({
+                    "reason": "not captured: permission missing",
                     "http_status": e.context.get("http_status"),
                     "permission": ty.permission,
                 })),

@@ -15,6 +15,25 @@ pub fn badge(class: &str, text: &str) -> Markup {
     html! { span class={ "pv-badge " (class) } { (text) } }
 }
 
+/// What a backup set misses, in one line: "incomplete: 2 types not captured (Remediation
+/// scripts: Graph was unavailable; Custom Intune roles: permission … missing)". Nothing for a
+/// set that misses no type. The list, the set page, the overview and the dashboard say the
+/// same.
+pub fn missing_types(missing: &[crate::db::backups::MissingType]) -> Markup {
+    if missing.is_empty() {
+        return html! {};
+    }
+    let n = missing.len();
+    let what: Vec<String> = missing.iter().map(crate::db::backups::MissingType::describe).collect();
+    html! {
+        span.pv-missing-types {
+            (badge("partial", "incomplete")) " "
+            (n) @if n == 1 { " type not captured" } @else { " types not captured" }
+            " (" (what.join("; ")) ")"
+        }
+    }
+}
+
 /// A form field error, shown under the form.
 pub fn form_error(message: Option<&str>) -> Markup {
     html! { @if let Some(m) = message { p.pv-field-error role="alert" { (m) } } }

@@ -105,6 +105,7 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                                         Some(b) => {
                                             @if let Some(s) = &b.status { (super::runs::status_badge(s)) " " }
                                             (local_time(&b.created_at)) br; small.pv-muted { (b.name) }
+                                            @if !b.missing_types.is_empty() { br; small { (super::components::missing_types(&b.missing_types)) } }
                                         },
                                         None => span.pv-muted { "No backup yet" },
                                     }

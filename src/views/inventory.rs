@@ -139,7 +139,7 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
                         @let p = v.progress.get(&s.id);
                         tr data-set=(s.id) {
                             td { a href={ "/t/" (t.id) "/backups/" (s.id) } { (s.name) } }
-                            td.pv-set-status { (set_status(p)) }
+                            td.pv-set-status { (set_status(p, s)) }
                             td { @if let Some(p) = p { (p.captured) " of " (p.total) } @else { (s.item_count) } }
                             td {
                                 (origin_label(&s.origin))
@@ -222,11 +222,13 @@ pub fn origin_label(origin: &str) -> &str {
     }
 }
 
-/// A set's status in words: complete, capturing, incomplete (some items failed) or failed.
-fn set_status(p: Option<&crate::db::backups::SetProgress>) -> Markup {
+/// A set's status in words: complete, capturing, incomplete (some items failed, or types
+/// not captured) or failed.
+fn set_status(p: Option<&crate::db::backups::SetProgress>, set: &crate::db::backups::BackupSet) -> Markup {
     let Some(p) = p else { return badge("viewer", "unknown") };
     match p.run_status.as_deref() {
         Some("queued" | "running") => badge("owner", "capturing"),
+        _ if !set.missing_types.is_empty() => super::components::missing_types(&set.missing_types),
         _ if p.total > 0 && p.captured == p.total => badge("operator", "complete"),
         _ if p.captured == 0 && p.total > 0 => badge("disabled", "failed"),
         Some("failed") if p.total == 0 => badge("disabled", "failed"),

@@ -150,6 +150,7 @@ pub fn backup_set(nav: &Nav, t: &Tenant, v: &BackupSetView<'_>) -> Markup {
             h1 { (set.name) }
             p.pv-sub { (set.item_count) " items · " (super::inventory::origin_label(&set.origin)) " · created " (local_time(&set.created_at)) }
             @if set.imported_by.is_some() { p.pv-flash.warn role="note" data-imported-set=(set.id) { (import_origin(set)) "." } }
+            @if !set.missing_types.is_empty() { p.pv-flash.warn #pv-set-missing { (super::components::missing_types(&set.missing_types)) } }
             (tabs(t, Tab::Backups, v.is_owner))
             div.pv-actions #pv-export {
                 a.secondary role="button" href={ "/t/" (t.id) "/backups/" (set.id) "/export" } download {

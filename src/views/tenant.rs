@@ -125,6 +125,7 @@ fn backups_card(t: &Tenant, b: &BackupsCard) -> Markup {
                             @if let Some(s) = &b.last_status { (super::runs::status_badge(s)) " " }
                             a href={ "/t/" (t.id) "/backups/" (set.id) } { (set.name) }
                             " · " (set.item_count) " items · " (super::components::age(&set.created_at))
+                            @if !set.missing_types.is_empty() { br; (super::components::missing_types(&set.missing_types)) }
                         },
                         None => span.pv-warn { "No backup yet: use “Back up now” above." },
                     }

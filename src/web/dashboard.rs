@@ -80,10 +80,9 @@ fn narrow(mut cards: Vec<TenantCard>, q: &TableQuery) -> Vec<TenantCard> {
             || t.name.to_lowercase().contains(&needle)
             || t.entra_tenant_id.to_lowercase().contains(&needle))
             && match q.filter.as_str() {
-                "backup_failed" => t
-                    .last_backup
-                    .as_ref()
-                    .is_some_and(|b| matches!(b.status.as_deref(), Some("failed" | "partial"))),
+                "backup_failed" => t.last_backup.as_ref().is_some_and(|b| {
+                    matches!(b.status.as_deref(), Some("failed" | "partial")) || !b.missing_types.is_empty()
+                }),
                 "no_backup" => t.last_backup.is_none(),
                 "no_schedule" => t.next_scheduled.is_none(),
                 "active" => t.active_runs > 0,

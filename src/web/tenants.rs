@@ -261,7 +261,7 @@ fn backups_card(c: &rusqlite::Connection, tid: &str) -> crate::db::DbResult<view
     use crate::db::{backups, runs, schedules};
     let last = backups::list(c, tid)?
         .into_iter()
-        .find(|s| s.origin != "before_restore");
+        .find(|s| s.origin != "before_restore" && s.origin != "import");
     let last_status = match last.as_ref().and_then(|s| s.capture_run_id.clone()) {
         Some(rid) => runs::get(c, &rid)?.map(|r| r.status),
         None => None,

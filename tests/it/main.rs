@@ -6,6 +6,7 @@ mod helpers;
 mod api;
 mod audit;
 mod browser;
+mod backup_completeness;
 mod bulk;
 mod capture_from_list;
 mod cli;

@@ -175,10 +175,26 @@ pub struct VersionWithContent {
 pub struct BackupSet {
     pub id: String,
     pub name: String,
+    /// `manual`, `scheduled`, `before_restore` or `import`.
     pub origin: String,
     pub created_at: String,
     pub item_count: i64,
     pub capture_run_id: Option<String>,
+    /// Every type its capture was to list was listed and every item captured.
+    pub complete: bool,
+    /// Types its capture could not list (5xx after retries, 403, timeout), with why.
+    pub missing_types: Vec<MissingType>,
+    /// Who imported it from a zip; then `origin` is `import`.
+    pub imported_by: Option<String>,
+    /// For an imported set: the exported set, its tenant and `exported_at`.
+    pub import_source: Option<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct MissingType {
+    pub policy_type: String,
+    /// In words: "Graph was unavailable", "not captured: permission … missing".
+    pub reason: String,
 }
 
 #[derive(ToSchema)]
@@ -194,10 +210,19 @@ pub struct BackupItem {
 pub struct BackupSetWithItems {
     pub id: String,
     pub name: String,
+    /// `manual`, `scheduled`, `before_restore` or `import`.
     pub origin: String,
     pub created_at: String,
     pub item_count: i64,
     pub capture_run_id: Option<String>,
+    /// Every type its capture was to list was listed and every item captured.
+    pub complete: bool,
+    /// Types its capture could not list (5xx after retries, 403, timeout), with why.
+    pub missing_types: Vec<MissingType>,
+    /// Who imported it from a zip; then `origin` is `import`.
+    pub imported_by: Option<String>,
+    /// For an imported set: the exported set, its tenant and `exported_at`.
+    pub import_source: Option<Value>,
     pub items: Vec<BackupItem>,
 }
 
