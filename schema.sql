@@ -230,7 +230,9 @@ CREATE INDEX schedules_tenant ON schedules(tenant_id);
 -- Secret values captured from a tenant (encrypted OMA-URI values): a version's content holds
 -- only the reference `ref` (a keyed fingerprint of the value: equal values, equal refs, so an
 -- unchanged secret is not a change), the value itself is sealed here with XChaCha20-Poly1305
--- under the master key, the tenant id and the ref being the AAD.
+-- under the master key, the tenant id and the ref being the AAD. The ref never leaves the
+-- database: pages, the API and exports show its alias (`sealed_aliases`, issue 20,
+-- finding 10), which an import maps back only in the tenant that sealed it.
 CREATE TABLE sealed_values (
     tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     ref        TEXT NOT NULL,
@@ -238,6 +240,16 @@ CREATE TABLE sealed_values (
     created_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, ref)
 );
+
+-- What pages, the API and exports show for a sealed reference: random per stored value.
+CREATE TABLE sealed_aliases (
+    tenant_id TEXT NOT NULL,
+    ref       TEXT NOT NULL,
+    alias     TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, ref),
+    FOREIGN KEY (tenant_id, ref) REFERENCES sealed_values(tenant_id, ref) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX sealed_aliases_alias ON sealed_aliases(tenant_id, alias);
 
 -- Graph ids a policy had before a restore re-created it under a new one: references to the
 -- old id (in other backed-up objects) are rewritten to the new one.

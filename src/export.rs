@@ -47,8 +47,18 @@ pub struct Source {
 
 /// Reads the set, builds its zip (off the async threads) and records who exported it.
 pub async fn export_set(db: &Db, tenant: &Tenant, set: &BackupSet, actor: &str) -> Result<Export, AppError> {
-    let id = set.id.clone();
-    let items = db.read(move |c| backups::export_items(c, &id)).await?;
+    let (id, tid) = (set.id.clone(), tenant.id.clone());
+    let items = db
+        .read(move |c| {
+            let mut items = backups::export_items(c, &id)?;
+            for item in &mut items {
+                if let Some((_, _, _, content)) = &mut item.version {
+                    *content = shown_content(c, &tid, content)?;
+                }
+            }
+            Ok(items)
+        })
+        .await?;
     let source = Source {
         tenant: tenant.clone(),
         set: set.clone(),
@@ -75,6 +85,14 @@ pub async fn export_set(db: &Db, tenant: &Tenant, set: &BackupSet, actor: &str) 
     })
     .await?;
     Ok(export)
+}
+
+/// A stored content with its sealed references shown as their aliases.
+pub fn shown_content(c: &rusqlite::Connection, tenant_id: &str, content: &str) -> crate::db::DbResult<String> {
+    match serde_json::from_str::<Value>(content) {
+        Ok(doc) if content.contains(sealing::PREFIX) => Ok(sealing::aliased(c, tenant_id, doc)?.to_string()),
+        _ => Ok(content.to_owned()),
+    }
 }
 
 /// The zip of a set: policy files in the set's order, then the manifest.

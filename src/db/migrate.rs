@@ -24,6 +24,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/008_scrub_path_ids.sql"),
     include_str!("migrations/012_import_origin.sql"),
     include_str!("migrations/013_setting_definitions_by_source.sql"),
+    include_str!("migrations/014_sealed_aliases.sql"),
 ];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]

@@ -179,6 +179,8 @@ fn write(
         };
         let document: Value = serde_json::from_slice(&e.document)
             .map_err(|err| crate::db::DbError::Writer(format!("a checked document no longer parses: {err}")))?;
+        // An export shows aliases; in the tenant that sealed them they are references again.
+        let document = crate::ops::sealing::unaliased(tx, tenant_id, document)?;
         let secured = sealer.seal(ty, document);
         sealer.store(tx, &secured.values, &now)?;
         let content = canonicalize(&secured.document);

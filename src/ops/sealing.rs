@@ -3,7 +3,10 @@
 //! value is replaced by a reference `pv-sealed:<fingerprint>` and the value itself is sealed
 //! under the master key into `sealed_values`. Only a live restore opens it again, into the
 //! write body. So the database file, pages, diffs, the API and logs never hold a value,
-//! while a rotated secret still shows as a change (its fingerprint differs).
+//! while a rotated secret still shows as a change (its fingerprint differs). The reference
+//! itself never leaves the database either: pages, the API and exports show a random alias
+//! per stored value ([`aliased`]), which an import turns back ([`unaliased`]) only in the
+//! tenant that sealed it, so no shown value is a function of a secret.
 
 use std::sync::Arc;
 
@@ -216,6 +219,44 @@ fn slots(ty: &PolicyType, document: &Value) -> Vec<Slot> {
         }
     }
     out
+}
+
+/// The document as pages, the API and exports show it: every sealed reference replaced by
+/// its random alias (a reference with no stored value shows as a fresh random one), so no
+/// shown value is a function of a secret.
+pub fn aliased(c: &rusqlite::Connection, tenant_id: &str, mut document: Value) -> DbResult<Value> {
+    map_references(&mut document, &mut |r| match sealed::alias_of(c, tenant_id, r)? {
+        Some(a) => Ok(a),
+        None => Ok(format!("{PREFIX}{}", crate::clock::new_id().replace('-', ""))),
+    })?;
+    Ok(document)
+}
+
+/// An imported document with each alias of this tenant's sealed values turned back into its
+/// reference; an alias of another tenant stays as it is (it opens nowhere).
+pub fn unaliased(c: &rusqlite::Connection, tenant_id: &str, mut document: Value) -> DbResult<Value> {
+    map_references(&mut document, &mut |a| {
+        Ok(sealed::reference_of(c, tenant_id, a)?.unwrap_or_else(|| a.to_owned()))
+    })?;
+    Ok(document)
+}
+
+fn map_references(v: &mut Value, f: &mut dyn FnMut(&str) -> DbResult<String>) -> DbResult<()> {
+    match v {
+        Value::String(s) if s.starts_with(PREFIX) => *s = f(s)?,
+        Value::Array(items) => {
+            for i in items {
+                map_references(i, f)?;
+            }
+        }
+        Value::Object(m) => {
+            for x in m.values_mut() {
+                map_references(x, f)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The label of the first secret slot of `document` that holds a plain value (neither a

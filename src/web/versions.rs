@@ -28,7 +28,22 @@ struct Loaded {
 async fn load(state: &AppState, access: &TenantAccess, pid: &str, vid: &str) -> Result<Loaded, AppError> {
     let policy = load_policy(state, access, pid).await?;
     let id = vid.to_owned();
-    let found = state.db.read(move |c| policies::version_with_content(c, &id)).await?;
+    let tid = access.tenant.id.clone();
+    let found = state
+        .db
+        .read(move |c| {
+            policies::version_with_content(c, &id)?
+                .map(|(v, t, content)| {
+                    let shown = if t == tid {
+                        crate::export::shown_content(c, &t, &content)?
+                    } else {
+                        content
+                    };
+                    Ok((v, t, shown))
+                })
+                .transpose()
+        })
+        .await?;
     check_owner(&state.db, access, found.as_ref().map(|(_, t, _)| t.clone()), "version").await?;
     let (version, _, content) = found
         .filter(|(v, _, _)| v.policy_id == policy.id)

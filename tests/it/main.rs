@@ -5,8 +5,8 @@ mod helpers;
 
 mod api;
 mod audit;
-mod browser;
 mod backup_completeness;
+mod browser;
 mod bulk;
 mod capture_from_list;
 mod cli;
@@ -40,6 +40,7 @@ mod restore;
 mod route_walk;
 mod runs;
 mod schedules;
+mod sealed_references;
 mod secrets;
 mod sessions;
 mod setting_names;

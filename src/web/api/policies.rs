@@ -104,7 +104,22 @@ pub async fn version(
     Path((_, vid)): Path<(String, String)>,
 ) -> Result<Json<Value>, AppError> {
     let id = vid.clone();
-    let found = state.db.read(move |c| policies::version_with_content(c, &id)).await?;
+    let tid = access.tenant.id.clone();
+    let found = state
+        .db
+        .read(move |c| {
+            policies::version_with_content(c, &id)?
+                .map(|(v, t, content)| {
+                    let shown = if t == tid {
+                        crate::export::shown_content(c, &t, &content)?
+                    } else {
+                        content
+                    };
+                    Ok((v, t, shown))
+                })
+                .transpose()
+        })
+        .await?;
     check_owner(&state.db, &access, found.as_ref().map(|(_, t, _)| t.clone()), "version").await?;
     let (v, _, content) = found.ok_or_else(|| AppError::not_found("version"))?;
     let content: Value = serde_json::from_str(&content).map_err(|e| AppError::Internal(e.into()))?;
