@@ -421,6 +421,13 @@ pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor
         let Some(user) = users::find_by_email(tx, &email)? else {
             return Ok(Err(AppError::Invalid(format!("no user with email {email}: a superadmin must create the account first"))));
         };
+        // A membership could only lower a superadmin's role (they are owner everywhere), which
+        // would let an owner lock them out of the tenant.
+        if user.superadmin {
+            return Ok(Err(AppError::Invalid(format!(
+                "{email} is a superadmin, and superadmins are owners of every tenant: they need no membership, and their role cannot be changed here"
+            ))));
+        }
         let before = memberships::role_of(tx, &user.id, &tenant_id)?;
         if before.as_deref() == Some("owner") && role != Role::Owner && memberships::count_owners(tx, &tenant_id)? <= 1 {
             return Ok(Err(AppError::Invalid("this is the tenant's last owner: make someone else owner first".into())));
