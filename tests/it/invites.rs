@@ -148,3 +148,83 @@ async fn an_invited_person_sets_a_password_once_and_joins_with_the_role() {
 async fn c_csrf(app: &crate::helpers::TestApp, c: &reqwest::Client) -> String {
     app.page_csrf(c).await
 }
+
+/// Issue 20 (low): the request span logged the raw path, so every opening of an invitation
+/// link wrote its token into the INFO log. The span names the route template instead.
+#[tokio::test]
+async fn invitation_tokens_stay_out_of_the_logs() {
+    use crate::helpers::{PASSWORD, ServerProcess, run_binary, tenant_body};
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().to_string_lossy().into_owned();
+    let (ok, _, err) = run_binary(
+        &["--data-dir", &d, "user", "add", "--email", ADMIN_EMAIL, "--superadmin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, token, err) = run_binary(&["--data-dir", &d, "token", "create", "--email", ADMIN_EMAIL], "");
+    assert!(ok, "{err}");
+    let server = ServerProcess::start(dir.path(), &[]);
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(server.url("/api/v1/tenants"))
+        .bearer_auth(token.trim())
+        .json(&tenant_body("Contoso", "s3cret"))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let tid = created["id"].as_str().expect("id").to_owned();
+
+    let c = browser();
+    let text = |r: reqwest::Response| async move { r.text().await.expect("body") };
+    let login = text(c.get(server.url("/login")).send().await.expect("login page")).await;
+    let res = c
+        .post(server.url("/login"))
+        .form(&[
+            ("_csrf", csrf_of(&login).as_str()),
+            ("email", ADMIN_EMAIL),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let home = text(c.get(server.url("/")).send().await.expect("home")).await;
+    let res = c
+        .post(server.url(&format!("/t/{tid}/members")))
+        .form(&[
+            ("_csrf", csrf_of(&home).as_str()),
+            ("email", "guest@msp.test"),
+            ("role", "viewer"),
+        ])
+        .send()
+        .await
+        .expect("invite");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()["location"].to_str().expect("location").to_owned();
+    let page = text(c.get(server.url(&to)).send().await.expect("members")).await;
+    let marker = "class=\"pv-secret-once\">";
+    let start = page.find(marker).expect("link shown") + marker.len();
+    let link = page[start..start + page[start..].find('<').expect("end")].to_owned();
+    let secret = link.rsplit('/').next().expect("token").to_owned();
+    assert!(secret.starts_with("inv_"), "{link}");
+    let res = browser().get(&link).send().await.expect("open link");
+    assert_eq!(res.status(), StatusCode::OK);
+    // A link mangled in an email client: no route matches, and it holds the token too.
+    let res = browser()
+        .get(format!("{link}/"))
+        .send()
+        .await
+        .expect("open mangled link");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    let logs = server.stop();
+    assert!(
+        logs.contains("/invite/{token}"),
+        "the request is logged, with its route: {logs}"
+    );
+    assert!(logs.contains("(no route)"), "{logs}");
+    assert!(!logs.contains(&secret), "the token is in the log: {logs}");
+}
