@@ -21,6 +21,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/005_tokens_and_invites.sql"),
     include_str!("migrations/006_directory_names.sql"),
     include_str!("migrations/007_setting_definitions.sql"),
+    include_str!("migrations/009_invite_inviter.sql"),
 ];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]

@@ -98,14 +98,8 @@ pub async fn view_members_post(
             .await?
             .is_some();
         if !known {
-            return match crate::accounts::invite(
-                &state.db,
-                &access.tenant.id,
-                &email,
-                &form.role,
-                &access.caller.user.email,
-            )
-            .await
+            return match crate::accounts::invite(&state.db, &access.tenant.id, &email, &form.role, &access.caller.user)
+                .await
             {
                 Ok(plain) => {
                     let id = state

@@ -149,6 +149,201 @@ async fn c_csrf(app: &crate::helpers::TestApp, c: &reqwest::Client) -> String {
     app.page_csrf(c).await
 }
 
+/// Invites `email` through the members page as the signed-in `c`; returns the link.
+async fn invite_on_page(
+    app: &crate::helpers::TestApp,
+    c: &reqwest::Client,
+    tid: &str,
+    email: &str,
+    role: &str,
+) -> String {
+    let csrf = app.page_csrf(c).await;
+    let res = c
+        .post(app.url(&format!("/t/{tid}/members")))
+        .form(&[("_csrf", csrf.as_str()), ("email", email), ("role", role)])
+        .send()
+        .await
+        .expect("invite");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{email} invited");
+    let to = res.headers()["location"].to_str().expect("location").to_owned();
+    let page = app.page(c, &to).await;
+    let marker = "class=\"pv-secret-once\">";
+    let start = page.find(marker).expect("link shown") + marker.len();
+    page[start..start + page[start..].find('<').expect("end")].to_owned()
+}
+
+/// A superadmin's token, a tenant and `owners` users who are its owners (ids in order).
+async fn tenant_with_owners(app: &crate::helpers::TestApp, owners: &[&str]) -> (String, String, Vec<String>) {
+    app.setup_admin().await;
+    let token = app.token_for(ADMIN_EMAIL).await;
+    let tid = app.create_tenant(&token, "Contoso", "s3cret").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mut ids = Vec::new();
+    for email in owners {
+        app.create_user(email, false).await;
+        let (status, m) = app
+            .api(
+                Method::POST,
+                &token,
+                &format!("/api/v1/tenants/{tid}/members"),
+                Some(serde_json::json!({"email": email, "role": "owner"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{m}");
+        ids.push(m["user_id"].as_str().expect("user id").to_owned());
+    }
+    (token, tid, ids)
+}
+
+/// Tries to use an invitation link as a guest with a valid pre-login CSRF token; returns the
+/// statuses of opening it and of submitting it.
+async fn try_link(app: &crate::helpers::TestApp, link: &str) -> (StatusCode, StatusCode) {
+    let guest = browser();
+    let opened = guest.get(link).send().await.expect("open").status();
+    let login = guest
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("body");
+    let csrf = csrf_of(&login);
+    let posted = guest
+        .post(link)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("password", NEW_PASSWORD),
+            ("password_repeat", NEW_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("post")
+        .status();
+    (opened, posted)
+}
+
+fn users_named(app: &crate::helpers::TestApp, email: &str) -> i64 {
+    app.raw_db()
+        .query_row("SELECT count(*) FROM users WHERE email = ?1", [email], |r| r.get(0))
+        .expect("count users")
+}
+
+fn invites_for(app: &crate::helpers::TestApp, email: &str) -> i64 {
+    app.raw_db()
+        .query_row(
+            "SELECT count(*) FROM invites WHERE email = ?1 AND used_at IS NULL",
+            [email],
+            |r| r.get(0),
+        )
+        .expect("count invites")
+}
+
+/// Issue 20, finding 4: the security test's case. An owner invites someone as owner, is then
+/// removed from the tenant and disabled; the link must not make anyone an owner any more.
+#[tokio::test]
+async fn a_removed_and_disabled_owners_invitation_no_longer_joins() {
+    let app = crate::helpers::spawn_app().await;
+    let (_, tid, ids) = tenant_with_owners(&app, &["leaver@msp.test", "stayer@msp.test"]).await;
+    let (leaver, _) = app.signed_in("leaver@msp.test").await;
+    let link = invite_on_page(&app, &leaver, &tid, "friend@msp.test", "owner").await;
+
+    let (admin, csrf) = app.signed_in(ADMIN_EMAIL).await;
+    for path in [
+        format!("/t/{tid}/members/{}/remove", ids[0]),
+        format!("/admin/users/{}/disable", ids[0]),
+    ] {
+        let res = admin
+            .post(app.url(&path))
+            .form(&[("_csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect("admin action");
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+
+    let (opened, posted) = try_link(&app, &link).await;
+    assert_eq!(opened, StatusCode::NOT_FOUND, "the link is dead");
+    assert_eq!(posted, StatusCode::NOT_FOUND, "and cannot be submitted");
+    assert_eq!(users_named(&app, "friend@msp.test"), 0, "no account was made");
+}
+
+/// Each way an inviter loses the owner role ends their pending invitations (disabled, removed,
+/// demoted), and a link whose inviter is no longer an owner is refused when used even if the
+/// invitation row survived (here: the role changed directly in the database file).
+#[tokio::test]
+async fn an_invitation_ends_with_its_inviters_owner_role() {
+    let app = crate::helpers::spawn_app().await;
+    let owners = [
+        "demoted@msp.test",
+        "disabled@msp.test",
+        "removed@msp.test",
+        "changed-in-db@msp.test",
+        "still-owner@msp.test",
+    ];
+    let (token, tid, ids) = tenant_with_owners(&app, &owners).await;
+    let mut links = Vec::new();
+    for (i, owner) in owners.iter().enumerate() {
+        let (c, _) = app.signed_in(owner).await;
+        links.push(invite_on_page(&app, &c, &tid, &format!("guest{i}@msp.test"), "operator").await);
+    }
+    assert_eq!(invites_for(&app, "guest0@msp.test"), 1);
+
+    let (status, body) = app
+        .api(
+            Method::POST,
+            &token,
+            &format!("/api/v1/tenants/{tid}/members"),
+            Some(serde_json::json!({"email": owners[0], "role": "operator"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (admin, csrf) = app.signed_in(ADMIN_EMAIL).await;
+    let res = admin
+        .post(app.url(&format!("/admin/users/{}/disable", ids[1])))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("disable");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (status, body) = app
+        .api(
+            Method::DELETE,
+            &token,
+            &format!("/api/v1/tenants/{tid}/members/{}", ids[2]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for (i, owner) in owners.iter().enumerate().take(3) {
+        assert_eq!(
+            invites_for(&app, &format!("guest{i}@msp.test")),
+            0,
+            "{owner}'s pending invitation is deleted"
+        );
+    }
+    app.raw_db()
+        .execute("UPDATE memberships SET role = 'viewer' WHERE user_id = ?1", [&ids[3]])
+        .expect("demote in the file");
+
+    for (i, link) in links.iter().enumerate().take(4) {
+        let (opened, posted) = try_link(&app, link).await;
+        assert_eq!(
+            (opened, posted),
+            (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND),
+            "the invitation of {} is dead",
+            owners[i]
+        );
+        assert_eq!(users_named(&app, &format!("guest{i}@msp.test")), 0);
+    }
+    // The one who is still an owner: their invitation works.
+    let (opened, posted) = try_link(&app, &links[4]).await;
+    assert_eq!((opened, posted), (StatusCode::OK, StatusCode::SEE_OTHER));
+    assert_eq!(users_named(&app, "guest4@msp.test"), 1);
+}
+
 /// Issue 20 (low): the request span logged the raw path, so every opening of an invitation
 /// link wrote its token into the INFO log. The span names the route template instead.
 #[tokio::test]
