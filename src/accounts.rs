@@ -376,6 +376,49 @@ pub async fn live_invite(db: &Db, plain: &str) -> Result<crate::db::invites::Inv
     }
 }
 
+/// Revokes a pending invitation of the tenant `access` is for (the caller must be its owner):
+/// its link stops working at once. Returns the invited email. An invitation of a tenant the
+/// caller is not in answers 403, an unknown or used one 404, as for every object by id.
+pub async fn revoke_invite(
+    db: &Db,
+    access: &crate::auth::tenant_guard::TenantAccess,
+    invite_id: &str,
+) -> Result<String, AppError> {
+    let id = invite_id.to_owned();
+    let found = db.read(move |c| invites::pending_by_id(c, &id)).await?;
+    crate::auth::tenant_guard::check_owner(
+        db,
+        access,
+        found.as_ref().map(|(t, _, _)| t.clone()),
+        "pending invitation",
+    )
+    .await?;
+    let (id, tenant_id, actor) = (
+        invite_id.to_owned(),
+        access.tenant.id.clone(),
+        access.caller.user.email.clone(),
+    );
+    db.write(move |tx| {
+        // Read again in the write: it may have been used or revoked a moment ago.
+        let Some((tenant, email, role)) = invites::pending_by_id(tx, &id)?.filter(|(t, _, _)| *t == tenant_id) else {
+            return Ok(Err(AppError::not_found("pending invitation")));
+        };
+        invites::delete(tx, &id)?;
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: Some(&tenant),
+                actor: &actor,
+                action: "member.invite_revoked",
+                run_id: None,
+                details: json!({"invite_id": id, "email": email, "role": role}),
+            },
+        )?;
+        Ok(Ok(email))
+    })
+    .await?
+}
+
 /// Sets the invited person's password: creates their account and their membership, and uses
 /// the link up, in one transaction.
 pub async fn accept_invite(db: &Db, plain: &str, pw: SecretString) -> Result<User, AppError> {

@@ -1,6 +1,7 @@
 //! `invites`: one-time links that let an invited person set a password.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 use super::DbResult;
 
@@ -91,12 +92,43 @@ pub fn delete_pending_by_inviter(c: &Connection, user_id: &str, tenant_id: Optio
     )?)
 }
 
-/// Open invites of a tenant (email, role, expires_at), for its members page.
-pub fn open_for_tenant(c: &Connection, tenant_id: &str, now: &str) -> DbResult<Vec<(String, String, String)>> {
+/// An invitation not used yet, as the members page and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pending {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    /// The inviter's email.
+    pub invited_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// Open (unused, unexpired) invites of a tenant, newest first.
+pub fn open_for_tenant(c: &Connection, tenant_id: &str, now: &str) -> DbResult<Vec<Pending>> {
     let mut stmt = c.prepare_cached(
-        "SELECT email, role, expires_at FROM invites WHERE tenant_id = ?1 AND used_at IS NULL AND expires_at > ?2
-         ORDER BY created_at DESC",
+        "SELECT id, email, role, invited_by, created_at, expires_at FROM invites
+         WHERE tenant_id = ?1 AND used_at IS NULL AND expires_at > ?2
+         ORDER BY created_at DESC, id DESC",
     )?;
-    let rows = stmt.query_map(params![tenant_id, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let rows = stmt.query_map(params![tenant_id, now], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            email: r.get(1)?,
+            role: r.get(2)?,
+            invited_by: r.get(3)?,
+            created_at: r.get(4)?,
+            expires_at: r.get(5)?,
+        })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The tenant and email of an unused invitation, by id (for revoking it).
+pub fn pending_by_id(c: &Connection, id: &str) -> DbResult<Option<(String, String, String)>> {
+    Ok(
+        c.prepare_cached("SELECT tenant_id, email, role FROM invites WHERE id = ?1 AND used_at IS NULL")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?,
+    )
 }

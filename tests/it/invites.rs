@@ -344,6 +344,131 @@ async fn an_invitation_ends_with_its_inviters_owner_role() {
     assert_eq!(users_named(&app, "guest4@msp.test"), 1);
 }
 
+/// An owner revokes a pending invitation: on the members page (a CSRF-protected form) and
+/// through `DELETE /api/v1/tenants/{tid}/invites/{id}`; both are audited. Only owners of
+/// the invitation's own tenant may.
+#[tokio::test]
+async fn an_owner_revokes_a_pending_invitation_on_the_page_and_through_the_api() {
+    let app = crate::helpers::spawn_app().await;
+    let (admin_token, tid, _) = tenant_with_owners(&app, &["owner@msp.test"]).await;
+    let (owner, _) = app.signed_in("owner@msp.test").await;
+    let first = invite_on_page(&app, &owner, &tid, "first@msp.test", "viewer").await;
+    let second = invite_on_page(&app, &owner, &tid, "second@msp.test", "owner").await;
+
+    // The page: each pending invitation has a revoke form.
+    let page = app.page(&owner, &format!("/t/{tid}/members")).await;
+    let marker = format!("action=\"/t/{tid}/invites/");
+    let rows: Vec<&str> = page.split("<tr").filter(|r| r.contains(&marker)).collect();
+    assert_eq!(rows.len(), 2, "a revoke form per pending invitation: {page}");
+    let row = rows.iter().find(|r| r.contains("first@msp.test")).expect("first's row");
+    assert!(row.contains("name=\"_csrf\""), "the form carries the CSRF token: {row}");
+    let start = row.find(&marker).expect("action") + "action=\"".len();
+    let action = row[start..start + row[start..].find('"').expect("end")].to_owned();
+    assert!(action.ends_with("/revoke"), "{action}");
+    let res = owner
+        .post(app.url(&action))
+        .form(&[("_csrf", "forged")])
+        .send()
+        .await
+        .expect("forged");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "no valid CSRF token, no revoke");
+    assert_eq!(invites_for(&app, "first@msp.test"), 1);
+    let csrf = app.page_csrf(&owner).await;
+    let res = owner
+        .post(app.url(&action))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(invites_for(&app, "first@msp.test"), 0);
+    assert_eq!(try_link(&app, &first).await.0, StatusCode::NOT_FOUND);
+    let page = app.page(&owner, &format!("/t/{tid}/members")).await;
+    assert!(page.contains("Invitation for first@msp.test revoked"), "{page}");
+
+    // The API: list, then revoke; others may not.
+    let owner_token = app.token_for("owner@msp.test").await;
+    let (status, list) = app
+        .api(
+            Method::GET,
+            &owner_token,
+            &format!("/api/v1/tenants/{tid}/invites"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let listed = list.as_array().expect("list");
+    assert_eq!(listed.len(), 1, "{list}");
+    assert_eq!(listed[0]["email"], "second@msp.test");
+    assert_eq!(listed[0]["role"], "owner");
+    let id = listed[0]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/tenants/{tid}/invites/{id}");
+
+    let other_tid = app.create_tenant(&admin_token, "Fabrikam", "s3cret").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.create_user("other-owner@msp.test", false).await;
+    app.create_user("operator@msp.test", false).await;
+    for (email, tenant, role) in [
+        ("other-owner@msp.test", &other_tid, "owner"),
+        ("operator@msp.test", &tid, "operator"),
+    ] {
+        let (status, body) = app
+            .api(
+                Method::POST,
+                &admin_token,
+                &format!("/api/v1/tenants/{tenant}/members"),
+                Some(serde_json::json!({"email": email, "role": role})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let other = app.token_for("other-owner@msp.test").await;
+    let operator = app.token_for("operator@msp.test").await;
+    for (who, token, path) in [
+        ("an owner of another tenant", &other, path.clone()),
+        (
+            "an owner of another tenant, through their own tenant",
+            &other,
+            format!("/api/v1/tenants/{other_tid}/invites/{id}"),
+        ),
+        ("an operator", &operator, path.clone()),
+    ] {
+        let (status, body) = app.api(Method::DELETE, token, &path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden", "{body}");
+    }
+    assert_eq!(invites_for(&app, "second@msp.test"), 1, "still there");
+    let (status, body) = app
+        .api(
+            Method::DELETE,
+            &owner_token,
+            &format!("/api/v1/tenants/{tid}/invites/00000000-0000-0000-0000-000000000000"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = app.api(Method::DELETE, &owner_token, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(try_link(&app, &second).await.0, StatusCode::NOT_FOUND);
+    let (status, _) = app.api(Method::DELETE, &owner_token, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "revoked already");
+
+    let (_, audit) = app
+        .api(Method::GET, &owner_token, &format!("/api/v1/tenants/{tid}/audit"), None)
+        .await;
+    let revoked: Vec<&str> = audit
+        .as_array()
+        .expect("audit")
+        .iter()
+        .filter(|e| e["action"] == "member.invite_revoked")
+        .filter_map(|e| e["details"]["email"].as_str())
+        .collect();
+    assert_eq!(revoked.len(), 2, "{audit}");
+    assert!(revoked.contains(&"first@msp.test") && revoked.contains(&"second@msp.test"));
+}
+
 /// Issue 20 (low): the request span logged the raw path, so every opening of an invitation
 /// link wrote its token into the INFO log. The span names the route template instead.
 #[tokio::test]
