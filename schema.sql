@@ -263,7 +263,11 @@ CREATE TABLE policy_aliases (
 
 -- Invitations: an owner invites someone without an account by email; the one-time link
 -- (shown once to the owner, kept here only as its SHA-256) lets them set a password, which
--- creates the account with the invited role in the tenant.
+-- creates the account with the invited role in the tenant. `invited_by` is the inviter's email
+-- (for the audit log), `invited_by_user_id` the inviter: using an invitation needs them to be
+-- an active owner of the tenant (or a superadmin) still, and disabling, removing or demoting
+-- them deletes their pending invitations. NULL only for old invitations whose inviter was not
+-- found when the column was added; those cannot be used.
 CREATE TABLE invites (
     id          TEXT PRIMARY KEY,
     token_hash  TEXT NOT NULL UNIQUE,
@@ -274,8 +278,9 @@ CREATE TABLE invites (
     created_at  TEXT NOT NULL,
     expires_at  TEXT NOT NULL,
     used_at     TEXT
-);
+, invited_by_user_id TEXT REFERENCES users(id) ON DELETE CASCADE);
 CREATE INDEX invites_tenant ON invites(tenant_id);
+CREATE INDEX invites_inviter ON invites(invited_by_user_id);
 
 -- Display names of directory objects (groups) that assignments target, resolved through
 -- Graph during capture runs, so pages can say "Group: Sales devices" instead of a GUID.

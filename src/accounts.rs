@@ -7,7 +7,7 @@ use crate::audit::{self, Event};
 use crate::auth::{password, token};
 use crate::clock;
 use crate::db::users::{self, User};
-use crate::db::{Db, sessions, tokens};
+use crate::db::{Db, invites, sessions, tokens};
 use crate::error::AppError;
 
 /// Prefix of every API token, so secret scanners and people recognise one.
@@ -128,8 +128,11 @@ pub async fn set_disabled(db: &Db, user_id: &str, disabled: bool, actor: &User) 
             )));
         }
         users::set_disabled(tx, &id, disabled)?;
+        let mut details = json!({"user_id": id, "email": target.email});
         if disabled {
             sessions::delete_for_user(tx, &id)?;
+            // Their invitations carried their authority, which ends now.
+            note_deleted_invites(&mut details, invites::delete_pending_by_inviter(tx, &id, None)?);
         }
         audit::record(
             tx,
@@ -138,7 +141,7 @@ pub async fn set_disabled(db: &Db, user_id: &str, disabled: bool, actor: &User) 
                 actor: &actor_email,
                 action: if disabled { "user.disabled" } else { "user.enabled" },
                 run_id: None,
-                details: json!({"user_id": id, "email": target.email}),
+                details,
             },
         )?;
         Ok(Ok(()))
@@ -265,12 +268,22 @@ pub async fn revoke_token(db: &Db, user: &User, token_id: &str) -> Result<(), Ap
     }
 }
 
+/// Adds how many pending invitations an action deleted to its audit details, when any.
+pub fn note_deleted_invites(details: &mut serde_json::Value, deleted: usize) {
+    if deleted > 0
+        && let Some(map) = details.as_object_mut()
+    {
+        map.insert("pending_invitations_deleted".into(), json!(deleted));
+    }
+}
+
 /// How long an invitation link stays valid.
 pub const INVITE_DAYS: i64 = 7;
 
 /// Invites `email`, who has no account yet, into a tenant with `role`; returns the one-time
-/// token of the link (kept only as its hash). The owner sends the link themselves.
-pub async fn invite(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &str) -> Result<String, AppError> {
+/// token of the link (kept only as its hash). The owner sends the link themselves. The
+/// invitation holds `inviter`'s id: it can be used only while they may still invite.
+pub async fn invite(db: &Db, tenant_id: &str, email: &str, role: &str, inviter: &User) -> Result<String, AppError> {
     let email = normalize_email(email)?;
     let role = crate::auth::role::Role::parse(role.trim())
         .ok_or_else(|| AppError::Invalid(format!("role must be viewer, operator or owner; got {role:?}")))?;
@@ -278,7 +291,7 @@ pub async fn invite(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &s
     let hash = token::hash(&plain);
     let now = chrono::Utc::now();
     let expires = clock::format_time(now + chrono::Duration::days(INVITE_DAYS));
-    let (tenant_id, actor) = (tenant_id.to_owned(), actor.to_owned());
+    let (tenant_id, actor, inviter_id) = (tenant_id.to_owned(), inviter.email.clone(), inviter.id.clone());
     db.write(move |tx| {
         if users::find_by_email(tx, &email)?.is_some() {
             return Ok(Err(AppError::Invalid(format!(
@@ -295,6 +308,7 @@ pub async fn invite(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &s
                 tenant_id: &tenant_id,
                 role: role.as_str(),
                 invited_by: &actor,
+                invited_by_user_id: &inviter_id,
                 now: &clock::format_time(now),
                 expires_at: &expires,
             },
@@ -315,16 +329,94 @@ pub async fn invite(db: &Db, tenant_id: &str, email: &str, role: &str, actor: &s
     Ok(plain)
 }
 
+/// Whether the one who made an invitation may still invite into its tenant: an active user
+/// who is an owner there, or a superadmin. An invitation acts with its inviter's authority,
+/// so it must not outlive it (pending ones are deleted when it ends; this also catches any
+/// way of losing it that does not).
+fn inviter_may_still_invite(
+    c: &rusqlite::Connection,
+    invite: &crate::db::invites::Invite,
+) -> crate::db::DbResult<bool> {
+    let Some(id) = invite.invited_by_user_id.as_deref() else {
+        return Ok(false);
+    };
+    let Some(inviter) = users::get(c, id)? else {
+        return Ok(false);
+    };
+    let role = crate::db::memberships::role_of(c, id, &invite.tenant_id)?;
+    Ok(!inviter.disabled
+        && crate::auth::role::Role::effective(inviter.superadmin, role.as_deref())
+            == Some(crate::auth::role::Role::Owner))
+}
+
+fn inviter_lost_authority() -> AppError {
+    AppError::NotFound(
+        "this invitation link cannot be used any more: whoever sent it is no longer an owner of the tenant. Ask a current owner for a new one".into(),
+    )
+}
+
 /// The invitation a link names, while it can still be used.
 pub async fn live_invite(db: &Db, plain: &str) -> Result<crate::db::invites::Invite, AppError> {
     let hash = token::hash(plain);
-    db.read(move |c| crate::db::invites::live(c, &hash, &clock::now()))
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound(
-                "this invitation link cannot be used any more (it was used, it expired, or it never existed): ask the tenant's owner for a new one".into(),
-            )
+    let found = db
+        .read(move |c| {
+            let Some(invite) = crate::db::invites::live(c, &hash, &clock::now())? else {
+                return Ok(None);
+            };
+            let allowed = inviter_may_still_invite(c, &invite)?;
+            Ok(Some((invite, allowed)))
         })
+        .await?;
+    match found {
+        Some((invite, true)) => Ok(invite),
+        Some((_, false)) => Err(inviter_lost_authority()),
+        None => Err(AppError::NotFound(
+            "this invitation link cannot be used any more (it was used, it expired, it was revoked, or it never existed): ask the tenant's owner for a new one".into(),
+        )),
+    }
+}
+
+/// Revokes a pending invitation of the tenant `access` is for (the caller must be its owner):
+/// its link stops working at once. Returns the invited email. An invitation of a tenant the
+/// caller is not in answers 403, an unknown or used one 404, as for every object by id.
+pub async fn revoke_invite(
+    db: &Db,
+    access: &crate::auth::tenant_guard::TenantAccess,
+    invite_id: &str,
+) -> Result<String, AppError> {
+    let id = invite_id.to_owned();
+    let found = db.read(move |c| invites::pending_by_id(c, &id)).await?;
+    crate::auth::tenant_guard::check_owner(
+        db,
+        access,
+        found.as_ref().map(|(t, _, _)| t.clone()),
+        "pending invitation",
+    )
+    .await?;
+    let (id, tenant_id, actor) = (
+        invite_id.to_owned(),
+        access.tenant.id.clone(),
+        access.caller.user.email.clone(),
+    );
+    db.write(move |tx| {
+        // Read again in the write: it may have been used or revoked a moment ago.
+        let Some((tenant, email, role)) = invites::pending_by_id(tx, &id)?.filter(|(t, _, _)| *t == tenant_id) else {
+            return Ok(Err(AppError::not_found("pending invitation")));
+        };
+        invites::delete(tx, &id)?;
+        audit::record(
+            tx,
+            &Event {
+                tenant_id: Some(&tenant),
+                actor: &actor,
+                action: "member.invite_revoked",
+                run_id: None,
+                details: json!({"invite_id": id, "email": email, "role": role}),
+            },
+        )?;
+        Ok(Ok(email))
+    })
+    .await?
 }
 
 /// Sets the invited person's password: creates their account and their membership, and uses
@@ -335,6 +427,12 @@ pub async fn accept_invite(db: &Db, plain: &str, pw: SecretString) -> Result<Use
     let row = user.clone();
     let result = db
         .write(move |tx| {
+            // Checked again in the transaction that uses it: the inviter may have lost the
+            // role while the password was being hashed. Such an invitation is dead: deleted.
+            if !inviter_may_still_invite(tx, &invite)? {
+                crate::db::invites::delete(tx, &invite.id)?;
+                return Ok(Err(inviter_lost_authority()));
+            }
             if !crate::db::invites::mark_used(tx, &invite.id, &clock::now())? {
                 return Ok(Err(AppError::NotFound(
                     "this invitation link was used a moment ago: sign in instead".into(),

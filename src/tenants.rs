@@ -421,17 +421,30 @@ pub async fn set_member(db: &Db, tenant_id: &str, email: &str, role: &str, actor
         let Some(user) = users::find_by_email(tx, &email)? else {
             return Ok(Err(AppError::Invalid(format!("no user with email {email}: a superadmin must create the account first"))));
         };
+        // A membership could only lower a superadmin's role (they are owner everywhere), which
+        // would let an owner lock them out of the tenant.
+        if user.superadmin {
+            return Ok(Err(AppError::Invalid(format!(
+                "{email} is a superadmin, and superadmins are owners of every tenant: they need no membership, and their role cannot be changed here"
+            ))));
+        }
         let before = memberships::role_of(tx, &user.id, &tenant_id)?;
         if before.as_deref() == Some("owner") && role != Role::Owner && memberships::count_owners(tx, &tenant_id)? <= 1 {
             return Ok(Err(AppError::Invalid("this is the tenant's last owner: make someone else owner first".into())));
         }
         memberships::upsert(tx, &user.id, &tenant_id, role.as_str(), &clock::now())?;
+        let mut details = json!({"user_id": user.id, "email": user.email, "role": role.as_str(), "previous_role": before});
+        if before.as_deref() == Some("owner") && role != Role::Owner {
+            // Only owners invite: their invitations here end with their owner role.
+            let deleted = crate::db::invites::delete_pending_by_inviter(tx, &user.id, Some(&tenant_id))?;
+            crate::accounts::note_deleted_invites(&mut details, deleted);
+        }
         audit::record(tx, &Event {
             tenant_id: Some(&tenant_id),
             actor: &actor,
             action: if before.is_some() { "member.role_changed" } else { "member.added" },
             run_id: None,
-            details: json!({"user_id": user.id, "email": user.email, "role": role.as_str(), "previous_role": before}),
+            details,
         })?;
         Ok(Ok(Member { user_id: user.id, email: user.email, role: role.as_str().to_owned() }))
     })
@@ -454,6 +467,10 @@ pub async fn remove_member(db: &Db, tenant_id: &str, user_id: &str, actor: &str)
         }
         memberships::delete(tx, &user_id, &tenant_id)?;
         let email = users::get(tx, &user_id)?.map(|u| u.email);
+        let mut details = json!({"user_id": user_id, "email": email, "role": role});
+        // Their invitations into this tenant carried their role here, which ends now.
+        let deleted = crate::db::invites::delete_pending_by_inviter(tx, &user_id, Some(&tenant_id))?;
+        crate::accounts::note_deleted_invites(&mut details, deleted);
         audit::record(
             tx,
             &Event {
@@ -461,7 +478,7 @@ pub async fn remove_member(db: &Db, tenant_id: &str, user_id: &str, actor: &str)
                 actor: &actor,
                 action: "member.removed",
                 run_id: None,
-                details: json!({"user_id": user_id, "email": email, "role": role}),
+                details,
             },
         )?;
         Ok(Ok(()))

@@ -27,6 +27,18 @@ impl Role {
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
+
+    /// A user's role in a tenant, from their membership's role (if any). A superadmin is owner
+    /// of every tenant whatever membership row they have: otherwise a tenant's owner could add
+    /// a superadmin as a viewer and so lock them out of managing, fixing or deleting it.
+    /// Every place that decides a role goes through here.
+    pub fn effective(superadmin: bool, membership: Option<&str>) -> Option<Role> {
+        if superadmin {
+            Some(Role::Owner)
+        } else {
+            membership.and_then(Role::parse)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -40,5 +52,13 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
         assert_eq!(Role::parse("admin"), None);
+    }
+
+    #[test]
+    fn a_superadmin_is_owner_whatever_their_membership_says() {
+        assert_eq!(Role::effective(true, Some("viewer")), Some(Role::Owner));
+        assert_eq!(Role::effective(true, None), Some(Role::Owner));
+        assert_eq!(Role::effective(false, Some("viewer")), Some(Role::Viewer));
+        assert_eq!(Role::effective(false, None), None);
     }
 }

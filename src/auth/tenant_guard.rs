@@ -23,7 +23,8 @@ pub const TENANT_PARAMS: [&str; 2] = ["tenant", "tid"];
 #[derive(Debug, Clone)]
 pub struct TenantAccess {
     pub tenant: Tenant,
-    /// The caller's effective role: their membership, or `Owner` for a superadmin.
+    /// The caller's effective role ([`Role::effective`]): `Owner` for a superadmin, whatever
+    /// their membership says; their membership's role for everyone else.
     pub role: Role,
     pub caller: Caller,
 }
@@ -68,14 +69,9 @@ pub async fn guard(
             ))
         })
         .await?;
-    let role = role.as_deref().and_then(Role::parse);
+    let role = Role::effective(caller.user.superadmin, role.as_deref());
     let access = match (tenant, role) {
         (Some(tenant), Some(role)) => TenantAccess { tenant, role, caller },
-        (Some(tenant), None) if caller.user.superadmin => TenantAccess {
-            tenant,
-            role: Role::Owner,
-            caller,
-        },
         // Only a superadmin learns that a tenant does not exist; others cannot probe ids.
         (None, _) if caller.user.superadmin => return Err(AppError::not_found("tenant")),
         _ => return Err(AppError::forbidden()),

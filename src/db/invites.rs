@@ -1,6 +1,7 @@
 //! `invites`: one-time links that let an invited person set a password.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 use super::DbResult;
 
@@ -10,7 +11,10 @@ pub struct Invite {
     pub email: String,
     pub tenant_id: String,
     pub role: String,
+    /// The inviter's email, for the audit log.
     pub invited_by: String,
+    /// The inviter; `None` for an old invitation whose inviter was not found (unusable).
+    pub invited_by_user_id: Option<String>,
     pub expires_at: String,
 }
 
@@ -21,14 +25,15 @@ pub struct NewInvite<'a> {
     pub tenant_id: &'a str,
     pub role: &'a str,
     pub invited_by: &'a str,
+    pub invited_by_user_id: &'a str,
     pub now: &'a str,
     pub expires_at: &'a str,
 }
 
 pub fn insert(c: &Connection, i: &NewInvite<'_>) -> DbResult<()> {
     c.prepare_cached(
-        "INSERT INTO invites (id, token_hash, email, tenant_id, role, invited_by, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO invites (id, token_hash, email, tenant_id, role, invited_by, invited_by_user_id, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         i.id,
@@ -37,6 +42,7 @@ pub fn insert(c: &Connection, i: &NewInvite<'_>) -> DbResult<()> {
         i.tenant_id,
         i.role,
         i.invited_by,
+        i.invited_by_user_id,
         i.now,
         i.expires_at
     ])?;
@@ -46,7 +52,7 @@ pub fn insert(c: &Connection, i: &NewInvite<'_>) -> DbResult<()> {
 /// The unused, unexpired invite a link's token hash names.
 pub fn live(c: &Connection, token_hash: &str, now: &str) -> DbResult<Option<Invite>> {
     Ok(c.prepare_cached(
-        "SELECT id, email, tenant_id, role, invited_by, expires_at FROM invites
+        "SELECT id, email, tenant_id, role, invited_by, invited_by_user_id, expires_at FROM invites
          WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
     )?
     .query_row(params![token_hash, now], |r| {
@@ -56,7 +62,8 @@ pub fn live(c: &Connection, token_hash: &str, now: &str) -> DbResult<Option<Invi
             tenant_id: r.get(2)?,
             role: r.get(3)?,
             invited_by: r.get(4)?,
-            expires_at: r.get(5)?,
+            invited_by_user_id: r.get(5)?,
+            expires_at: r.get(6)?,
         })
     })
     .optional()?)
@@ -70,12 +77,58 @@ pub fn mark_used(c: &Connection, id: &str, now: &str) -> DbResult<bool> {
     )? == 1)
 }
 
-/// Open invites of a tenant (email, role, expires_at), for its members page.
-pub fn open_for_tenant(c: &Connection, tenant_id: &str, now: &str) -> DbResult<Vec<(String, String, String)>> {
+/// Deletes one invitation (used up by nobody: revoked, or its inviter lost the right).
+pub fn delete(c: &Connection, id: &str) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM invites WHERE id = ?1", [id])? == 1)
+}
+
+/// Deletes the pending (unused) invitations `user_id` made: in one tenant, or in all of them
+/// when `tenant_id` is `None`. Returns how many.
+pub fn delete_pending_by_inviter(c: &Connection, user_id: &str, tenant_id: Option<&str>) -> DbResult<usize> {
+    Ok(c.execute(
+        "DELETE FROM invites WHERE invited_by_user_id = ?1 AND used_at IS NULL
+         AND (?2 IS NULL OR tenant_id = ?2)",
+        params![user_id, tenant_id],
+    )?)
+}
+
+/// An invitation not used yet, as the members page and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pending {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    /// The inviter's email.
+    pub invited_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// Open (unused, unexpired) invites of a tenant, newest first.
+pub fn open_for_tenant(c: &Connection, tenant_id: &str, now: &str) -> DbResult<Vec<Pending>> {
     let mut stmt = c.prepare_cached(
-        "SELECT email, role, expires_at FROM invites WHERE tenant_id = ?1 AND used_at IS NULL AND expires_at > ?2
-         ORDER BY created_at DESC",
+        "SELECT id, email, role, invited_by, created_at, expires_at FROM invites
+         WHERE tenant_id = ?1 AND used_at IS NULL AND expires_at > ?2
+         ORDER BY created_at DESC, id DESC",
     )?;
-    let rows = stmt.query_map(params![tenant_id, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let rows = stmt.query_map(params![tenant_id, now], |r| {
+        Ok(Pending {
+            id: r.get(0)?,
+            email: r.get(1)?,
+            role: r.get(2)?,
+            invited_by: r.get(3)?,
+            created_at: r.get(4)?,
+            expires_at: r.get(5)?,
+        })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The tenant and email of an unused invitation, by id (for revoking it).
+pub fn pending_by_id(c: &Connection, id: &str) -> DbResult<Option<(String, String, String)>> {
+    Ok(
+        c.prepare_cached("SELECT tenant_id, email, role FROM invites WHERE id = ?1 AND used_at IS NULL")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?,
+    )
 }

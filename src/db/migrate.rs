@@ -22,6 +22,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/006_directory_names.sql"),
     include_str!("migrations/007_setting_definitions.sql"),
     include_str!("migrations/008_scrub_path_ids.sql"),
+    include_str!("migrations/009_invite_inviter.sql"),
     include_str!("migrations/012_import_origin.sql"),
     include_str!("migrations/013_setting_definitions_by_source.sql"),
     include_str!("migrations/014_sealed_aliases.sql"),

@@ -11,7 +11,7 @@ pub struct TenantCard {
     pub name: String,
     pub cloud_label: &'static str,
     pub entra_tenant_id: String,
-    /// The caller's role, or "superadmin" without a membership.
+    /// The caller's role, or "superadmin" for a superadmin (owner of every tenant).
     pub role: String,
     pub last_backup: Option<crate::db::backups::LastBackup>,
     /// The earliest next trigger of the tenant's enabled schedules (RFC 3339).

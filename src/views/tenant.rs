@@ -348,8 +348,8 @@ pub fn settings(nav: &Nav, t: &Tenant, f: &TenantForm, allow_custom: bool, error
 /// The members page: members, open invitations, a new invitation's link (shown once).
 pub struct MembersView<'a> {
     pub members: &'a [Member],
-    /// (email, role, expires_at) of invitations not used yet.
-    pub invites: &'a [(String, String, String)],
+    /// Invitations not used yet.
+    pub invites: &'a [crate::db::invites::Pending],
     pub invite_link: Option<&'a str>,
     pub error: Option<&'a str>,
 }
@@ -390,10 +390,21 @@ pub fn members(nav: &Nav, t: &Tenant, v: &MembersView<'_>) -> Markup {
             @if !v.invites.is_empty() {
                 h3 { "Invited, not joined yet" }
                 table #pv-invites {
-                    thead { tr { th { "Email" } th { "Role" } th { "Link valid until" } } }
+                    thead { tr { th { "Email" } th { "Role" } th { "Invited by" } th { "Link valid until" } th {} } }
                     tbody {
-                        @for (email, role, until) in v.invites {
-                            tr { td { (email) } td { (badge(role, role)) } td { (local_time(until)) } }
+                        @for i in v.invites {
+                            tr data-invite=(i.email) {
+                                td { (i.email) }
+                                td { (badge(&i.role, &i.role)) }
+                                td { (i.invited_by) }
+                                td { (local_time(&i.expires_at)) }
+                                td {
+                                    form method="post" action={ "/t/" (t.id) "/invites/" (i.id) "/revoke" } {
+                                        (csrf_field(&nav.csrf))
+                                        button.secondary.outline type="submit" data-confirm={ "Revoke the invitation for " (i.email) "? Its link stops working." } { "Revoke" }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -51,11 +51,7 @@ async fn access_to(state: &AppState, page: &Page, tenant_id: &str) -> Result<Opt
         .db
         .read(move |c| Ok((tenants::get(c, &tid)?, memberships::role_of(c, &uid, &tid)?)))
         .await?;
-    let role = match role.as_deref().and_then(Role::parse) {
-        Some(r) => Some(r),
-        None if page.caller.user.superadmin => Some(Role::Owner),
-        None => None,
-    };
+    let role = Role::effective(page.caller.user.superadmin, role.as_deref());
     Ok(tenant.zip(role).map(|(tenant, role)| TenantAccess {
         tenant,
         role,

@@ -51,7 +51,12 @@ pub async fn view_dashboard_get(
     let cards: Vec<TenantCard> = list
         .into_iter()
         .map(|t| TenantCard {
-            role: roles.get(&t.id).cloned().unwrap_or_else(|| "superadmin".into()),
+            // A superadmin is owner everywhere, whatever a membership row says (Role::effective).
+            role: if all {
+                "superadmin".into()
+            } else {
+                roles.get(&t.id).cloned().unwrap_or_default()
+            },
             last_backup: backups.remove(&t.id),
             next_scheduled: next.get(&t.id).map(|at| clock::format_time(*at)),
             active_runs: active.get(&t.id).copied().unwrap_or(0),

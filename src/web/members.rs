@@ -98,14 +98,8 @@ pub async fn view_members_post(
             .await?
             .is_some();
         if !known {
-            return match crate::accounts::invite(
-                &state.db,
-                &access.tenant.id,
-                &email,
-                &form.role,
-                &access.caller.user.email,
-            )
-            .await
+            return match crate::accounts::invite(&state.db, &access.tenant.id, &email, &form.role, &access.caller.user)
+                .await
             {
                 Ok(plain) => {
                     let id = state
@@ -159,6 +153,26 @@ pub async fn view_member_remove_post(
     match tenants::remove_member(&state.db, &access.tenant.id, &user_id, &access.caller.user.email).await {
         Ok(()) => Ok(flash::redirect(&to, Kind::Ok, "Member removed.")),
         Err(AppError::Invalid(m)) => Ok(flash::redirect(&to, Kind::Error, m)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The members page's "Revoke" on a pending invitation: its link stops working.
+pub async fn view_invite_revoke_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, invite_id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    access.require(Role::Owner)?;
+    let to = format!("/t/{}/members", access.tenant.id);
+    match crate::accounts::revoke_invite(&state.db, &access, &invite_id).await {
+        Ok(email) => Ok(flash::redirect(
+            &to,
+            Kind::Ok,
+            format!("Invitation for {email} revoked: its link no longer works."),
+        )),
+        // Used or revoked in another tab a moment ago: say so on the page it came from.
+        Err(AppError::NotFound(m)) => Ok(flash::redirect(&to, Kind::Error, m)),
         Err(e) => Err(e),
     }
 }

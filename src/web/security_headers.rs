@@ -1,6 +1,6 @@
 //! Headers every response carries, and the tracing span of a request.
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -46,8 +46,15 @@ pub async fn secure_cookies(State(state): State<crate::web::state::AppState>, re
     res
 }
 
-/// Method and path only: never the query string or headers, where a careless client might
-/// put a token.
+/// Method and route only: the route's template (`/invite/{token}`), never the path itself,
+/// which can hold a credential (an invitation link's token), nor the query string or
+/// headers. This works because `Router::layer` wraps each route, after axum has matched it
+/// and set [`MatchedPath`]; a request no route matched is logged without its path, as it
+/// may be a mistyped link with a token in it.
 pub fn request_span(req: &Request) -> tracing::Span {
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(no route)", MatchedPath::as_str);
+    tracing::info_span!("request", method = %req.method(), path = %route)
 }

@@ -87,8 +87,8 @@ impl Standing {
             .memberships
             .iter()
             .find(|(t, _)| t == tenant_id)
-            .and_then(|(_, r)| Role::parse(r));
-        member.or(self.superadmin.then_some(Role::Owner))
+            .map(|(_, r)| r.as_str());
+        Role::effective(self.superadmin, member)
     }
 }
 

@@ -187,7 +187,14 @@ async fn site() -> Site {
         Some(json!({"email": OPERATOR, "role": "operator"})),
     )
     .await;
-    let invite = policyvault::accounts::invite(&app.state.db, &tid, "new.tech@msp.test", "operator", "test")
+    let admin_user = app
+        .state
+        .db
+        .read(|c| policyvault::db::users::find_by_email(c, crate::helpers::ADMIN_EMAIL))
+        .await
+        .expect("db")
+        .expect("admin");
+    let invite = policyvault::accounts::invite(&app.state.db, &tid, "new.tech@msp.test", "operator", &admin_user)
         .await
         .expect("invite");
     let blank = crate::helpers::spawn_app().await;

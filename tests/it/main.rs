@@ -46,4 +46,5 @@ mod sessions;
 mod setting_names;
 mod setup;
 mod small_ones;
+mod superadmin_roles;
 mod tokens;

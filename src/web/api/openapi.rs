@@ -82,6 +82,19 @@ pub struct MemberBody {
     pub role: String,
 }
 
+/// An invitation not used yet (the link itself is never shown again).
+#[derive(ToSchema)]
+pub struct Invite {
+    pub id: String,
+    pub email: String,
+    /// The role it gives: `viewer`, `operator` or `owner`.
+    pub role: String,
+    /// The inviting owner's email.
+    pub invited_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
 #[derive(ToSchema)]
 pub struct AuditEvent {
     pub id: i64,
@@ -349,6 +362,8 @@ impl Modify for BearerToken {
         super::members::list,
         super::members::upsert,
         super::members::remove,
+        super::members::invites,
+        super::members::revoke_invite,
         super::audit::list,
         super::operations::verify,
         super::operations::sync,
