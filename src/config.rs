@@ -108,6 +108,13 @@ pub struct ServeArgs {
     #[arg(long, env = "PV_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = parse_flag)]
     pub secure_cookies: bool,
 
+    /// The address people open, e.g. `https://vault.example.com`. Requests naming another
+    /// host (`Host` header) are refused with 421, so a web page that rebinds its DNS name to
+    /// this server cannot use it through a visitor's browser; localhost, 127.0.0.1 and
+    /// [::1] are always answered, and so are `/healthz`, `/readyz` and `/metrics`.
+    #[arg(long, env = "PV_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<reqwest::Url>,
+
     /// Allow tenants with hand-set Graph/login URLs (the demo and the tests need it).
     #[arg(long, env = "PV_ALLOW_CUSTOM_ENDPOINTS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = parse_flag)]
     pub allow_custom_endpoints: bool,
@@ -168,6 +175,25 @@ fn parse_flag(s: &str) -> Result<bool, String> {
     }
 }
 
+/// An http(s) URL with a host and nothing after it: policyvault serves from the root.
+fn parse_public_url(s: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(s.trim()).map_err(|e| {
+        format!("{s:?} is not a URL ({e}); give the address people open, e.g. https://vault.example.com")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{s:?} must start with https:// or http://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{s:?} has no host name"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "{s:?} must be only scheme, host and port (policyvault serves from the root), e.g. https://vault.example.com"
+        ));
+    }
+    Ok(url)
+}
+
 impl ServeArgs {
     /// Settings for tests and embedding: loopback, random port.
     pub fn for_tests() -> ServeArgs {
@@ -175,6 +201,7 @@ impl ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: 2,
             secure_cookies: false,
+            public_url: None,
             allow_custom_endpoints: true,
             master_key: None,
             session_idle_minutes: 60,
@@ -205,6 +232,21 @@ mod tests {
         assert_eq!(parse_flag("1"), Ok(true));
         assert_eq!(parse_flag("Off"), Ok(false));
         assert!(parse_flag("maybe").is_err());
+    }
+
+    #[test]
+    fn a_public_url_is_scheme_host_and_port_only() {
+        let url = parse_public_url("https://Vault.Example.com").expect("ok");
+        assert_eq!(url.host_str(), Some("vault.example.com"));
+        assert!(parse_public_url("http://10.0.0.5:8080/").is_ok());
+        for bad in [
+            "vault.example.com",
+            "ftp://vault.example.com",
+            "https://vault.example.com/pv",
+            "https://u@vault.example.com",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
     }
 }
 

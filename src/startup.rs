@@ -11,10 +11,11 @@ use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::setup_code::SetupCode;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock;
 use crate::config::ServeArgs;
-use crate::db::{Db, sessions};
+use crate::db::{Db, sessions, users};
 use crate::runs::worker::{self, PoolConfig};
 use crate::runs::{Engine, lease};
 use crate::schedules::Scheduler;
@@ -162,6 +163,7 @@ impl App {
             settings: Arc::new(settings),
             key,
             throttle: Arc::new(LoginThrottle::default()),
+            setup_code: SetupCode::generate(),
         });
         Ok(App {
             listener,
@@ -185,6 +187,8 @@ impl App {
             state,
             shutdown,
         } = self;
+        let address = listener.local_addr().unwrap_or(state.settings.listen);
+        announce_setup_code(&state, address).await?;
         tokio::spawn(sweep_sessions(state.clone(), shutdown.clone()));
         let recovered = lease::expire_orphaned_leases(&state.engine).await?;
         if recovered > 0 {
@@ -274,6 +278,25 @@ async fn serve_http(
     }
     drop(open_tx);
     let _ = open_rx.recv().await;
+    Ok(())
+}
+
+/// While no account exists, the setup page asks for the code: it goes to the log, which only
+/// whoever runs the server reads. Here, not in `build`: the demo creates its admin between
+/// the two, and a newcomer must not be shown a code nobody needs.
+async fn announce_setup_code(state: &AppState, address: SocketAddr) -> anyhow::Result<()> {
+    if state.db.read(users::count).await? > 0 {
+        return Ok(());
+    }
+    let base = match &state.settings.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+        None if address.ip().is_unspecified() => format!("http://localhost:{}", address.port()),
+        None => format!("http://{address}"),
+    };
+    tracing::warn!(
+        setup_code = %state.setup_code.reveal(),
+        "no account exists yet: open {base}/setup and enter the setup_code of this line to create the first administrator (or run `policyvault user add --superadmin`); every start makes a new code"
+    );
     Ok(())
 }
 

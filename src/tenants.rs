@@ -164,6 +164,20 @@ pub fn uses_custom_endpoints(t: &Tenant) -> bool {
     t.graph_base_url != cloud.graph_base_url() || t.login_base_url != cloud.login_base_url()
 }
 
+/// Why an owner who is not a superadmin may not set a tenant's endpoints.
+pub const CUSTOM_ENDPOINTS_SUPERADMIN_ONLY: &str = "only a superadmin may set custom Graph or login endpoints: they make the server send requests, and the client secret, to any host, internal ones too. Leave the endpoint fields as they are (or empty for the cloud's own), or ask a superadmin";
+
+/// Whether saving `input` over `current` would point the tenant at custom endpoints it
+/// does not use now: only a superadmin may do that. Keeping the endpoints a superadmin set,
+/// or going back to the cloud's own, is not. An invalid input is left to the validation.
+pub fn sets_new_custom_endpoints(current: &Tenant, input: &TenantInput) -> bool {
+    let Ok(v) = checked(input, true) else {
+        return false;
+    };
+    let custom = v.graph_base_url != v.cloud.graph_base_url() || v.login_base_url != v.cloud.login_base_url();
+    custom && (v.graph_base_url != current.graph_base_url || v.login_base_url != current.login_base_url)
+}
+
 fn non_empty(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }

@@ -67,16 +67,6 @@ impl DbError {
     }
 }
 
-impl DbError {
-    /// True when the storage refused the write (disk full, read-only file or directory, I/O
-    /// error), as opposed to a constraint or a bug: the server stays up for reads.
-    pub fn is_storage_failure(&self) -> bool {
-        use rusqlite::ffi::ErrorCode as C;
-        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-            if matches!(e.code, C::DiskFull | C::ReadOnly | C::SystemIoFailure | C::CannotOpen))
-    }
-}
-
 /// Prepared statements kept per connection: room for all of the app's ~130 SQL call sites.
 const STATEMENT_CACHE: usize = 256;
 
@@ -87,6 +77,17 @@ const STATEMENT_CACHE: usize = 256;
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 8000;
 
 pub type DbResult<T> = Result<T, DbError>;
+
+/// How long one answer of the storage probe stands: balancers may ask every second.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+/// Written and deleted by each probe: room for a few transactions' WAL frames, so "ready"
+/// means the next writes fit, not just the next byte.
+const PROBE_BYTES: usize = 64 * 1024;
+const PROBE_FILE: &str = ".storage-probe";
+const SIMULATED_FULL: &str = "database or disk is full (simulated)";
+
+/// When the storage was probed, and whether it took the write (`Err`: why not).
+type ProbeAnswer = (std::time::Instant, Result<(), String>);
 
 #[derive(Clone)]
 pub struct Db {
@@ -100,9 +101,8 @@ pub struct Db {
     /// reset, membership removed or role changed): open event streams re-check their caller
     /// on it and end at once instead of at their lifetime limit.
     access_epoch: Arc<tokio::sync::watch::Sender<u64>>,
-    /// Why the last write failed for lack of storage (disk full, read-only, I/O error), until
-    /// a write that changed rows succeeds again; `/readyz` reports it.
-    storage_failure: Arc<std::sync::Mutex<Option<String>>>,
+    /// The storage probe's last answer and when it was taken (see `storage_writable`).
+    storage_probe: Arc<tokio::sync::Mutex<Option<ProbeAnswer>>>,
     /// Tests turn this on to make every write fail as on a full disk (`SQLITE_FULL`).
     simulate_full_disk: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -152,22 +152,18 @@ impl Db {
                 tracing::warn!(file = %Path::new(&p).display(), error = %e, "could not make the database file private (chmod 600 it by hand)");
             }
         }
-        let storage_failure = Arc::default();
         let writer_stats = Arc::<WriterStats>::default();
-        let writer =
-            writer::spawn(pool.get()?, Arc::clone(&storage_failure), Arc::clone(&writer_stats)).map_err(|e| {
-                DbError::Open {
-                    path: path.to_owned(),
-                    message: format!("could not start the writer thread: {e}"),
-                }
-            })?;
+        let writer = writer::spawn(pool.get()?, Arc::clone(&writer_stats)).map_err(|e| DbError::Open {
+            path: path.to_owned(),
+            message: format!("could not start the writer thread: {e}"),
+        })?;
         Ok(Db {
             pool,
             writer,
             writer_stats,
             path: Arc::from(path),
             access_epoch: Arc::new(tokio::sync::watch::Sender::new(0)),
-            storage_failure,
+            storage_probe: Arc::default(),
             simulate_full_disk: Arc::default(),
         })
     }
@@ -177,23 +173,49 @@ impl Db {
         &self.writer_stats
     }
 
-    /// Why writes fail for lack of storage, if the last one did (see `storage_failure`).
-    pub fn storage_failure(&self) -> Option<String> {
-        self.storage_failure
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    /// Whether the storage takes writes now (`Err` says why not), for `/readyz`. The last
+    /// real write's outcome cannot tell: on a full disk the server looked ready until a
+    /// write failed, and unready after space came back until a write succeeded. So this
+    /// writes itself: it takes the write lock (a read-only database file), then writes,
+    /// syncs and deletes a small file next to the database (a full disk). One answer stands
+    /// for `PROBE_EVERY`, however many balancers ask.
+    pub async fn storage_writable(&self) -> Result<(), String> {
+        let mut cached = self.storage_probe.lock().await;
+        if let Some((at, answer)) = cached.as_ref()
+            && at.elapsed() < PROBE_EVERY
+        {
+            return answer.clone();
+        }
+        let answer = self.probe_storage().await;
+        *cached = Some((std::time::Instant::now(), answer.clone()));
+        answer
+    }
+
+    async fn probe_storage(&self) -> Result<(), String> {
+        if self.simulate_full_disk.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SIMULATED_FULL.into());
+        }
+        self.write(|_| Ok(())).await.map_err(|e| e.to_string())?;
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        tokio::task::spawn_blocking(move || {
+            write_probe(&dir).map_err(|e| format!("the data directory {} does not take writes ({e})", dir.display()))
+        })
+        .await
+        .map_err(|e| format!("the storage probe stopped: {e}"))?
     }
 
     /// For tests: every write fails with `SQLITE_FULL` while `on`, as on a full disk, so the
-    /// paths that must survive one can be exercised without filling a real disk.
+    /// paths that must survive one can be exercised without filling a real disk. The storage
+    /// probe fails too, and its cached answer is dropped: the disk just changed.
     #[doc(hidden)]
     pub fn simulate_full_disk(&self, on: bool) {
         self.simulate_full_disk.store(on, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    fn note_write(&self, result: Result<bool, &DbError>) {
-        writer::note(&self.storage_failure, result);
+        if let Ok(mut cached) = self.storage_probe.try_lock() {
+            *cached = None;
+        }
     }
 
     /// Tells open streams that someone's access may have changed (call after the commit).
@@ -249,12 +271,10 @@ impl Db {
         F: FnOnce(&Transaction) -> DbResult<T> + Send + 'static,
     {
         if self.simulate_full_disk.load(std::sync::atomic::Ordering::SeqCst) {
-            let full = DbError::Sqlite(rusqlite::Error::SqliteFailure(
+            return Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-                Some("database or disk is full (simulated)".into()),
-            ));
-            self.note_write(Err(&full));
-            return Err(full);
+                Some(SIMULATED_FULL.into()),
+            )));
         }
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
@@ -285,6 +305,31 @@ impl Db {
             let _ = std::fs::remove_file(dest);
         }
         result
+    }
+}
+
+/// Writes `PROBE_BYTES` to a file in `dir`, syncs it (some file systems report a full disk
+/// only then) and deletes it, also when a step failed.
+fn write_probe(dir: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(PROBE_FILE);
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&path)?;
+        file.write_all(&vec![0u8; PROBE_BYTES])?;
+        file.sync_all()
+    })();
+    let removed = std::fs::remove_file(&path);
+    written?;
+    match removed {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -7,9 +7,9 @@
 //! after the commit that holds its changes (or why there was none).
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -28,7 +28,6 @@ pub(super) trait Job: Send {
 /// commit is known.
 pub(super) struct Done {
     keep: bool,
-    storage_failure: Option<String>,
     answer: Box<dyn FnOnce(DbResult<()>) + Send>,
 }
 
@@ -46,14 +45,8 @@ where
     fn run(self: Box<Self>, tx: &Transaction) -> Done {
         let Write { f, reply } = *self;
         let result = f(tx);
-        let storage_failure = result
-            .as_ref()
-            .err()
-            .filter(|e| e.is_storage_failure())
-            .map(ToString::to_string);
         Done {
             keep: result.is_ok(),
-            storage_failure,
             answer: Box::new(move |committed| {
                 let answer = match (result, committed) {
                     (Ok(_), Err(e)) => Err(e),
@@ -79,20 +72,18 @@ pub struct WriterStats {
 /// Starts the writer thread; it ends when every sender is gone.
 pub(super) fn spawn(
     conn: r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>,
-    storage_failure: Arc<Mutex<Option<String>>>,
     stats: Arc<WriterStats>,
 ) -> std::io::Result<Sender<Box<dyn Job>>> {
     let (send, jobs) = std::sync::mpsc::channel::<Box<dyn Job>>();
     std::thread::Builder::new()
         .name("pv-db-writer".into())
-        .spawn(move || run(conn, &jobs, &storage_failure, &stats))?;
+        .spawn(move || run(conn, &jobs, &stats))?;
     Ok(send)
 }
 
 fn run(
     mut conn: r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>,
     jobs: &Receiver<Box<dyn Job>>,
-    storage_failure: &Mutex<Option<String>>,
     stats: &WriterStats,
 ) {
     while let Ok(first) = jobs.recv() {
@@ -107,23 +98,17 @@ fn run(
         let mut rest = batch;
         while !rest.is_empty() {
             stats.commits.fetch_add(1, Ordering::Relaxed);
-            rest = commit_batch(&mut conn, rest, storage_failure);
+            rest = commit_batch(&mut conn, rest);
         }
     }
 }
 
 /// Runs `batch` in one transaction and commits it; returns the jobs not yet run when an
 /// error made `SQLite` roll the whole transaction back (they go in a fresh one).
-fn commit_batch(
-    conn: &mut Connection,
-    batch: Vec<Box<dyn Job>>,
-    storage_failure: &Mutex<Option<String>>,
-) -> Vec<Box<dyn Job>> {
-    let before = conn.total_changes();
+fn commit_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>) -> Vec<Box<dyn Job>> {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
-            note(storage_failure, Err(&DbError::Sqlite(copy_error(&e))));
             for job in batch {
                 job.refuse(DbError::Sqlite(copy_error(&e)));
             }
@@ -146,9 +131,6 @@ fn commit_batch(
             // The caller's channel was dropped with the job: it hears "writer gone".
             Err(_) => (false, None),
         };
-        if let Some(reason) = done.as_ref().and_then(|d| d.storage_failure.clone()) {
-            set_failure(storage_failure, Some(reason));
-        }
         let end = if keep {
             tx.prepare_cached("RELEASE pv_job")
                 .and_then(|mut s| s.execute([]))
@@ -177,8 +159,6 @@ fn commit_batch(
         return jobs.collect();
     }
     let committed = tx.commit().map_err(|e| DbError::Sqlite(copy_error(&e)));
-    let changed = conn.total_changes() != before;
-    note(storage_failure, committed.as_ref().map(|()| changed));
     for answer in answers {
         answer(match &committed {
             Ok(()) => Ok(()),
@@ -197,23 +177,5 @@ fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
             Some(other.to_string()),
         ),
-    }
-}
-
-fn set_failure(storage_failure: &Mutex<Option<String>>, value: Option<String>) {
-    *storage_failure
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = value;
-}
-
-/// Remembers why writes fail for lack of storage, until a commit that changed rows proves
-/// the disk takes writes again.
-pub(super) fn note(storage_failure: &Mutex<Option<String>>, result: Result<bool, &DbError>) {
-    match result {
-        Ok(true) => set_failure(storage_failure, None),
-        Err(e) if e.is_storage_failure() => set_failure(storage_failure, Some(e.to_string())),
-        // A commit that wrote nothing, or a failure that is not about storage, says nothing
-        // new about the disk.
-        Ok(false) | Err(_) => {}
     }
 }

@@ -81,22 +81,55 @@ impl CronExpr {
         }
     }
 
-    /// The smallest gap in seconds between consecutive firings in the 31 days from `first`
+    /// The smallest gap in seconds between consecutive firings in the 8 years from `first`
     /// (`None` if it fires only once). Not just the first two: `0-4,20 * * * *` at 01:04
-    /// first fires 40 minutes apart, then every minute. Every day that fires repeats the
-    /// same times of day, so a month covers the month-end and weekday patterns too. At most
-    /// `SCAN_LIMIT` firings are looked at: an expression that fires that often in a month
-    /// has long shown its smallest gap (and a check must stay cheap).
+    /// first fires 40 minutes apart, then every minute. And not just a month: `59,0 23,0
+    /// 29,1 2,3 *` fires a minute apart only from 29 February to 1 March, once in four
+    /// years; 8 years hold at least one leap day (2100 is not one, 2096 and 2104 are).
+    ///
+    /// In UTC every day that fires fires at the same times of day (seconds, minutes and
+    /// hours do not depend on the date), so one full day gives every gap within a day, and
+    /// the gap between two firing days is from the day's last time to the next firing day's
+    /// first. That is one step per firing day: at most about 2,900 however often it fires.
     fn smallest_gap_from(&self, first: DateTime<Utc>) -> Option<i64> {
-        const SCAN_DAYS: i64 = 31;
-        const SCAN_LIMIT: usize = 20_000;
+        const SCAN_DAYS: i64 = 8 * 366;
         let end = first + Duration::days(SCAN_DAYS);
-        let mut prev = first;
-        let mut smallest: Option<i64> = None;
-        for t in self.cron.iter_after(first).take(SCAN_LIMIT) {
-            if t > end {
+        let next_day = |t: DateTime<Utc>| {
+            t.date_naive()
+                .succ_opt()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        };
+        // The first firing day may have started before `first`; the next one is whole.
+        let first_day_end = next_day(first)?;
+        let full_day = match self.first_at_or_after(first_day_end) {
+            Some(t) if t <= end => t.date_naive(),
+            _ => first.date_naive(),
+        };
+        let (mut smallest, last_time) = self.gaps_within(full_day)?;
+        let at_last_time = |day: chrono::NaiveDate| day.and_time(last_time).and_utc();
+        let mut day_last = at_last_time(first.date_naive());
+        while let Some(next) = next_day(day_last).and_then(|d| self.first_at_or_after(d)) {
+            if next > end {
                 break;
             }
+            let gap = (next - day_last).num_seconds();
+            smallest = Some(smallest.map_or(gap, |s: i64| s.min(gap)));
+            day_last = at_last_time(next.date_naive());
+        }
+        smallest
+    }
+
+    /// The smallest gap between firings on `day` (`None` inside when it fires once that
+    /// day) and the time of day of its last firing; `None` if it does not fire that day.
+    fn gaps_within(&self, day: chrono::NaiveDate) -> Option<(Option<i64>, chrono::NaiveTime)> {
+        let start = day.and_hms_opt(0, 0, 0)?.and_utc();
+        let end = start + Duration::days(1);
+        let first = self.first_at_or_after(start).filter(|t| *t < end)?;
+        let last = self.cron.find_previous_occurrence(&end, false).ok()?;
+        let mut prev = first;
+        let mut smallest: Option<i64> = None;
+        for t in self.cron.iter_after(first).take_while(|t| *t <= last) {
             let gap = (t - prev).num_seconds();
             smallest = Some(smallest.map_or(gap, |s| s.min(gap)));
             if gap <= 1 {
@@ -104,7 +137,11 @@ impl CronExpr {
             }
             prev = t;
         }
-        smallest
+        Some((smallest, last.time()))
+    }
+
+    fn first_at_or_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron.find_next_occurrence(&t, true).ok()
     }
 
     /// An expression already stored (validated when saved): no interval rule applies;
@@ -199,6 +236,22 @@ mod tests {
         let daily = CronExpr::parse("0 2 * * *", 0).unwrap();
         let first = daily.first_after(at_01_04).unwrap();
         assert_eq!(daily.smallest_gap_from(first), Some(86_400));
+    }
+
+    #[test]
+    fn a_gap_that_only_leap_years_have_is_refused() {
+        // 23:59 on 29 February, then 00:00 on 1 March: one minute apart, once every four
+        // years; every other gap of it is 59 minutes or more.
+        let leap = "59,0 23,0 29,1 2,3 *";
+        let err = CronExpr::parse(leap, 900).map(|e| e.normalized).unwrap_err();
+        assert!(err.contains("every 1 min"), "{err}");
+        let e = CronExpr::parse(leap, 0).unwrap();
+        // From just after a leap day, the next one is almost four years away.
+        let after_2028 = crate::clock::parse_time("2028-03-02T00:00:00Z").unwrap();
+        let first = e.first_after(after_2028).unwrap();
+        assert_eq!(e.smallest_gap_from(first), Some(60));
+        // The same times of day without the month change stay allowed.
+        assert!(CronExpr::parse("59,0 23,0 29,1 3,4 *", 900).is_ok());
     }
 
     #[test]

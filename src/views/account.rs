@@ -33,7 +33,8 @@ pub fn login(
     )
 }
 
-pub fn setup(csrf: &str, email: &str, error: Option<&str>) -> Markup {
+/// `code`: the setup code as typed, kept when only the password was wrong.
+pub fn setup(csrf: &str, code: &str, email: &str, error: Option<&str>) -> Markup {
     bare(
         "Set up policyvault",
         Some(csrf),
@@ -46,7 +47,10 @@ pub fn setup(csrf: &str, email: &str, error: Option<&str>) -> Markup {
                 }
                 form method="post" action="/setup" {
                     (csrf_field(csrf))
-                    label { "Email" input type="email" name="email" value=(email) autocomplete="username" required autofocus; }
+                    label { "Setup code"
+                        small.pv-muted { " (in the server's log from its latest start: the line “no account exists yet”, its setup_code)" }
+                        input.pv-mono type="text" name="setup_code" value=(code) autocomplete="off" spellcheck="false" required autofocus; }
+                    label { "Email" input type="email" name="email" value=(email) autocomplete="username" required; }
                     label { "Password" small.pv-muted { " (at least 12 characters)" }
                         input type="password" name="password" autocomplete="new-password" minlength="12" required; }
                     label { "Repeat password" input type="password" name="password_repeat" autocomplete="new-password" required; }

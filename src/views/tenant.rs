@@ -249,7 +249,20 @@ pub fn entra_check(value: &str, is_domain: bool, same: &[Tenant]) -> Markup {
     }
 }
 
-fn tenant_fields(f: &TenantForm, editing: bool, allow_custom: bool, secret_again: bool) -> Markup {
+/// Who sees which endpoint fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoints {
+    /// The server does not allow custom endpoints.
+    Hidden,
+    /// An owner who is not a superadmin: endpoints a superadmin set, read-only (they are
+    /// sent back as they are); none otherwise.
+    ReadOnly,
+    /// A superadmin.
+    Editable,
+}
+
+fn tenant_fields(f: &TenantForm, editing: bool, endpoints: Endpoints, secret_again: bool) -> Markup {
+    let has_custom = !f.graph_base_url.is_empty() || !f.login_base_url.is_empty();
     html! {
         label { "Name" input type="text" name="name" value=(f.name) required maxlength="100" placeholder="Contoso Ltd"; }
         div.grid {
@@ -273,13 +286,22 @@ fn tenant_fields(f: &TenantForm, editing: bool, allow_custom: bool, secret_again
                 }
             }
         }
-        @if allow_custom {
+        @if endpoints == Endpoints::Editable {
             details {
                 summary { "Custom endpoints (simulator, proxies)" }
                 div.grid {
                     label { "Graph base URL" input type="url" name="graph_base_url" value=(f.graph_base_url) placeholder="https://graph.microsoft.com"; }
                     label { "Login base URL" input type="url" name="login_base_url" value=(f.login_base_url) placeholder="https://login.microsoftonline.com"; }
                 }
+            }
+        } @else if endpoints == Endpoints::ReadOnly && has_custom {
+            details {
+                summary { "Custom endpoints (set by a superadmin)" }
+                div.grid {
+                    label { "Graph base URL" input type="url" name="graph_base_url" value=(f.graph_base_url) readonly; }
+                    label { "Login base URL" input type="url" name="login_base_url" value=(f.login_base_url) readonly; }
+                }
+                small.pv-muted { "Only a superadmin may change these." }
             }
         }
     }
@@ -303,7 +325,7 @@ pub fn new_form(nav: &Nav, f: &TenantForm, allow_custom: bool, errors: &[String]
             }
             form method="post" action="/tenants" {
                 (csrf_field(&nav.csrf))
-                (tenant_fields(f, false, allow_custom, !errors.is_empty()))
+                (tenant_fields(f, false, if allow_custom { Endpoints::Editable } else { Endpoints::Hidden }, !errors.is_empty()))
                 @if !same.is_empty() {
                     label #pv-add-again {
                         input type="checkbox" name="add_again" value="yes";
@@ -320,6 +342,11 @@ pub fn new_form(nav: &Nav, f: &TenantForm, allow_custom: bool, errors: &[String]
 }
 
 pub fn settings(nav: &Nav, t: &Tenant, f: &TenantForm, allow_custom: bool, error: Option<&str>) -> Markup {
+    let endpoints = match (allow_custom, nav.superadmin) {
+        (false, _) => Endpoints::Hidden,
+        (true, false) => Endpoints::ReadOnly,
+        (true, true) => Endpoints::Editable,
+    };
     page(
         nav,
         &format!("{} · Settings", t.name),
@@ -328,7 +355,7 @@ pub fn settings(nav: &Nav, t: &Tenant, f: &TenantForm, allow_custom: bool, error
             (tabs(t, Tab::Settings, true))
             form method="post" action={ "/t/" (t.id) "/settings" } {
                 (csrf_field(&nav.csrf))
-                (tenant_fields(f, true, allow_custom, error.is_some()))
+                (tenant_fields(f, true, endpoints, error.is_some()))
                 (form_error(error))
                 button type="submit" { "Save settings" }
             }

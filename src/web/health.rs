@@ -16,7 +16,7 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 when the database answers and takes writes, and the workers run.
+/// 200 when the database answers, its storage takes writes, and the workers run.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     let unavailable = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
     let db_ok = state
@@ -27,14 +27,12 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     if !db_ok {
         return unavailable("database unavailable".into());
     }
-    // Taking the write lock catches a read-only file; the last real write's outcome catches
-    // a full disk (an empty transaction writes nothing, so it cannot).
-    if let Err(e) = state.db.write(|_| Ok(())).await {
-        return unavailable(format!("database cannot write: {e}"));
-    }
-    if let Some(why) = state.db.storage_failure() {
+    // Probed now (at most every few seconds), not taken from the last real write: that
+    // said ready on a full disk until a write failed, and unready after space came back
+    // until one succeeded.
+    if let Err(why) = state.db.storage_writable().await {
         return unavailable(format!(
-            "database cannot write: {why}; free disk space (reads keep working meanwhile)"
+            "database cannot write: {why}; free disk space or make the data directory writable (reads keep working meanwhile)"
         ));
     }
     if state.engine.workers_alive() == 0 {

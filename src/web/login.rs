@@ -235,13 +235,16 @@ pub async fn view_setup_get(State(state): State<AppState>, headers: HeaderMap) -
     let (csrf, cookie) = anon_csrf(&state, &headers);
     Ok(html_with_cookie(
         StatusCode::OK,
-        views::account::setup(&csrf, "", None),
+        views::account::setup(&csrf, "", "", None),
         cookie,
     ))
 }
 
 #[derive(Deserialize)]
 pub struct SetupForm {
+    /// Absent is the same as wrong: the form is re-shown saying where the code is.
+    #[serde(default)]
+    setup_code: String,
     email: String,
     password: SecretString,
     password_repeat: SecretString,
@@ -254,10 +257,28 @@ pub async fn view_setup_post(
 ) -> Result<Response, AppError> {
     use secrecy::ExposeSecret;
     let (csrf, _) = anon_csrf(&state, &headers);
+    if !state.setup_code.matches(&form.setup_code) {
+        if !no_users_yet(&state).await? {
+            return Ok(Redirect::to("/login").into_response());
+        }
+        tracing::warn!("first-run setup refused: wrong setup code");
+        return Ok(html_with_cookie(
+            StatusCode::FORBIDDEN,
+            views::account::setup(
+                &csrf,
+                "",
+                &form.email,
+                Some(
+                    "That is not this server's setup code. It is in the server's log from its latest start (the line “no account exists yet”, its setup_code); every start makes a new one.",
+                ),
+            ),
+            None,
+        ));
+    }
     let invalid = |message: &str| {
         html_with_cookie(
             StatusCode::UNPROCESSABLE_ENTITY,
-            views::account::setup(&csrf, &form.email, Some(message)),
+            views::account::setup(&csrf, &form.setup_code, &form.email, Some(message)),
             None,
         )
     };

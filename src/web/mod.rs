@@ -1,7 +1,7 @@
 //! HTTP: the router, one file per area, and the JSON API under `api/`.
 //!
-//! Request path, outermost first: tracing → security headers → error rendering → caller
-//! resolution → CSRF → route. Tenant routes add the tenant guard as a route layer.
+//! Request path, outermost first: tracing → security headers → error rendering → host check
+//! → caller resolution → CSRF → route. Tenant routes add the tenant guard as a route layer.
 
 pub mod api;
 pub mod assets;
@@ -13,6 +13,7 @@ pub mod errors;
 pub mod extract;
 pub mod flash;
 pub mod health;
+pub mod host;
 pub mod inventory;
 pub mod invites;
 pub mod login;
@@ -191,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(errors::no_such_page)
         .layer(from_fn_with_state(state.clone(), csrf::protect))
         .layer(from_fn_with_state(state.clone(), caller::resolve))
+        .layer(from_fn_with_state(state.clone(), host::check))
         .layer(from_fn(errors::render))
         .layer(from_fn(security_headers::add))
         .layer(from_fn_with_state(state.clone(), security_headers::secure_cookies))

@@ -43,6 +43,9 @@ pub struct Shared {
     pub fragments: Arc<crate::web::sse::FragmentCache>,
     /// New API tokens between their creating POST and the page that shows them once.
     pub shown_once: Arc<crate::web::profile::ShownOnce>,
+    /// What the first-run setup page asks for; new at every start, logged while no account
+    /// exists (see `auth::setup_code`).
+    pub setup_code: crate::auth::setup_code::SetupCode,
 }
 
 // The auth middlewares take only the parts they need, so `auth` does not know the web layer.

@@ -214,6 +214,11 @@ pub async fn view_settings_post(
     Form(input): Form<TenantInput>,
 ) -> Result<Response, AppError> {
     access.require(Role::Owner)?;
+    // Custom endpoints aim the server (and the secret) at any host: a superadmin's call,
+    // like adding a tenant, not every owner's.
+    if !access.caller.user.superadmin && tenants::sets_new_custom_endpoints(&access.tenant, &input) {
+        return Err(AppError::Forbidden(tenants::CUSTOM_ENDPOINTS_SUPERADMIN_ONLY.into()));
+    }
     let page = page.in_tenant(&access.tenant.id);
     let form = refill(&input);
     let allow = state.settings.allow_custom_endpoints;

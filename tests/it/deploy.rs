@@ -171,7 +171,7 @@ async fn on_a_full_disk_reads_keep_working_and_readyz_says_the_database_cannot_w
         .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
 
-    // Space again: the next real write clears it.
+    // Space again: writes work and readiness is back.
     app.state.db.simulate_full_disk(false);
     app.create_tenant(&token, "A", "s").await;
     let res = reqwest::get(app.url("/readyz")).await.expect("readyz");

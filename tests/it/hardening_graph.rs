@@ -225,3 +225,122 @@ async fn moving_a_tenants_endpoint_or_ids_needs_the_secret_again() {
         .expect("move with secret");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
+
+/// Issue 20: custom endpoints point the server at any host (an internal one too), so only a
+/// superadmin may set them; a tenant's owner may not, on the page or through the API.
+#[tokio::test]
+async fn only_a_superadmin_sets_custom_endpoints_not_a_tenant_owner() {
+    const OWNER: &str = "owner@customer.test";
+    let (internal, hits) = catcher().await;
+    let (app, admin_token) = admin(ServeArgs::for_tests()).await;
+    let tid = app.create_tenant(&admin_token, "Contoso", "s3cret").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.create_user(OWNER, false).await;
+    let (status, body) = app
+        .api(
+            Method::POST,
+            &admin_token,
+            &format!("/api/v1/tenants/{tid}/members"),
+            Some(json!({"email": OWNER, "role": "owner"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (owner, csrf) = app.signed_in(OWNER).await;
+    let base = tenant_body("Contoso", "");
+    let form = |changes: &[(&str, &str)], secret: &str| {
+        let mut f: Vec<(String, String)> = ["name", "entra_tenant_id", "client_id", "cloud"]
+            .iter()
+            .map(|k| ((*k).to_owned(), base[*k].as_str().expect("field").to_owned()))
+            .collect();
+        f.push(("_csrf".into(), csrf.clone()));
+        f.push(("client_secret".into(), secret.to_owned()));
+        for (k, v) in changes {
+            f.retain(|(fk, _)| fk != k);
+            f.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        f
+    };
+    let settings = app.url(&format!("/t/{tid}/settings"));
+    for change in [
+        &[("graph_base_url", internal.as_str())][..],
+        &[("login_base_url", internal.as_str())][..],
+    ] {
+        // With the secret typed again, so nothing but the endpoint rule stands in the way.
+        let res = owner
+            .post(&settings)
+            .form(&form(change, "s3cret-again"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{change:?}");
+        let why = res.text().await.expect("body");
+        assert!(why.contains("only a superadmin"), "{why}");
+    }
+    let stored: (String, String) = app
+        .raw_db()
+        .query_row(
+            "SELECT graph_base_url, login_base_url FROM tenants WHERE id = ?1",
+            [&tid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("row");
+    assert_eq!(
+        stored,
+        (
+            "https://graph.microsoft.com".to_owned(),
+            "https://login.microsoftonline.com".to_owned()
+        )
+    );
+    // Through the API: the owner's token cannot create a tenant aimed there either.
+    let owner_token = app.token_for(OWNER).await;
+    let mut body = tenant_body("Inside", "s");
+    body["graph_base_url"] = json!(internal);
+    body["login_base_url"] = json!(internal);
+    let (status, answer) = app.api(Method::POST, &owner_token, "/api/v1/tenants", Some(body)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the internal host was never contacted");
+
+    // Endpoints a superadmin set stay: the owner still saves the other settings with them.
+    let (admin_client, admin_csrf) = app.signed_in(ADMIN_EMAIL).await;
+    let mut by_admin = form(
+        &[
+            ("graph_base_url", internal.as_str()),
+            ("login_base_url", internal.as_str()),
+        ],
+        "s3cret-again",
+    );
+    by_admin.retain(|(k, _)| k != "_csrf");
+    by_admin.push(("_csrf".into(), admin_csrf));
+    let res = admin_client
+        .post(&settings)
+        .form(&by_admin)
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "a superadmin sets them");
+    let page = app.page(&owner, &format!("/t/{tid}/settings")).await;
+    assert!(
+        page.contains("set by a superadmin") && page.contains(&format!("value=\"{internal}\" readonly")),
+        "the owner sees them read-only: {page}"
+    );
+    let res = owner
+        .post(&settings)
+        .form(&form(
+            &[
+                ("name", "Contoso EU"),
+                ("graph_base_url", internal.as_str()),
+                ("login_base_url", internal.as_str()),
+            ],
+            "",
+        ))
+        .send()
+        .await
+        .expect("rename");
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "renaming keeps the endpoints a superadmin set"
+    );
+}

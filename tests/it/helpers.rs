@@ -146,6 +146,12 @@ impl TestApp {
             .expect("user created");
     }
 
+    /// The code the setup page asks for: the server logs it at start, an in-process test
+    /// reads it from the state instead.
+    pub fn setup_code(&self) -> &str {
+        self.state.setup_code.reveal()
+    }
+
     /// First-run setup through the real page; returns a signed-in client and its CSRF token.
     pub async fn setup_admin(&self) -> (Client, String) {
         let c = browser();
@@ -161,6 +167,7 @@ impl TestApp {
             .post(self.url("/setup"))
             .form(&[
                 ("_csrf", csrf_of(&page).as_str()),
+                ("setup_code", self.setup_code()),
                 ("email", ADMIN_EMAIL),
                 ("password", PASSWORD),
                 ("password_repeat", PASSWORD),
@@ -363,6 +370,11 @@ impl ServerProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Everything it logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("logs").clone()
     }
 
     /// Stops the server (SIGKILL) and returns everything it logged.
