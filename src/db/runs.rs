@@ -518,6 +518,17 @@ pub fn tightening(c: &Connection, run_id: &str) -> DbResult<Vec<(String, String)
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The labels of a run's items whose Conditional Access policy is enforced on all users with
+/// no exclusion and tightened (`unguarded`): a live restore of them needs the tick.
+pub fn unguarded(c: &Connection, run_id: &str) -> DbResult<Vec<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT label FROM run_items WHERE run_id = ?1 AND status = 'succeeded' AND json_valid(result)
+         AND json_extract(result, '$.unguarded') = 1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([run_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,9 @@ pub enum ErrorCode {
     UnresolvedReference,
     /// An encrypted value (OMA-URI secret) could not be read in plain text.
     SecretUnreadable,
+    /// A write would tighten a Conditional Access policy enforced on all users with no
+    /// exclusion, and the owner did not accept the tightening.
+    TighteningNotAccepted,
     PermissionRevoked,
     WorkerLost,
     Internal,
@@ -45,6 +48,7 @@ impl ErrorCode {
             ErrorCode::IncompleteCapture => "incomplete_capture",
             ErrorCode::UnresolvedReference => "unresolved_reference",
             ErrorCode::SecretUnreadable => "secret_unreadable",
+            ErrorCode::TighteningNotAccepted => "tightening_not_accepted",
             ErrorCode::PermissionRevoked => "permission_revoked",
             ErrorCode::WorkerLost => "worker_lost",
             ErrorCode::Internal => "internal",
@@ -71,6 +75,9 @@ pub fn describe(code: &str) -> &'static str {
         "unresolved_reference" => "It points at an object that exists neither in the tenant nor in this restore",
         "secret_unreadable" => {
             "An encrypted setting's value could not be read; the app registration needs DeviceManagementConfiguration.ReadWrite.All"
+        }
+        "tightening_not_accepted" => {
+            "Not written: it would tighten a Conditional Access policy enforced on all users with no exclusion, which can lock everyone out (admins included); preview again and tick the tightening to accept it"
         }
         "permission_revoked" => "The person who started it no longer has the role for it",
         "worker_lost" => "The server stopped while working on it and could not finish",

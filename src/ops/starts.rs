@@ -104,6 +104,10 @@ pub struct RestoreRequest {
     /// report-only) or `as_captured`.
     #[serde(default)]
     pub conditional_access_state: Option<String>,
+    /// A live restore writes a change that tightens a Conditional Access policy enforced on
+    /// all users with no exclusion only when this is true (the confirmation's tick).
+    #[serde(default)]
+    pub accept_ca_tightening: Option<bool>,
 }
 
 /// Live writes need the owner role and the tenant's name typed as confirmation.
@@ -185,6 +189,7 @@ pub async fn restore(
                 "include_assignments": req.include_assignments.unwrap_or(true),
                 "backup_set_id": set.id,
                 "conditional_access_state": ca_state,
+                (super::conditional_access::ACCEPT_PARAM): !req.dry_run && req.accept_ca_tightening == Some(true),
             }),
             items,
             audit_action: (!req.dry_run).then_some("restore.started"),

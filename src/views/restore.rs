@@ -290,10 +290,18 @@ pub fn outcome(run: &Run, counts: &ActionCounts) -> Markup {
     html! { p #pv-outcome.pv-outcome { strong { (outcome_line(run, counts)) } } }
 }
 
+/// The Conditional Access changes of a preview that tighten access: (item label, change),
+/// and the labels of the items enforced on all users with no exclusion.
+pub struct Tightening<'a> {
+    pub changes: &'a [(String, String)],
+    pub unguarded: &'a [String],
+}
+
 /// On a finished preview: restore the previewed items live, confirmed by the tenant's name.
-/// `tightens` (item label, change) lists every Conditional Access change that tightens
-/// access, shown before the name is typed; `show` keeps the page's item filter on a retry.
-pub fn restore_form(nav: &Nav, t: &Tenant, preview: &Run, tightens: &[(String, String)], show: &str) -> Markup {
+/// Every Conditional Access change that tightens access is listed before the name is typed,
+/// with its own tick to accept them; the tick is required when a policy on all users with no
+/// exclusion is among them. `show` keeps the page's item filter on a retry.
+pub fn restore_form(nav: &Nav, t: &Tenant, preview: &Run, ca: &Tightening<'_>, show: &str) -> Markup {
     html! {
         article.pv-confirm {
             header { strong {
@@ -301,17 +309,29 @@ pub fn restore_form(nav: &Nav, t: &Tenant, preview: &Run, tightens: &[(String, S
                 (t.name)
             } }
             p { "This writes to the customer's Intune. The current state of every policy it touches is saved first, so you can undo it." }
-            @if !tightens.is_empty() {
+            @if !ca.changes.is_empty() {
                 div.pv-flash.error #pv-tightens role="alert" {
                     strong { "These changes tighten access: " }
                     ul {
-                        @for (label, change) in tightens { li { (label) ": " (change) } }
+                        @for (label, change) in ca.changes { li { (label) ": " (change) } }
+                    }
+                    @if !ca.unguarded.is_empty() {
+                        p #pv-unguarded {
+                            strong { (ca.unguarded.join(", ")) }
+                            " applies to all users with no exclusion: a mistake here locks out every user, admins included. It is restored only with the tick below."
+                        }
                     }
                 }
             }
             form method="post" action={ "/t/" (t.id) "/runs/" (preview.id) "/restore" } {
                 (csrf_field(&nav.csrf))
                 input type="hidden" name="show" value=(show);
+                @if !ca.changes.is_empty() {
+                    label.pv-option {
+                        input type="checkbox" name="accept_ca_tightening" value="true" required[!ca.unguarded.is_empty()];
+                        " I accept the changes that tighten access"
+                    }
+                }
                 label { "Type the tenant's name to confirm: " strong { (t.name) } input type="text" name="confirm" autocomplete="off" required; }
                 button.pv-danger type="submit" { "Restore live" }
             }

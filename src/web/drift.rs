@@ -145,6 +145,7 @@ pub async fn view_drift_post(
         include_assignments: Some(true),
         confirm: None,
         conditional_access_state: None,
+        accept_ca_tightening: None,
     };
     let s = starts::restore(&state.engine, &access, &set, req).await?;
     Ok(Redirect::to(&format!("/t/{}/drift?run={}", access.tenant.id, s.run.id)).into_response())

@@ -157,6 +157,7 @@ fn preview_request(set_id: &str, item_ids: Vec<String>, fields: &[(String, Strin
         dry_run: true,
         include_assignments: Some(fields.iter().any(|(k, v)| k == "include_assignments" && v == "true")),
         confirm: None,
+        accept_ca_tightening: None,
         conditional_access_state: fields
             .iter()
             .find(|(k, _)| k == "conditional_access_state")
@@ -214,10 +215,12 @@ pub async fn view_restore_version_post(
 }
 
 #[derive(Deserialize)]
-pub struct Confirm {
+pub struct Confirmation {
     confirm: String,
     /// The item filter of the page the form was on, kept when the form comes back.
     show: Option<String>,
+    /// The tick accepting the Conditional Access changes that tighten access (`true`).
+    accept_ca_tightening: Option<String>,
 }
 
 /// `?show=` to go back to: one the run page understands, or none.
@@ -233,7 +236,7 @@ pub async fn view_restore_post(
     State(state): State<AppState>,
     access: TenantAccess,
     Path((_, rid)): Path<(String, String)>,
-    Form(f): Form<Confirm>,
+    Form(f): Form<Confirmation>,
 ) -> Result<Response, AppError> {
     let preview = load_run(&state.db, &access, &rid).await?;
     if preview.kind != crate::ops::restore::PREVIEW || !preview.is_terminal() {
@@ -244,7 +247,20 @@ pub async fn view_restore_post(
     let params: Value = serde_json::from_str(&preview.params).unwrap_or_default();
     let set = load_set(&state, &access, params["backup_set_id"].as_str().unwrap_or_default()).await?;
     let pid = preview.id.clone();
-    let items = state.db.read(move |c| runs::items(c, &pid, u32::MAX, 0)).await?;
+    let (items, unguarded) = state
+        .db
+        .read(move |c| Ok((runs::items(c, &pid, u32::MAX, 0)?, runs::unguarded(c, &pid)?)))
+        .await?;
+    let accepted = f.accept_ca_tightening.as_deref() == Some("true");
+    let from = format!("{}{}", preview.id, show_query(f.show.as_deref()));
+    if !accepted && !unguarded.is_empty() {
+        // Refused before anything starts; the execute checks again against the live state.
+        let refused = Err(AppError::Invalid(format!(
+            "Not restored: this restore tightens {} while it is enforced on all users with no exclusion, so a mistake there locks out every user, admins included. Tick “I accept the changes that tighten access” to restore it.",
+            unguarded.join(", ")
+        )));
+        return confirmed(&access, &from, refused);
+    }
     let req = RestoreRequest {
         backup_set_id: set.id.clone(),
         item_ids: Some(items.into_iter().map(|i| i.item_id).collect()),
@@ -252,13 +268,10 @@ pub async fn view_restore_post(
         include_assignments: params["include_assignments"].as_bool(),
         confirm: Some(f.confirm),
         conditional_access_state: params["conditional_access_state"].as_str().map(str::to_owned),
+        accept_ca_tightening: Some(accepted),
     };
     let started = starts::restore(&state.engine, &access, &set, req).await;
-    confirmed(
-        &access,
-        &format!("{}{}", preview.id, show_query(f.show.as_deref())),
-        started,
-    )
+    confirmed(&access, &from, started)
 }
 
 /// A live start from a run page: on success its new run; a wrong confirmation goes back to
@@ -279,7 +292,7 @@ pub async fn view_undo_post(
     State(state): State<AppState>,
     access: TenantAccess,
     Path((_, rid)): Path<(String, String)>,
-    Form(f): Form<Confirm>,
+    Form(f): Form<Confirmation>,
 ) -> Result<Response, AppError> {
     let run = load_run(&state.db, &access, &rid).await?;
     let started = starts::undo(&state.engine, &access, &run, Some(&f.confirm)).await;
@@ -290,7 +303,7 @@ pub async fn view_rerun_post(
     State(state): State<AppState>,
     access: TenantAccess,
     Path((_, rid)): Path<(String, String)>,
-    Form(f): Form<Confirm>,
+    Form(f): Form<Confirmation>,
 ) -> Result<Response, AppError> {
     let run = load_run(&state.db, &access, &rid).await?;
     let started = starts::rerun(&state.engine, &access, &run, true, Some(&f.confirm)).await;
@@ -333,16 +346,28 @@ pub async fn view_run_actions_get(
         return Ok(Html(String::new()).into_response());
     }
     let id = run.id.clone();
-    let (counts, tightens) = state
+    let (counts, tightens, unguarded) = state
         .db
-        .read(move |c| Ok((runs::action_counts(c, &id)?, runs::tightening(c, &id)?)))
+        .read(move |c| {
+            Ok((
+                runs::action_counts(c, &id)?,
+                runs::tightening(c, &id)?,
+                runs::unguarded(c, &id)?,
+            ))
+        })
         .await?;
     let show = match q.show.as_deref() {
         Some(s) if s == "all" || super::runs::showable(Some(s)).is_some() => s,
         _ => "all",
     };
     let next = match run.kind.as_str() {
-        PREVIEW if owner && run.succeeded > 0 => view::restore_form(&page.nav, &access.tenant, &run, &tightens, show),
+        PREVIEW if owner && run.succeeded > 0 => {
+            let ca = view::Tightening {
+                changes: &tightens,
+                unguarded: &unguarded,
+            };
+            view::restore_form(&page.nav, &access.tenant, &run, &ca, show)
+        }
         PREVIEW if run.succeeded > 0 => view::owner_needed(),
         PREVIEW if run.failed == 0 => view::nothing_to_restore(),
         EXECUTE | RERUN if owner => view::after_restore(&page.nav, &access.tenant, &run),

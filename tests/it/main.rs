@@ -10,6 +10,7 @@ mod browser;
 mod bulk;
 mod capture_from_list;
 mod cli;
+mod conditional_access_tightening;
 mod crash;
 mod csrf;
 mod db;

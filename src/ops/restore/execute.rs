@@ -34,7 +34,7 @@ struct ExecuteCtx {
     deps: Deps,
     sealer: Sealer,
     run_id: String,
-    keep_ca_state: bool,
+    ca: CaRules,
     /// An undo puts back exactly what was there before, dangling references included: it
     /// rewrites nothing.
     rewrite_references: bool,
@@ -43,6 +43,29 @@ struct ExecuteCtx {
     order: Vec<(String, &'static PolicyType, String)>,
     /// The live state of the next items, read ahead in `$batch` windows (`None`: gone).
     live: HashMap<String, Result<Option<Value>, ItemOutcome>>,
+}
+
+/// How the run writes Conditional Access policies.
+struct CaRules {
+    /// A created policy keeps its captured state (else it lands in report-only).
+    keep_state: bool,
+    /// A write that tightens a policy enforced on all users with no exclusion is refused:
+    /// unless the owner accepted the tightening, or the run is an undo (which puts back what
+    /// was live minutes before).
+    guard: bool,
+}
+
+/// The Conditional Access changes writing `doc` as planned makes that tighten access (none
+/// for other types).
+fn tightening(ty: &PolicyType, plan: &Plan, doc: &Value) -> Vec<String> {
+    if !ca::is_ca(ty) {
+        return Vec::new();
+    }
+    match plan {
+        Plan::Update { live, .. } => ca::tightening(Some(live), doc),
+        Plan::Create => ca::tightening(None, doc),
+        Plan::Unchanged => Vec::new(),
+    }
 }
 
 /// An item made ready to write, or its outcome when there is nothing to write.
@@ -89,7 +112,10 @@ impl RunHandler for Execute {
             deps: self.0.clone(),
             sealer: self.0.sealer(&run.tenant_id),
             run_id: run.id.clone(),
-            keep_ca_state: ca::keeps_state(run),
+            ca: CaRules {
+                keep_state: ca::keeps_state(run),
+                guard: !ca::accepts_tightening(run) && run.target_type != "undo",
+            },
             rewrite_references: run.target_type != "undo",
             assignments: include_assignments(run),
             order: pending_targets(&self.0, run).await?,
@@ -406,7 +432,18 @@ impl ExecuteCtx {
             return Prepared::Done(failure);
         }
         if ca::is_ca(ty) && matches!(plan, Plan::Create) {
-            doc = ca::as_created(doc, self.keep_ca_state);
+            doc = ca::as_created(doc, self.ca.keep_state);
+        }
+        // Judged against the live state read just now, not the preview's.
+        if self.ca.guard && ca::is_ca(ty) && ca::unguarded(&doc) {
+            let tightens = tightening(ty, &plan, &doc);
+            if !tightens.is_empty() {
+                return Prepared::Done(ItemOutcome::Failed {
+                    result: Some(json!({"action": plan.action(), "tightens": tightens})),
+                    code: ErrorCode::TighteningNotAccepted,
+                    context: json!({"policy_type": ty.key, "reason": ca::REFUSED}),
+                });
+            }
         }
         Prepared::Write {
             ty,
@@ -427,7 +464,11 @@ impl ExecuteCtx {
                 doc,
                 plan,
                 report,
-            } => noted(self.write_planned(ty, &src, &doc, &plan).await, "references", report),
+            } => {
+                let outcome = noted(self.write_planned(ty, &src, &doc, &plan).await, "references", report);
+                // What the owner accepted, on the record of the restore.
+                noted(outcome, "tightens", json!(tightening(ty, &plan, &doc)))
+            }
         }
     }
 

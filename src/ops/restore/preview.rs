@@ -1,6 +1,7 @@
 //! `restore.preview`: per item, what a live restore would do (create, update with the field
 //! diff, or nothing), which references it would rewrite or cannot resolve, and which
-//! Conditional Access changes would tighten access. Holds only a `GraphReader`: it cannot
+//! Conditional Access changes would tighten access (`tightens`, and `unguarded` when the
+//! policy is enforced on all users with no exclusion). Holds only a `GraphReader`: it cannot
 //! write.
 
 use async_trait::async_trait;
@@ -108,7 +109,11 @@ impl RunContext for PreviewCtx {
             } else {
                 doc.clone()
             };
-            return noted(outcome, "tightens", json!(ca::tightening(live.as_ref(), &written)));
+            let tightens = ca::tightening(live.as_ref(), &written);
+            // Such an item is refused by a live restore unless the tightening is accepted.
+            let unguarded = !tightens.is_empty() && ca::unguarded(&written);
+            let outcome = noted(outcome, "tightens", json!(tightens));
+            return noted(outcome, "unguarded", if unguarded { json!(true) } else { json!(null) });
         }
         outcome
     }

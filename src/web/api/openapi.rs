@@ -283,6 +283,12 @@ pub struct RestoreBody {
     /// `report_only` (default: a re-created Conditional Access policy lands in report-only)
     /// or `as_captured`.
     pub conditional_access_state: Option<String>,
+    /// Default false. A live restore writes a Conditional Access change that tightens access
+    /// (a `tightens` entry of the preview) to a policy enforced on all users with no user,
+    /// group or role excluded (`unguarded: true` in the preview) only when this is true;
+    /// otherwise that item fails with `tightening_not_accepted` and nothing is written to it.
+    /// Recorded in the run's params.
+    pub accept_ca_tightening: Option<bool>,
 }
 
 #[derive(ToSchema)]
