@@ -16,6 +16,7 @@ use super::state::AppState;
 use crate::accounts;
 use crate::audit::{self, Event};
 use crate::auth::caller::{Caller, Via};
+use crate::auth::throttle::Refusal;
 use crate::auth::{csrf, password, session};
 use crate::db::users;
 use crate::error::AppError;
@@ -125,18 +126,25 @@ pub async fn view_login_post(
         )
     };
 
-    if let Err(wait) = state.throttle.check(&email, peer.ip()) {
-        let minutes = wait.as_secs().div_ceil(60);
-        let mut res = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed sign-ins. Try again in {minutes} minute(s), or ask an administrator to reset the password."
-            ),
-        );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
-        return Ok(res);
-    }
+    let attempt = match state.throttle.begin(&email, peer.ip()) {
+        Ok(attempt) => attempt,
+        Err(refusal) => {
+            let message = match refusal {
+                Refusal::Locked(wait) => format!(
+                    "Too many failed sign-ins. Try again in {} minute(s), or ask an administrator to reset the password.",
+                    wait.as_secs().div_ceil(60)
+                ),
+                Refusal::Busy => {
+                    "Too many sign-ins for this account at once. Wait a few seconds and try again.".to_owned()
+                }
+            };
+            let mut res = refuse(StatusCode::TOO_MANY_REQUESTS, &message);
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(refusal.wait().as_secs().max(1)));
+            return Ok(res);
+        }
+    };
+    attempt.wait_turn().await;
 
     let lookup = email.clone();
     let found = state.db.read(move |c| users::credentials(c, &lookup)).await?;
@@ -156,7 +164,7 @@ pub async fn view_login_post(
             // A disabled account answers exactly like a wrong password (and counts like
             // one): saying "disabled" would confirm the password to whoever guessed it.
             // The audit log keeps the real reason for administrators.
-            state.throttle.record_failure(&email, peer.ip());
+            attempt.failed();
             record_login(
                 &state,
                 &email,
@@ -167,7 +175,7 @@ pub async fn view_login_post(
             return Ok(refuse(StatusCode::UNAUTHORIZED, "Wrong email or password."));
         }
     };
-    state.throttle.record_success(&email);
+    attempt.succeeded();
     record_login(
         &state,
         &user.email,

@@ -172,3 +172,101 @@ async fn after_sign_in_the_user_lands_where_they_were_going_but_never_off_site()
         .expect("post");
     assert_eq!(res.headers()["location"], "/");
 }
+
+/// Issue 20 finding 5: concurrent guesses all passed the brake's check before the first
+/// failure was recorded. The attempt is now reserved before the password is hashed, so of
+/// 30 wrong guesses and the right password sent at once, at most the 5 free attempts are
+/// checked and the rest are refused as throttled, the right one included unless it was
+/// among the first 5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_cannot_outrun_the_per_account_limit() {
+    let app = spawn_app().await;
+    app.create_user("ops@msp.test", false).await;
+    // Every client first has its login page (and its pre-login token), so the posts below
+    // leave at the same moment.
+    let mut ready = Vec::new();
+    for i in 0..31 {
+        let c = crate::helpers::browser();
+        let page = c
+            .get(app.url("/login"))
+            .send()
+            .await
+            .expect("get login")
+            .text()
+            .await
+            .expect("body");
+        let password = if i == 30 { PASSWORD } else { "wrong password!!" };
+        ready.push((c, crate::helpers::csrf_of(&page), password));
+    }
+    let url = app.url("/login");
+    let posts = ready.iter().map(|(c, csrf, password)| {
+        let url = url.clone();
+        async move {
+            c.post(url)
+                .form(&[
+                    ("_csrf", csrf.as_str()),
+                    ("email", "ops@msp.test"),
+                    ("password", password),
+                    ("next", "/"),
+                ])
+                .send()
+                .await
+                .expect("post login")
+                .status()
+        }
+    });
+    let answers = futures_util::future::join_all(posts).await;
+    let checked = answers
+        .iter()
+        .filter(|s| matches!(**s, StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER))
+        .count();
+    let throttled = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(checked <= 5, "{checked} passwords were checked: {answers:?}");
+    assert_eq!(checked + throttled, 31, "{answers:?}");
+    let audited: i64 = app
+        .raw_db()
+        .query_row(
+            "SELECT count(*) FROM audit_events WHERE action IN ('login.failed', 'login.succeeded')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert_eq!(
+        usize::try_from(audited).ok(),
+        Some(checked),
+        "one audit event per checked password"
+    );
+}
+
+/// Finding 5, the profile's password change: it shares the brake (and its reservation), so
+/// a stolen session cannot guess the current password in parallel either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_of_the_current_password_are_limited_too() {
+    let app = spawn_app().await;
+    app.create_user("ops@msp.test", false).await;
+    let (c, csrf) = app.signed_in("ops@msp.test").await;
+    let posts = (0..30).map(|_| {
+        let (c, csrf) = (c.clone(), csrf.clone());
+        let url = app.url("/profile/password");
+        async move {
+            c.post(url)
+                .header("x-csrf-token", csrf)
+                .form(&[("current", "wrong password!!"), ("new", "another long password")])
+                .send()
+                .await
+                .expect("post password")
+                .status()
+        }
+    });
+    let answers = futures_util::future::join_all(posts).await;
+    let checked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let throttled = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(checked <= 5, "{checked} current passwords were checked: {answers:?}");
+    assert_eq!(checked + throttled, 30, "{answers:?}");
+    // The login form counts the same failures: the account is braked there too.
+    let (_, res) = app.login("ops@msp.test", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
