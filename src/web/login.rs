@@ -1,8 +1,6 @@
 //! Sign in, sign out, and the first-run setup page.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::Markup;
@@ -10,7 +8,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::Form;
+use super::extract::{ClientIp, Form};
 use super::flash::{self, Kind};
 use super::state::AppState;
 use crate::accounts;
@@ -111,7 +109,7 @@ pub struct LoginForm {
 
 pub async fn view_login_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
@@ -126,7 +124,7 @@ pub async fn view_login_post(
         )
     };
 
-    let attempt = match state.throttle.begin(&email, peer.ip()) {
+    let attempt = match state.throttle.begin(&email, client) {
         Ok(attempt) => attempt,
         Err(refusal) => {
             let message = match refusal {
@@ -169,7 +167,7 @@ pub async fn view_login_post(
                 &state,
                 &email,
                 "login.failed",
-                json!({"reason": reason, "address": peer.ip().to_string()}),
+                json!({"reason": reason, "address": client.to_string()}),
             )
             .await?;
             return Ok(refuse(StatusCode::UNAUTHORIZED, "Wrong email or password."));
@@ -180,7 +178,7 @@ pub async fn view_login_post(
         &state,
         &user.email,
         "login.succeeded",
-        json!({"user_id": user.id, "address": peer.ip().to_string()}),
+        json!({"user_id": user.id, "address": client.to_string()}),
     )
     .await?;
     let ua = headers

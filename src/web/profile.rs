@@ -1,14 +1,12 @@
 //! `/profile`: API tokens and the user's own password.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::extract::Form;
+use super::extract::{ClientIp, Form};
 use super::flash::{self, Kind};
 use super::page::{Page, respond_invalid};
 use super::state::AppState;
@@ -124,12 +122,12 @@ pub struct ChangePassword {
 /// account's password (which may be reused elsewhere) at full speed.
 pub async fn view_password_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     page: Page,
     Form(form): Form<ChangePassword>,
 ) -> Result<Response, AppError> {
     let email = page.caller.user.email.clone();
-    let attempt = match state.throttle.begin(&email, peer.ip()) {
+    let attempt = match state.throttle.begin(&email, client) {
         Ok(attempt) => attempt,
         Err(refusal) => {
             let message = match refusal {
