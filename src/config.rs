@@ -164,6 +164,13 @@ pub struct ServeArgs {
     /// typo such as `* * * * *` cannot spend a tenant's Graph quota every minute.
     #[arg(long, env = "PV_SCHEDULE_MIN_INTERVAL_SECS", default_value_t = 900)]
     pub schedule_min_interval_secs: u64,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed: comma-separated addresses or
+    /// CIDR ranges (`127.0.0.1,10.0.0.0/8`). Only for a connection from one of them, the
+    /// client is the rightmost address in that header that is not itself a trusted proxy;
+    /// every other connection is its own peer address, whatever it sends. Empty: no proxy.
+    #[arg(long, env = "PV_TRUSTED_PROXIES", default_value = "", value_parser = crate::client_addr::parse_list)]
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 /// Accepts the spellings people use in environment files.
@@ -213,6 +220,7 @@ impl ServeArgs {
             schedule_min_interval_secs: 1,
             header_timeout_secs: 30,
             graph_limit_percent: crate::graph::limiter::DEFAULT_PERCENT,
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
         }
     }
 }

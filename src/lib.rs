@@ -3,6 +3,7 @@
 //! # Layout
 //! - `config`: the command line and its `PV_*` environment variables.
 //! - `startup`: builds and runs the server (also used by every integration test).
+//! - `client_addr`: who the client is behind trusted reverse proxies (`X-Forwarded-For`).
 //! - `cli`: the non-server commands (`user add`, `token create`, `db backup`, `healthcheck`, `demo`).
 //! - `error`: `AppError`, the one error type of every handler.
 //! - `clock`: timestamps and ids in the one format we store.
@@ -26,6 +27,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -1,8 +1,6 @@
 //! Sign in, sign out, and the first-run setup page.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::Markup;
@@ -10,12 +8,13 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::Form;
+use super::extract::{ClientIp, Form};
 use super::flash::{self, Kind};
 use super::state::AppState;
 use crate::accounts;
 use crate::audit::{self, Event};
 use crate::auth::caller::{Caller, Via};
+use crate::auth::throttle::Refusal;
 use crate::auth::{csrf, password, session};
 use crate::db::users;
 use crate::error::AppError;
@@ -110,7 +109,7 @@ pub struct LoginForm {
 
 pub async fn view_login_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
@@ -125,18 +124,25 @@ pub async fn view_login_post(
         )
     };
 
-    if let Err(wait) = state.throttle.check(&email, peer.ip()) {
-        let minutes = wait.as_secs().div_ceil(60);
-        let mut res = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed sign-ins. Try again in {minutes} minute(s), or ask an administrator to reset the password."
-            ),
-        );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
-        return Ok(res);
-    }
+    let attempt = match state.throttle.begin(&email, client) {
+        Ok(attempt) => attempt,
+        Err(refusal) => {
+            let message = match refusal {
+                Refusal::Locked(wait) => format!(
+                    "Too many failed sign-ins. Try again in {} minute(s), or ask an administrator to reset the password.",
+                    wait.as_secs().div_ceil(60)
+                ),
+                Refusal::Busy => {
+                    "Too many sign-ins for this account at once. Wait a few seconds and try again.".to_owned()
+                }
+            };
+            let mut res = refuse(StatusCode::TOO_MANY_REQUESTS, &message);
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(refusal.wait().as_secs().max(1)));
+            return Ok(res);
+        }
+    };
+    attempt.wait_turn().await;
 
     let lookup = email.clone();
     let found = state.db.read(move |c| users::credentials(c, &lookup)).await?;
@@ -156,23 +162,23 @@ pub async fn view_login_post(
             // A disabled account answers exactly like a wrong password (and counts like
             // one): saying "disabled" would confirm the password to whoever guessed it.
             // The audit log keeps the real reason for administrators.
-            state.throttle.record_failure(&email, peer.ip());
+            attempt.failed();
             record_login(
                 &state,
                 &email,
                 "login.failed",
-                json!({"reason": reason, "address": peer.ip().to_string()}),
+                json!({"reason": reason, "address": client.to_string()}),
             )
             .await?;
             return Ok(refuse(StatusCode::UNAUTHORIZED, "Wrong email or password."));
         }
     };
-    state.throttle.record_success(&email);
+    attempt.succeeded();
     record_login(
         &state,
         &user.email,
         "login.succeeded",
-        json!({"user_id": user.id, "address": peer.ip().to_string()}),
+        json!({"user_id": user.id, "address": client.to_string()}),
     )
     .await?;
     let ua = headers

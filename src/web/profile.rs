@@ -1,19 +1,18 @@
 //! `/profile`: API tokens and the user's own password.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::extract::Form;
+use super::extract::{ClientIp, Form};
 use super::flash::{self, Kind};
 use super::page::{Page, respond_invalid};
 use super::state::AppState;
 use crate::accounts;
 use crate::auth::password;
+use crate::auth::throttle::Refusal;
 use crate::db::{tokens, users};
 use crate::error::AppError;
 use crate::views;
@@ -123,19 +122,28 @@ pub struct ChangePassword {
 /// account's password (which may be reused elsewhere) at full speed.
 pub async fn view_password_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     page: Page,
     Form(form): Form<ChangePassword>,
 ) -> Result<Response, AppError> {
     let email = page.caller.user.email.clone();
-    if let Err(wait) = state.throttle.check(&email, peer.ip()) {
-        let minutes = wait.as_secs().div_ceil(60);
-        let message = format!("Too many wrong passwords. Try again in {minutes} minute(s).");
-        let mut res = render(&state, &page, None, Some(&message), StatusCode::TOO_MANY_REQUESTS).await?;
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
-        return Ok(res);
-    }
+    let attempt = match state.throttle.begin(&email, client) {
+        Ok(attempt) => attempt,
+        Err(refusal) => {
+            let message = match refusal {
+                Refusal::Locked(wait) => format!(
+                    "Too many wrong passwords. Try again in {} minute(s).",
+                    wait.as_secs().div_ceil(60)
+                ),
+                Refusal::Busy => "Too many password changes at once. Wait a few seconds and try again.".to_owned(),
+            };
+            let mut res = render(&state, &page, None, Some(&message), StatusCode::TOO_MANY_REQUESTS).await?;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(refusal.wait().as_secs().max(1)));
+            return Ok(res);
+        }
+    };
+    attempt.wait_turn().await;
     let lookup = email.clone();
     let stored = state
         .db
@@ -143,7 +151,7 @@ pub async fn view_password_post(
         .await?
         .map(|(_, h)| h);
     if !password::verify(form.current, stored).await {
-        state.throttle.record_failure(&email, peer.ip());
+        attempt.failed();
         return render(
             &state,
             &page,
@@ -153,7 +161,7 @@ pub async fn view_password_post(
         )
         .await;
     }
-    state.throttle.record_success(&email);
+    attempt.succeeded();
     let user = &page.caller.user;
     let revoke = form.revoke_tokens.is_some();
     match accounts::reset_password(&state.db, &user.id, form.new, revoke, &user.email).await {
