@@ -1,6 +1,7 @@
 //! Sign in, sign out, and the first-run setup page.
 
 use axum::extract::{Query, State};
+use axum::Extension;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::Markup;
@@ -33,6 +34,15 @@ pub(super) fn anon_csrf(state: &AppState, headers: &HeaderMap) -> (String, Optio
     }
 }
 
+/// The token for a form shown again in answer to a pre-login POST: the one `csrf::protect`
+/// rotated in (it also sets it as the cookie), else the browser's own.
+pub(super) fn form_csrf(state: &AppState, headers: &HeaderMap, rotated: Option<Extension<csrf::Rotated>>) -> String {
+    match rotated {
+        Some(Extension(csrf::Rotated(t))) => t,
+        None => anon_csrf(state, headers).0,
+    }
+}
+
 fn html_with_cookie(status: StatusCode, markup: Markup, cookies: impl IntoIterator<Item = HeaderValue>) -> Response {
     let mut res = (status, Html(markup.into_string())).into_response();
     for c in cookies {
@@ -60,7 +70,14 @@ fn safe_next(next: Option<&str>) -> String {
         return HOME.to_owned();
     };
     match base.join(&cleaned) {
-        Ok(url) if url.origin() == base.origin() && !cleaned.starts_with("//") && !cleaned.starts_with("/\\") => {
+        // The resolved path is checked too: `/.//evil.example` resolves to `//evil.example`,
+        // which a browser reads as another host.
+        Ok(url)
+            if url.origin() == base.origin()
+                && !cleaned.starts_with("//")
+                && !cleaned.starts_with("/\\")
+                && !url.path().starts_with("//") =>
+        {
             let mut out = url.path().to_owned();
             if let Some(q) = url.query() {
                 out.push('?');
@@ -111,9 +128,10 @@ pub async fn view_login_post(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
+    rotated: Option<Extension<csrf::Rotated>>,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let (csrf, _) = anon_csrf(&state, &headers);
+    let csrf = form_csrf(&state, &headers, rotated);
     let email = form.email.trim().to_lowercase();
     let next = safe_next(form.next.as_deref());
     let refuse = |status, message: &str| {
@@ -259,10 +277,11 @@ pub struct SetupForm {
 pub async fn view_setup_post(
     State(state): State<AppState>,
     headers: HeaderMap,
+    rotated: Option<Extension<csrf::Rotated>>,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
     use secrecy::ExposeSecret;
-    let (csrf, _) = anon_csrf(&state, &headers);
+    let csrf = form_csrf(&state, &headers, rotated);
     if !state.setup_code.matches(&form.setup_code) {
         if !no_users_yet(&state).await? {
             return Ok(Redirect::to("/login").into_response());
@@ -335,5 +354,21 @@ mod tests {
             assert_eq!(safe_next(Some(evil)), "/", "{evil}");
         }
         assert_eq!(safe_next(None), "/");
+    }
+
+    /// Issue 20, low finding: dot segments that resolve to `//host` leave the site.
+    #[test]
+    fn dot_segments_that_resolve_to_another_host_are_not_followed() {
+        for evil in [
+            "/.//evil.example",
+            "/..//evil.example",
+            "/%2e%2e//evil.example",
+            "/%2E//evil.example",
+            "/a/..//evil.example",
+            "/./\\evil.example",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/", "{evil}");
+        }
+        assert_eq!(safe_next(Some("/t/x/../y")), "/t/y");
     }
 }
