@@ -60,8 +60,21 @@ fn gather(c: &rusqlite::Connection) -> DbResult<Vec<(String, String, i64)>> {
     Ok(out)
 }
 
-/// Prometheus text format. With `PV_METRICS_TOKEN` set, a matching bearer token is required.
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// Prometheus text format. With `PV_METRICS_TOKEN` set, a matching bearer token is required;
+/// without it only this machine is answered (a loopback connection that no proxy forwarded),
+/// so a server put on the internet does not publish its counts to everyone.
+pub async fn metrics(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if state.settings.metrics_token.is_none() && !from_this_machine(peer.ip(), &headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "without PV_METRICS_TOKEN, /metrics is answered only on this machine (loopback, not through a proxy); set PV_METRICS_TOKEN and scrape with Authorization: Bearer <token>",
+        )
+            .into_response();
+    }
     if let Some(expected) = state.settings.metrics_token.as_deref() {
         let presented = headers
             .get(header::AUTHORIZATION)
@@ -110,4 +123,29 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         writer.commits.load(std::sync::atomic::Ordering::Relaxed)
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// A direct loopback connection: a reverse proxy on the same host also connects from
+/// loopback, but says whom it forwards for.
+fn from_this_machine(peer: std::net::IpAddr, headers: &HeaderMap) -> bool {
+    const PROXY_HEADERS: [&str; 3] = ["x-forwarded-for", "forwarded", "x-real-ip"];
+    peer.to_canonical().is_loopback() && !PROXY_HEADERS.iter().any(|h| headers.contains_key(*h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_metrics_are_for_direct_loopback_connections_only() {
+        let none = HeaderMap::new();
+        assert!(from_this_machine("127.0.0.1".parse().expect("ip"), &none));
+        assert!(from_this_machine("::1".parse().expect("ip"), &none));
+        assert!(from_this_machine("::ffff:127.0.0.1".parse().expect("ip"), &none));
+        assert!(!from_this_machine("10.0.0.7".parse().expect("ip"), &none));
+        assert!(!from_this_machine("203.0.113.9".parse().expect("ip"), &none));
+        let mut proxied = HeaderMap::new();
+        proxied.insert("x-forwarded-for", "203.0.113.9".parse().expect("value"));
+        assert!(!from_this_machine("127.0.0.1".parse().expect("ip"), &proxied));
+    }
 }

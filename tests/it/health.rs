@@ -45,6 +45,25 @@ async fn metrics_count_what_the_database_holds_and_can_require_a_token() {
         "no names or secrets: {body}"
     );
 
+    // Issue 20, low finding: without a token, only this machine is answered; a request a
+    // proxy forwarded (it says so) is refused, whatever address it came from.
+    for (name, value) in [
+        ("x-forwarded-for", "203.0.113.9"),
+        ("forwarded", "for=203.0.113.9"),
+        ("x-real-ip", "203.0.113.9"),
+    ] {
+        let res = reqwest::Client::new()
+            .get(app.url("/metrics"))
+            .header(name, value)
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{name}");
+        let says = res.text().await.expect("body");
+        assert!(says.contains("PV_METRICS_TOKEN"), "{says}");
+        assert!(!says.contains("policyvault_"), "{says}");
+    }
+
     let guarded = spawn_app_with(ServeArgs {
         metrics_token: Some("scrape-me".into()),
         ..ServeArgs::for_tests()
