@@ -140,7 +140,8 @@ pub struct ServeArgs {
     #[arg(long, env = "PV_RUN_DEADLINE_SECS")]
     pub run_deadline_secs: Option<u64>,
 
-    /// When set, `/metrics` needs `Authorization: Bearer <this>`.
+    /// When set, `/metrics` needs `Authorization: Bearer <this>`; when not, it answers only
+    /// direct loopback requests (a proxied one says so in X-Forwarded-For and gets 403).
     #[arg(long, env = "PV_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
@@ -159,6 +160,18 @@ pub struct ServeArgs {
     /// requests, before it is closed: half-open and slow-header connections cannot pile up.
     #[arg(long, env = "PV_HEADER_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout_secs: u64,
+
+    /// Seconds within which a request's whole body must have arrived (counted from its
+    /// headers); a slower one is cut with 408, so trickled bodies cannot hold memory and
+    /// connections. Raise it if large imports come over slow links.
+    #[arg(long, env = "PV_BODY_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+
+    /// Open connections one client address may hold at once; further ones are closed as
+    /// they arrive. Connections from PV_TRUSTED_PROXIES are not counted (the proxy carries
+    /// everyone's).
+    #[arg(long, env = "PV_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
 
     /// Scheduled backups may fire at most this often (seconds between two triggers), so a
     /// typo such as `* * * * *` cannot spend a tenant's Graph quota every minute.
@@ -219,6 +232,8 @@ impl ServeArgs {
             graph_backoff_ms: 10,
             schedule_min_interval_secs: 1,
             header_timeout_secs: 30,
+            body_timeout_secs: 30,
+            max_connections_per_address: 64,
             graph_limit_percent: crate::graph::limiter::DEFAULT_PERCENT,
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
         }

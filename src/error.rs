@@ -31,6 +31,9 @@ pub enum AppError {
     /// A body over the limit of its route.
     #[error("{0}")]
     TooLarge(String),
+    /// The request body did not arrive within `PV_BODY_TIMEOUT_SECS`.
+    #[error("{0}")]
+    BodyTimedOut(String),
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_secs: u64 },
     #[error("internal error")]
@@ -65,6 +68,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BodyTimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -79,6 +83,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Invalid(_) => "invalid",
             AppError::TooLarge(_) => "payload_too_large",
+            AppError::BodyTimedOut(_) => "timeout",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Internal(_) => "internal",
         }
@@ -108,14 +113,44 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
+        if matches!(self, AppError::BodyTimedOut(_)) {
+            // The rest of the body may still be coming: this connection is done.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response.extensions_mut().insert(info);
         response
+    }
+}
+
+/// The error a request body gives when its deadline passes (see `web::deadline`).
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0} s")]
+pub struct BodyTimedOut(pub u64);
+
+impl AppError {
+    /// `BodyTimedOut` when a failure to read a body was its deadline passing.
+    pub fn if_body_timed_out(e: &(dyn std::error::Error + 'static)) -> Option<AppError> {
+        let mut cause = Some(e);
+        while let Some(c) = cause {
+            if let Some(BodyTimedOut(secs)) = c.downcast_ref::<BodyTimedOut>() {
+                return Some(AppError::BodyTimedOut(format!(
+                    "the request body did not arrive within {secs} s; send it again over a faster link, or ask the administrator to raise PV_BODY_TIMEOUT_SECS"
+                )));
+            }
+            cause = c.source();
+        }
+        None
     }
 }
 
 impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(r: axum::extract::rejection::JsonRejection) -> AppError {
         use axum::extract::rejection::JsonRejection as J;
+        if let Some(timed_out) = AppError::if_body_timed_out(&r) {
+            return timed_out;
+        }
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return AppError::TooLarge("the request body is larger than this endpoint accepts".into());
         }
@@ -130,6 +165,9 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
 
 impl From<axum::extract::rejection::FormRejection> for AppError {
     fn from(r: axum::extract::rejection::FormRejection) -> AppError {
+        if let Some(timed_out) = AppError::if_body_timed_out(&r) {
+            return timed_out;
+        }
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return AppError::TooLarge("the form is larger than this page accepts".into());
         }

@@ -207,9 +207,16 @@ impl App {
                 tracing::error!(error = %e, "the backup scheduler stopped; scheduled backups will not run until restart");
             }
         });
-        let header_timeout = Duration::from_secs(state.settings.header_timeout_secs);
+        let limits = ConnLimits {
+            header_timeout: Duration::from_secs(state.settings.header_timeout_secs),
+            body_timeout: Duration::from_secs(state.settings.body_timeout_secs),
+            per_address: Arc::new(PerAddress::new(
+                state.settings.max_connections_per_address,
+                state.settings.trusted_proxies.clone(),
+            )),
+        };
         let app = web::router(state);
-        let served = serve_http(listener, app, header_timeout, shutdown.clone()).await;
+        let served = serve_http(listener, app, limits, shutdown.clone()).await;
         // Workers stop claiming at once and finish the item in hand; what is left stays
         // `running` and is resumed by the next start.
         shutdown.cancel();
@@ -221,22 +228,90 @@ impl App {
     }
 }
 
+/// What one connection may hold, and for how long.
+struct ConnLimits {
+    header_timeout: Duration,
+    body_timeout: Duration,
+    per_address: Arc<PerAddress>,
+}
+
+/// Open connections per client address, so one client cannot take every socket and task
+/// (100 trickling connections held 190 MB before bodies had a deadline). Trusted proxies
+/// are not counted: they carry everyone's connections.
+struct PerAddress {
+    max: u32,
+    exempt: crate::client_addr::TrustedProxies,
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>,
+}
+
+/// One admitted connection; gives its slot back when dropped.
+struct Slot {
+    of: Arc<PerAddress>,
+    ip: Option<std::net::IpAddr>,
+}
+
+impl PerAddress {
+    fn new(max: u32, exempt: crate::client_addr::TrustedProxies) -> PerAddress {
+        PerAddress {
+            max,
+            exempt,
+            open: std::sync::Mutex::default(),
+        }
+    }
+
+    fn admit(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<Slot> {
+        let ip = ip.to_canonical();
+        if crate::client_addr::is_trusted_proxy(ip, &self.exempt) {
+            return Some(Slot {
+                of: self.clone(),
+                ip: None,
+            });
+        }
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            of: self.clone(),
+            ip: Some(ip),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let Some(ip) = self.ip else { return };
+        let mut open = self.of.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&ip);
+            }
+        }
+    }
+}
+
 /// The accept loop: axum's router on hyper's HTTP/1 connections with a header-read timeout
 /// (`axum::serve` sets none, so a client that sends half a header, or connects and sends
 /// nothing, held a connection forever). Hyper starts that timer whenever it waits for a
 /// request head, so it also closes keep-alive connections idle between requests; a
-/// streaming answer (SSE) is not waiting for a head and is not affected. On shutdown, stops
-/// accepting, asks every connection to finish its request in flight, and waits for them.
+/// streaming answer (SSE) is not waiting for a head and is not affected. Request bodies get
+/// their own deadline (`web::deadline`), and each client address a bounded number of open
+/// connections: one over it is closed at once. On shutdown, stops accepting, asks every
+/// connection to finish its request in flight, and waits for them.
 async fn serve_http(
     listener: TcpListener,
     app: axum::Router,
-    header_timeout: Duration,
+    limits: ConnLimits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::Service;
     // Every connection task holds a sender; all dropped = all connections closed.
     let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let header_timeout = limits.header_timeout;
     loop {
         let (stream, remote) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -250,16 +325,24 @@ async fn serve_http(
                 }
             },
         };
+        let Some(slot) = limits.per_address.admit(remote.ip()) else {
+            tracing::debug!(address = %remote.ip(), "closed a connection over the per-address limit");
+            drop(stream);
+            continue;
+        };
         let router = app.clone();
+        let body_timeout = limits.body_timeout;
         let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
             let mut router = router.clone();
-            async move { router.call(req.map(axum::body::Body::new)).await }
+            let req = req.map(|body| axum::body::Body::new(web::deadline::DeadlineBody::new(body, body_timeout)));
+            async move { router.call(req).await }
         });
         let (stop, open) = (shutdown.clone(), open_tx.clone());
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            let _slot = slot;
             let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
             tokio::pin!(conn);
             tokio::select! {

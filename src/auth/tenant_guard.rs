@@ -80,6 +80,17 @@ pub async fn guard(
     Ok(next.run(req).await)
 }
 
+/// Refuses a caller without `needed` before the handler reads the body (see
+/// `Routes::post_large_as`); runs inside [`guard`], which put the access in.
+pub async fn require_before_body(needed: Role, req: Request, next: Next) -> Result<Response, AppError> {
+    let access = req
+        .extensions()
+        .get::<TenantAccess>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a role check outside the tenant guard")))?;
+    access.require(needed)?;
+    Ok(next.run(req).await)
+}
+
 /// 403 when the object belongs to a tenant the caller is not in; 404 when it does not exist
 /// or belongs to another tenant the caller may see.
 pub async fn check_owner(

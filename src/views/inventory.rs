@@ -132,6 +132,7 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
             p.pv-sub { "Backup sets are immutable: each item points at one captured version." }
             (tabs(t, Tab::Backups, v.is_owner))
             @if v.can_operate { (new_backup(nav, t, v.policies)) }
+            @if v.is_owner { (import_form(t)) }
             table {
                 thead { tr { th { "Name" } th { "Status" } th { "Captured" } th { "Origin" } th { "Created" } th { "Capture" } } }
                 tbody {
@@ -190,7 +191,6 @@ fn new_backup(nav: &Nav, t: &Tenant, list: &[Policy]) -> Markup {
                 div #pv-started {}
             }
         }
-        (import_form(t))
     }
 }
 

@@ -160,14 +160,16 @@ pub async fn view_backups_get(
     Ok(respond(&page.nav, view::backups(&page.nav, &access.tenant, &v)))
 }
 
-/// "Import a backup from a zip" (operator): the new set's page on success, a toast naming
+/// "Import a backup from a zip" (owner: an imported set feeds restores): the new set's page on success, a toast naming
 /// what is wrong otherwise.
 pub async fn view_import_post(
     State(state): State<AppState>,
     access: TenantAccess,
     multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
-    access.require(Role::Operator)?;
+    // The route checked the owner role before the body (`post_large_as`); this keeps the
+    // handler right on its own.
+    access.require(Role::Owner)?;
     let mut multipart = multipart.map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?;
     let (mut zip, mut name) = (None, None);
     while let Some(field) = multipart.next_field().await.map_err(upload_error)? {

@@ -54,11 +54,12 @@ pub async fn view_invite_post(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
+    rotated: Option<axum::Extension<crate::auth::csrf::Rotated>>,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
     let invite = crate::accounts::live_invite(&state.db, &token).await?;
     let joins = joins(&state, &invite).await?;
-    let (csrf, _) = super::login::anon_csrf(&state, &headers);
+    let csrf = super::login::form_csrf(&state, &headers, rotated);
     let invalid = |m: &str| {
         page(
             StatusCode::UNPROCESSABLE_ENTITY,

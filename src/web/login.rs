@@ -1,7 +1,7 @@
 //! Sign in, sign out, and the first-run setup page.
 
-use axum::extract::{Query, State};
 use axum::Extension;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::Markup;

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod audit;
 pub mod bulk;
 pub mod dashboard;
+pub mod deadline;
 pub mod drift;
 pub mod errors;
 pub mod extract;
@@ -68,10 +69,11 @@ fn tenant_routes(state: &AppState) -> Routes {
             "/t/{tenant}/policies/{pid}/versions/{vid}/restore",
             restore::view_restore_version_post,
         )
-        .post_large(
+        .post_large_as(
             "/t/{tenant}/backups/import",
             inventory::view_import_post,
             crate::import::MAX_ZIP_BYTES,
+            crate::auth::role::Role::Owner,
         )
         .get("/t/{tenant}/backups/{bid}", restore::view_backup_set_get)
         .get("/t/{tenant}/backups/{bid}/export", restore::view_backup_export_get)
@@ -126,10 +128,11 @@ fn tenant_routes(state: &AppState) -> Routes {
             "/api/v1/tenants/{tid}/backup-sets/{bid}/export",
             api::backup_sets::export,
         )
-        .post_large(
+        .post_large_as(
             "/api/v1/tenants/{tid}/backup-sets/import",
             api::backup_sets::import,
             crate::import::MAX_ZIP_BYTES,
+            crate::auth::role::Role::Owner,
         )
         .get("/api/v1/tenants/{tid}/schedules", api::schedules::list)
         .post("/api/v1/tenants/{tid}/schedules", api::schedules::create)

@@ -9,6 +9,7 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post};
 
 use super::state::AppState;
+use crate::auth::role::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteEntry {
@@ -47,6 +48,24 @@ impl Routes {
     /// A POST whose body may be up to `limit` bytes (the default is 2 MiB).
     pub fn post_large<H: Handler<T, AppState>, T: 'static>(self, path: &str, h: H, limit: usize) -> Routes {
         self.add(Method::POST, path, post(h).layer(DefaultBodyLimit::max(limit)))
+    }
+
+    /// A large POST of a tenant route that only `role` may make: the role is checked before
+    /// any of the body is read, so a caller who may not upload cannot make the server wait
+    /// for (or hold) megabytes. Only for routes under the tenant guard.
+    pub fn post_large_as<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &str,
+        h: H,
+        limit: usize,
+        role: Role,
+    ) -> Routes {
+        let route = post(h)
+            .layer(DefaultBodyLimit::max(limit))
+            .route_layer(axum::middleware::from_fn(move |req, next| {
+                crate::auth::tenant_guard::require_before_body(role, req, next)
+            }));
+        self.add(Method::POST, path, route)
     }
 
     pub fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &str, h: H) -> Routes {

@@ -121,3 +121,55 @@ async fn the_login_form_is_protected_before_there_is_a_session() {
         .expect("post");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
+
+/// The `pv_csrf` value a response sets, if any.
+fn set_pre_login_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("pv_csrf="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+/// Issue 20, low finding: the pre-login token is rotated on use. A sign-in form that was
+/// accepted (here: a wrong password) sets a new token, shown in the form it answers with;
+/// the used one no longer goes with the browser's cookie.
+#[tokio::test]
+async fn a_pre_login_token_is_replaced_each_time_it_is_used() {
+    let app = spawn_app().await;
+    app.create_user("ops@msp.test", false).await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let res = c.get(app.url("/login")).send().await.expect("login");
+    let first = set_pre_login_cookie(&res).expect("a pre-login cookie");
+    assert_eq!(csrf_of(&res.text().await.expect("body")), first);
+
+    let post = |cookie: String, token: String| {
+        c.post(app.url("/login"))
+            .header("cookie", format!("pv_csrf={cookie}"))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("email", "ops@msp.test"),
+                ("password", "not the password"),
+            ])
+            .send()
+    };
+    let res = post(first.clone(), first.clone()).await.expect("post");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let second = set_pre_login_cookie(&res).expect("the used token is replaced");
+    assert_ne!(second, first);
+    assert_eq!(
+        csrf_of(&res.text().await.expect("body")),
+        second,
+        "the form shown again carries the new token"
+    );
+    // The browser now holds the new cookie: the old token is refused with it.
+    let res = post(second.clone(), first.clone()).await.expect("post");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = post(second.clone(), second.clone()).await.expect("post");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

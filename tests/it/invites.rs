@@ -74,6 +74,8 @@ async fn an_invited_person_sets_a_password_once_and_joins_with_the_role() {
         .await
         .expect("post");
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The form shown again carries the rotated pre-login token.
+    let csrf = csrf_of(&res.text().await.expect("body"));
     let res = guest
         .post(&link)
         .form(&[

@@ -98,6 +98,8 @@ async fn setup_refuses_a_short_or_mismatched_password_and_keeps_the_email() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = res.text().await.expect("body");
     assert!(body.contains("at least 12 characters") && body.contains("a@msp.test"));
+    // Each accepted pre-login form rotates the token: the form shown again carries the new one.
+    let csrf = csrf_of(&body);
     let res = c
         .post(app.url("/setup"))
         .form(&[
@@ -133,11 +135,12 @@ async fn setup_needs_the_code_the_server_logged_at_start() {
         .text()
         .await
         .expect("body");
-    let csrf = csrf_of(&page);
+    let csrf = std::sync::Mutex::new(csrf_of(&page));
     let post = |code: String| {
+        let token = csrf.lock().expect("token").clone();
         c.post(server.url("/setup"))
             .form(&[
-                ("_csrf", csrf.as_str()),
+                ("_csrf", token.as_str()),
                 ("setup_code", code.as_str()),
                 ("email", ADMIN_EMAIL),
                 ("password", PASSWORD),
@@ -150,6 +153,7 @@ async fn setup_needs_the_code_the_server_logged_at_start() {
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "code {wrong:?}");
         let body = res.text().await.expect("body");
         assert!(body.contains("setup code") && body.contains("log"), "{body}");
+        *csrf.lock().expect("token") = csrf_of(&body);
     }
     assert!(
         page.contains("name=\"setup_code\""),

@@ -1,4 +1,4 @@
-//! Backup sets (viewer): list, detail and export; import (operator).
+//! Backup sets (viewer): list, detail and export; import (owner).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -125,7 +125,7 @@ pub struct ImportQuery {
     path = "/api/v1/tenants/{tid}/backup-sets/import",
     operation_id = "backup_sets_import",
     tag = "backups",
-    summary = "Import an exported zip as a new backup set (operator)",
+    summary = "Import an exported zip as a new backup set (owner)",
     description = "The body is a zip made by the export endpoint (up to 32 MiB; unpacked at most 32 MiB in all and 4 MiB per file, as the zip's directory states them). Everything is checked before anything is written: no file name twice, the manifest's format, every manifest entry (known type, a Graph id, a name by the name rules, a capture time not in the future, no policy twice) before any document, each listed file present with its SHA-256, no unlisted file, no plain value in a secret setting; any failure answers 422 naming the file, and nothing is stored. Policies this tenant does not know are added as deleted, so a restore re-creates them. Secret values stay sealed references, which open only in the tenant that sealed them.",
     params(("tid" = String, Path, description = "tenant id"), ("name" = Option<String>, Query, description = "name of the new set; default `Imported: <exported set's name>`")),
     request_body(content = crate::web::api::openapi::ExportZip, content_type = "application/zip"),
@@ -144,7 +144,9 @@ pub async fn import(
     Query(q): Query<ImportQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    access.require(Role::Operator)?;
+    // The route checked the owner role before the body (`post_large_as`); this keeps the
+    // handler right on its own.
+    access.require(Role::Owner)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::TooLarge(format!(
