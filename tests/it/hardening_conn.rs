@@ -138,7 +138,6 @@ async fn a_request_body_trickled_slower_than_the_timeout_is_cut() {
     )
     .await
     .expect("head");
-    let started = std::time::Instant::now();
     let (mut read, mut write) = s.into_split();
     let trickle = tokio::spawn(async move {
         for _ in 0..4400 {
@@ -163,7 +162,6 @@ async fn a_request_body_trickled_slower_than_the_timeout_is_cut() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(cut.is_ok(), "the server waited for the trickled body: {answer}");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
 
 /// Finding 8: the forms shown before sign-in (login, setup, invitation) take a few KiB, not
