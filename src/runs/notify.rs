@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use crate::clock;
 use crate::db::DbResult;
 use crate::db::runs::Run;
-use crate::db::{notifications, runs, tenants};
+use crate::db::{drift, notifications, runs, tenants};
 
 /// What ran, in words: "Backup", "Restore preview", …
 fn what(kind: &str) -> &str {
@@ -19,6 +19,7 @@ fn what(kind: &str) -> &str {
         "restore.preview" => "Restore preview",
         "restore.execute" => "Restore",
         "restore.rerun" => "Restore re-run",
+        "drift.check" => "Drift check",
         other => other,
     }
 }
@@ -67,6 +68,76 @@ pub fn message(run: &Run, status: &str, tenant: &str) -> String {
     }
 }
 
+/// "Drift check of Contoso: 2 changed, 1 removed." (only what it found; "no drift" when
+/// nothing).
+pub fn drift_message(tenant: &str, found: drift::Found, failed: i64) -> String {
+    let mut parts = Vec::new();
+    for (n, word) in [
+        (found.changed, "changed"),
+        (found.removed, "removed"),
+        (found.added, "added"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    let found = if parts.is_empty() {
+        "no drift".to_owned()
+    } else {
+        parts.join(", ")
+    };
+    if failed > 0 {
+        format!(
+            "Drift check of {tenant}: {found}; {} could not be checked.",
+            items(failed)
+        )
+    } else {
+        format!("Drift check of {tenant}: {found}.")
+    }
+}
+
+/// "Undo on Contoso: 1 policy deleted (Autopatch ring Pilot)." — what an undo did, by name.
+fn undo_message(tx: &Connection, run: &Run, tenant: &str) -> DbResult<String> {
+    let rows = runs::items(tx, &run.id, u32::MAX, 0)?;
+    let action = |i: &&crate::db::runs::RunItem| {
+        i.result
+            .as_ref()
+            .and_then(|r| r["action"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let named = |wanted: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|i| i.status == "succeeded" && action(i) == wanted)
+            .map(|i| i.label.strip_prefix("Delete ").unwrap_or(&i.label).to_owned())
+            .collect()
+    };
+    let (deleted, restored) = (named("delete"), named("update"));
+    let mut parts = Vec::new();
+    if !deleted.is_empty() {
+        parts.push(format!(
+            "{} deleted ({})",
+            policies(i64::try_from(deleted.len()).unwrap_or(i64::MAX)),
+            deleted.join(", ")
+        ));
+    }
+    if !restored.is_empty() {
+        parts.push(format!(
+            "{} put back as before ({})",
+            policies(i64::try_from(restored.len()).unwrap_or(i64::MAX)),
+            restored.join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("nothing needed changing".to_owned());
+    }
+    let failed = if run.failed > 0 {
+        format!("; {} failed", items(run.failed))
+    } else {
+        String::new()
+    };
+    Ok(format!("Undo on {tenant}: {}{failed}.", parts.join(", ")))
+}
+
 /// Writes the notification for `status` in the caller's transaction: only when the run ends.
 pub fn record(tx: &Connection, run: &Run, status: &str) -> DbResult<()> {
     if !matches!(status, "succeeded" | "partial" | "failed") {
@@ -84,7 +155,18 @@ pub fn record(tx: &Connection, run: &Run, status: &str) -> DbResult<()> {
         (counted.total, counted.succeeded, counted.failed, counted.skipped) =
             runs::counts_without(tx, &run.id, runs::BACKUP_LIST_ITEM)?;
     }
-    let text = message(&counted, status, &tenant);
+    let text = if run.kind == drift::CHECK_KIND && status != "failed" {
+        let found = drift::found(tx, &run.id)?;
+        // The scheduler checks after every backup: only drift (or a failure) is news.
+        if run.initiated_by.is_none() && status == "succeeded" && found.total() == 0 {
+            return Ok(());
+        }
+        drift_message(&tenant, found, run.failed)
+    } else if run.kind == "restore.execute" && run.target_type == "undo" && status != "failed" {
+        undo_message(tx, run, &tenant)?
+    } else {
+        message(&counted, status, &tenant)
+    };
     let now = clock::now();
     for user in recipients {
         notifications::insert(tx, &user, &run.tenant_id, &run.id, status, &text, &now)?;
