@@ -229,18 +229,13 @@ pub fn get(c: &Connection, id: &str) -> DbResult<Option<BackupSet>> {
 }
 
 /// A tenant's sets, newest first.
-/// The baseline drift compares with when none is chosen: the newest complete backup of the
-/// whole tenant, else the newest of the whole tenant, else the newest backup at all
-/// ("Before restore" and imported sets are not backups this server took of the tenant).
+/// The baseline a drift check compares with when none is chosen: the newest complete backup
+/// of the whole tenant ("Before restore", imported and one-policy sets such as an accepted
+/// drift are not backups of the tenant; an incomplete one would report what it missed as
+/// added). `None` until there is one: a baseline is then chosen by hand, and flagged.
 pub fn default_baseline(sets: &[BackupSet]) -> Option<&BackupSet> {
-    let backups = || {
-        sets.iter()
-            .filter(|s| s.origin != "before_restore" && s.origin != "import")
-    };
-    backups()
-        .find(|s| s.whole_tenant && s.complete)
-        .or_else(|| backups().find(|s| s.whole_tenant))
-        .or_else(|| backups().next())
+    sets.iter()
+        .find(|s| s.origin != "before_restore" && s.origin != "import" && s.whole_tenant && s.complete)
 }
 
 pub fn list(c: &Connection, tenant_id: &str) -> DbResult<Vec<BackupSet>> {
@@ -309,13 +304,16 @@ pub struct LastBackup {
     pub missing_types: Vec<MissingType>,
 }
 
-/// Each tenant's newest backup (before-restore snapshots do not count), by tenant id.
+/// Each tenant's newest capture of the whole tenant, by tenant id: before-restore snapshots,
+/// imports and sets of picked policies (an accepted drift, say) do not count.
 pub fn latest_per_tenant(c: &Connection) -> DbResult<std::collections::HashMap<String, LastBackup>> {
     let mut stmt = c.prepare_cached(
-        "SELECT s.tenant_id, s.name, s.created_at, r.status, s.id FROM backup_sets s LEFT JOIN runs r ON r.id = s.capture_run_id
-         WHERE s.origin != 'before_restore' AND s.imported_by IS NULL AND s.created_at = (
-            SELECT max(x.created_at) FROM backup_sets x WHERE x.tenant_id = s.tenant_id AND x.origin != 'before_restore'
-                AND x.imported_by IS NULL)",
+        "WITH whole AS (
+            SELECT x.id, x.tenant_id, x.created_at FROM backup_sets x
+            WHERE x.origin != 'before_restore' AND x.imported_by IS NULL
+              AND EXISTS (SELECT 1 FROM run_items ri WHERE ri.run_id = x.capture_run_id AND ri.item_type = 'backup_list'))
+         SELECT s.tenant_id, s.name, s.created_at, r.status, s.id FROM backup_sets s LEFT JOIN runs r ON r.id = s.capture_run_id
+         WHERE s.id = (SELECT w.id FROM whole w WHERE w.tenant_id = s.tenant_id ORDER BY w.created_at DESC, w.id DESC LIMIT 1)",
     )?;
     let rows: Vec<(String, LastBackup, String)> = stmt
         .query_map([], |r| {

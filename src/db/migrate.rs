@@ -26,6 +26,7 @@ const STEPS: &[&str] = &[
     include_str!("migrations/012_import_origin.sql"),
     include_str!("migrations/013_setting_definitions_by_source.sql"),
     include_str!("migrations/014_sealed_aliases.sql"),
+    include_str!("migrations/015_drift_acceptances.sql"),
 ];
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]

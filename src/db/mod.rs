@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod backups;
 pub mod directory;
+pub mod drift;
 pub mod health;
 pub mod invites;
 pub mod memberships;

@@ -6,6 +6,8 @@ pub mod backup_start;
 pub mod capture;
 pub mod conditional_access;
 pub mod directory;
+pub mod drift_check;
+pub mod drift_start;
 pub mod listing;
 pub mod prefetch;
 pub mod references;
@@ -166,6 +168,7 @@ pub fn handlers(deps: &Deps) -> Vec<Arc<dyn RunHandler>> {
         Arc::new(snapshot::Snapshot(deps.clone())),
         Arc::new(backup::Backup(deps.clone())),
         Arc::new(restore::Preview(deps.clone())),
+        Arc::new(drift_check::DriftCheck(deps.clone())),
         Arc::new(restore::Execute(deps.clone(), restore::EXECUTE)),
         Arc::new(restore::Execute(deps.clone(), restore::RERUN)),
     ]

@@ -262,17 +262,18 @@ pub async fn undo(
     if !restore_kind(&parent.kind) || !parent.is_terminal() {
         return Err(AppError::Conflict("only a finished live restore can be undone".into()));
     }
-    let Some(before) = parent.before_backup_set_id.clone() else {
-        return Err(AppError::Conflict(
-            "this restore has no before-restore snapshot to go back to".into(),
-        ));
-    };
+    // A restore that only created objects keeps no "before restore" set (nothing was there):
+    // its undo deletes what it created.
+    let before = parent.before_backup_set_id.clone();
     let pid = parent.id.clone();
     let (before_items, done) = engine
         .db
         .read(move |c| {
             Ok((
-                backups::items(c, &before)?,
+                match &before {
+                    Some(b) => backups::items(c, b)?,
+                    None => Vec::new(),
+                },
                 crate::db::runs::items(c, &pid, u32::MAX, 0)?,
             ))
         })

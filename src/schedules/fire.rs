@@ -1,12 +1,13 @@
 //! One trigger of a schedule: back up the whole tenant (the backup run lists the tenant first,
 //! so policies created since the last sync are included), then apply the schedule's
-//! retention. Runs in the background; the backup is an ordinary run, visible on the runs page
+//! retention. When the tenant has an earlier complete backup, a drift check against it follows
+//! the backup (the dashboard's drift column). Runs in the background; the backup is an ordinary run, visible on the runs page
 //! with "scheduler" as initiator.
 
 use std::time::Duration;
 
 use crate::clock;
-use crate::db::schedules;
+use crate::db::{backups, schedules};
 use crate::ops::starts;
 use crate::runs::Engine;
 use crate::runs::wait::finished;
@@ -35,6 +36,15 @@ pub async fn fire(engine: &Engine, schedule_id: &str) {
             return;
         }
     };
+    // The baseline of the check that follows: the newest complete whole-tenant backup
+    // before this one (the new one is not complete until its capture ends).
+    let tid = schedule.tenant_id.clone();
+    let baseline = engine
+        .db
+        .read(move |c| Ok(backups::default_baseline(&backups::list(c, &tid)?).cloned()))
+        .await
+        .ok()
+        .flatten();
     let capture = match starts::backup_scheduled(engine, &schedule).await {
         Ok((_, started)) => started.run,
         Err(e) => {
@@ -43,7 +53,23 @@ pub async fn fire(engine: &Engine, schedule_id: &str) {
         }
     };
     if finished(engine, &capture.id, WAIT_AT_MOST).await.is_some() {
+        check_drift(engine, baseline.as_ref()).await;
         prune(engine, &schedule.id, schedule.keep_last).await;
+    }
+}
+
+/// After a scheduled backup: the tenant against the previous complete backup, so the
+/// dashboard's drift column says what changed since then. Waits for it before retention
+/// runs, which could otherwise remove the baseline mid-check.
+async fn check_drift(engine: &Engine, baseline: Option<&backups::BackupSet>) {
+    let Some(set) = baseline else { return };
+    match crate::ops::drift_start::drift_check_scheduled(engine, set).await {
+        Ok(started) => {
+            let _ = finished(engine, &started.run.id, WAIT_AT_MOST).await;
+        }
+        Err(e) => {
+            tracing::warn!(tenant = %set.tenant_id, error = %e, "the drift check after a scheduled backup could not start");
+        }
     }
 }
 

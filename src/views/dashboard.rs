@@ -18,6 +18,8 @@ pub struct TenantCard {
     pub next_scheduled: Option<String>,
     pub active_runs: i64,
     pub health: Option<crate::db::health::TenantHealth>,
+    /// The tenant's latest drift check.
+    pub drift: Option<crate::db::drift::LatestCheck>,
 }
 
 /// The table's search, sort and filter, as the query string carries them.
@@ -31,11 +33,12 @@ pub struct TableQuery {
     pub filter: String,
 }
 
-pub const FILTERS: [(&str, &str); 7] = [
+pub const FILTERS: [(&str, &str); 8] = [
     ("", "all tenants"),
     ("credentials_failing", "credentials failing"),
     ("permissions_missing", "permissions missing"),
     ("backup_failed", "last backup failed"),
+    ("drift_detected", "drift detected"),
     ("no_backup", "never backed up"),
     ("no_schedule", "no schedule"),
     ("active", "with active runs"),
@@ -88,7 +91,7 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                     button type="submit" { "Apply" }
                 }
                 table #pv-tenants {
-                    thead { tr { th { input type="checkbox" data-bulk-all aria-label="Tick every tenant shown"; } th { "Tenant" } th { "Health" } th { "Last backup" } th { "Next scheduled backup" } th { "Active runs" } th { "Your role" } } }
+                    thead { tr { th { input type="checkbox" data-bulk-all aria-label="Tick every tenant shown"; } th { "Tenant" } th { "Health" } th { "Last backup" } th { "Drift" } th { "Next scheduled backup" } th { "Active runs" } th { "Your role" } } }
                     tbody {
                         @for t in tenants {
                             tr data-tenant=(t.id) {
@@ -110,6 +113,7 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                                         None => span.pv-muted { "No backup yet" },
                                     }
                                 }
+                                td.pv-tenant-drift { (drift_cell(&t.id, t.drift.as_ref())) }
                                 td {
                                     @match &t.next_scheduled {
                                         Some(at) => { (local_time(at)) },
@@ -120,12 +124,29 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                                 td { (badge(&t.role, &t.role)) }
                             }
                         }
-                        @if tenants.is_empty() { tr { td colspan="7" { "No tenant matches." } } }
+                        @if tenants.is_empty() { tr { td colspan="8" { "No tenant matches." } } }
                     }
                 }
             }
         },
     )
+}
+
+/// What the tenant's latest drift check found, linked to it.
+fn drift_cell(tenant_id: &str, d: Option<&crate::db::drift::LatestCheck>) -> Markup {
+    html! {
+        @match d {
+            None => span.pv-muted { "not checked" },
+            Some(d) => {
+                a href={ "/t/" (tenant_id) "/drift?run=" (d.run_id) } {
+                    @if d.status == "failed" { span.pv-warn { "check failed" } }
+                    @else if d.found.total() == 0 { "no drift" }
+                    @else { strong.pv-warn data-drift-found { (super::drift::found_words(d.found.changed, d.found.removed, d.found.added)) } }
+                }
+                @if let Some(at) = &d.finished_at { br; small.pv-muted { (local_time(at)) } }
+            },
+        }
+    }
 }
 
 /// Compares names the way people read them: "Tenant 12" before "Tenant 100".

@@ -346,6 +346,8 @@ pub fn after_restore(nav: &Nav, t: &Tenant, run: &Run) -> Markup {
             header { strong { "After this restore" } }
             @if let Some(before) = &run.before_backup_set_id {
                 p { "Before writing, this run saved the previous state as " a href={ "/t/" (t.id) "/backups/" (before) } { "a backup set" } "." }
+            } @else {
+                p { "This run overwrote nothing that existed (it only created objects): undoing it deletes what it created." }
             }
             // The name in full: a placeholder in a short field showed "type Contoso Pharmaceut".
             p { "To undo it" @if run.failed > 0 { " or re-run its failed items" } ", type the tenant's name: " strong { (t.name) } }

@@ -32,6 +32,7 @@ pub fn kind_label(kind: &str) -> String {
         "restore.preview" => "Preview restore".into(),
         "restore.execute" => "Restore".into(),
         "restore.rerun" => "Re-run restore".into(),
+        "drift.check" => "Drift check".into(),
         other => other.to_owned(),
     }
 }
@@ -104,6 +105,9 @@ fn capture_outcome(i: &RunItem) -> Option<&'static str> {
 /// What happened to an item, in words for this kind of run: a preview's "succeeded" item is
 /// one that will change, a restore's is one that was written.
 pub fn item_outcome(kind: &str, i: &RunItem) -> (&'static str, String) {
+    if kind == crate::db::drift::CHECK_KIND {
+        return drift_outcome(i);
+    }
     let action = i.result.as_ref().and_then(|r| r["action"].as_str()).unwrap_or("");
     let preview = kind == crate::ops::restore::PREVIEW;
     let restore = kind == crate::ops::restore::EXECUTE || kind == crate::ops::restore::RERUN;
@@ -149,12 +153,43 @@ pub fn item_outcome(kind: &str, i: &RunItem) -> (&'static str, String) {
     (class, text.to_owned())
 }
 
+/// A drift check's item in words: what the check found.
+fn drift_outcome(i: &RunItem) -> (&'static str, String) {
+    let r = i.result.as_ref();
+    let change = r.and_then(|r| r["change"].as_str()).unwrap_or("");
+    let text = match (i.status.as_str(), i.item_type.as_str(), change) {
+        ("pending", _, _) => "waiting",
+        ("running", _, _) => "checking",
+        ("failed", _, _) => "could not be checked",
+        (_, crate::db::drift::LIST_ITEM, _) => {
+            if r.is_some_and(|r| r["not_in_baseline"].is_array()) {
+                "listed: not in the baseline (capture failed)"
+            } else {
+                "listed"
+            }
+        }
+        (_, _, "changed") => "changed since the baseline",
+        (_, _, "removed") => "removed from the tenant",
+        (_, _, "added") => "added since the baseline",
+        (_, _, "unchanged") => "unchanged",
+        _ if r.is_some_and(|r| r["not_in_baseline"] == "capture_failed") => "not in the baseline (capture failed)",
+        _ => "skipped",
+    };
+    let class = match (i.status.as_str(), change) {
+        ("failed", _) => "disabled",
+        (_, "changed" | "removed" | "added") => "partial",
+        ("succeeded", _) => "operator",
+        _ => "viewer",
+    };
+    (class, text.to_owned())
+}
+
 /// The internal item type in words.
 fn item_type_label(t: &str) -> &str {
     match t {
-        "backup_item" | "policy" | "delete" => "policy",
+        "backup_item" | "policy" | "delete" | "drift_compare" | "drift_added" => "policy",
         // A backup's first step: listing what exists of one type.
-        "policy_type" | "backup_list" => "policy type",
+        "policy_type" | "backup_list" | "drift_list" => "policy type",
         "tenant" => "tenant",
         other => other,
     }
@@ -229,7 +264,7 @@ pub fn item_rows(run: &Run, items: &[RunItem], names: &super::diff::Names) -> Ma
 }
 
 /// Every kind of run, for the runs filter.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     "tenant.verify",
     "inventory.sync",
     "policy.capture_snapshot",
@@ -237,6 +272,7 @@ pub const KINDS: [&str; 7] = [
     "restore.preview",
     "restore.execute",
     "restore.rerun",
+    "drift.check",
 ];
 
 /// A run's title: its kind in words, and what a run with a parent is to it.
@@ -370,6 +406,9 @@ pub fn detail(nav: &Nav, t: &Tenant, v: &DetailView<'_>) -> Markup {
                 "Started by " (run.initiator_label) " · created " (local_time(&run.created_at))
                 @if let Some(p) = &run.parent_run_id { " · " (parent_words(run)) a href={ "/t/" (t.id) "/runs/" (p) } { "an earlier run" } }
                 @if run.dry_run { " · " (badge("viewer", "dry run")) }
+            }
+            @if run.kind == crate::db::drift::CHECK_KIND {
+                p #pv-drift-link { a href={ "/t/" (t.id) "/drift?run=" (run.id) } { "See this check on the drift page" } }
             }
             // The SSE extension reconnects on its own; the server sends the current state first.
             // A finished run's page does not listen: its first event would re-render the rows

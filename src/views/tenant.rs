@@ -16,6 +16,7 @@ pub enum Tab {
     Overview,
     Policies,
     Backups,
+    Drift,
     Runs,
     Schedules,
     Members,
@@ -32,6 +33,7 @@ pub fn tabs(t: &Tenant, active: Tab, is_owner: bool) -> Markup {
             (link(Tab::Overview, format!("/t/{}", t.id), "Overview"))
             (link(Tab::Policies, format!("/t/{}/policies", t.id), "Policies"))
             (link(Tab::Backups, format!("/t/{}/backups", t.id), "Backups"))
+            (link(Tab::Drift, format!("/t/{}/drift", t.id), "Drift"))
             (link(Tab::Runs, format!("/t/{}/runs", t.id), "Runs"))
             (link(Tab::Schedules, format!("/t/{}/schedules", t.id), "Schedules"))
             @if is_owner {
@@ -95,12 +97,15 @@ pub fn overview(nav: &Nav, t: &Tenant, role: &str, is_owner: bool, can_operate: 
     )
 }
 
-/// Drift since the newest backup, from the newest check of it.
+/// What the tenant's latest drift check found.
 pub struct DriftSummary {
     pub run_id: String,
     pub checked_at: String,
     pub changed: i64,
     pub removed: i64,
+    pub added: i64,
+    /// The check itself failed (it found nothing either way).
+    pub failed: bool,
 }
 
 /// What the overview's "Backups" card shows.
@@ -111,6 +116,9 @@ pub struct BackupsCard {
     pub drift: Option<DriftSummary>,
     pub next_scheduled: Option<String>,
     pub recent: Vec<crate::db::runs::Run>,
+    /// For the "Check drift" button (operators).
+    pub can_operate: bool,
+    pub csrf: String,
 }
 
 fn backups_card(t: &Tenant, b: &BackupsCard) -> Markup {
@@ -130,18 +138,25 @@ fn backups_card(t: &Tenant, b: &BackupsCard) -> Markup {
                         None => span.pv-warn { "No backup yet: use “Back up now” above." },
                     }
                 }
-                dt { "Drift since it" }
+                dt { "Drift" }
                 dd #pv-drift {
                     @match (&b.last, &b.drift) {
-                        (None, _) => span.pv-muted { "–" },
-                        (Some(_), None) => { span.pv-muted { "not checked yet" } " · " a href={ "/t/" (t.id) "/drift" } { "Check drift" } },
-                        (Some(_), Some(d)) => {
-                            @if d.changed + d.removed == 0 { "no changes" } @else {
-                                strong.pv-warn { (d.changed) " changed, " (d.removed) " removed" }
+                        (None, None) => span.pv-muted { "–" },
+                        (_, None) => { span.pv-muted { "not checked yet" } },
+                        (_, Some(d)) => {
+                            @if d.failed { strong.pv-warn { "the last check failed" } }
+                            @else if d.changed + d.removed + d.added == 0 { "no drift" } @else {
+                                strong.pv-warn { (super::drift::found_words(d.changed, d.removed, d.added)) }
                             }
                             " · checked " (super::components::age(&d.checked_at)) " · "
                             a href={ "/t/" (t.id) "/drift?run=" (d.run_id) } { "View drift" }
                         },
+                    }
+                    @if b.last.is_some() && b.can_operate {
+                        form.pv-inline-form method="post" action={ "/t/" (t.id) "/drift" } {
+                            (super::components::csrf_field(&b.csrf))
+                            button.secondary.pv-small type="submit" { "Check drift" }
+                        }
                     }
                 }
                 dt { "Next scheduled backup" }

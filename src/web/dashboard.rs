@@ -29,7 +29,7 @@ pub async fn view_dashboard_get(
     Query(p): Query<DashboardParams>,
 ) -> Result<Response, AppError> {
     let (user_id, all) = (page.caller.user.id.clone(), page.caller.user.superadmin);
-    let (list, roles, mut backups, active, scheduled, mut health) = state
+    let (list, roles, mut backups, active, scheduled, mut health, mut drift) = state
         .db
         .read(move |c| {
             let list = tenants::visible_to(c, &user_id, all)?;
@@ -44,6 +44,7 @@ pub async fn view_dashboard_get(
                 runs::active_counts(c)?,
                 schedules::list_enabled(c)?,
                 crate::db::health::of(c, None)?,
+                crate::db::drift::latest_per_tenant(c)?,
             ))
         })
         .await?;
@@ -61,6 +62,7 @@ pub async fn view_dashboard_get(
             next_scheduled: next.get(&t.id).map(|at| clock::format_time(*at)),
             active_runs: active.get(&t.id).copied().unwrap_or(0),
             health: health.remove(&t.id),
+            drift: drift.remove(&t.id),
             cloud_label: Cloud::parse(&t.cloud).map_or("unknown cloud", Cloud::label),
             id: t.id,
             name: t.name,
@@ -89,6 +91,10 @@ fn narrow(mut cards: Vec<TenantCard>, q: &TableQuery) -> Vec<TenantCard> {
                     matches!(b.status.as_deref(), Some("failed" | "partial")) || !b.missing_types.is_empty()
                 }),
                 "no_backup" => t.last_backup.is_none(),
+                "drift_detected" => t
+                    .drift
+                    .as_ref()
+                    .is_some_and(|d| d.status != "failed" && d.found.total() > 0),
                 "no_schedule" => t.next_scheduled.is_none(),
                 "active" => t.active_runs > 0,
                 "credentials_failing" => t

@@ -1,23 +1,26 @@
-//! The drift page: a baseline (any backup set, the newest by default) against the tenant as
-//! it is now. "Check drift now" starts a `restore.preview` of the whole baseline (reads
-//! only, like every start: job-only, deduped); the page shows its outcome as drift.
+//! The drift page: a baseline (a backup set; by default the newest complete backup of the
+//! whole tenant) against the tenant as it is now. "Check drift now" starts a `drift.check`
+//! (reads only, like every start: job-only, deduped); the page shows its latest outcome.
+//! "Accept" on a row backs the policy up as it is now, and the next check compares it with
+//! that state instead of the baseline's.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::api::backup_sets::load_set;
+use super::api::operations::drift_baseline;
 use super::extract::Form;
+use super::flash::{self, Kind};
 use super::page::{Page, respond};
 use super::state::AppState;
 use crate::auth::role::Role;
 use crate::auth::tenant_guard::TenantAccess;
+use crate::db::drift::{self, CHECK_KIND};
 use crate::db::runs::RunFilter;
-use crate::db::{backups, policies, runs};
+use crate::db::{backups, runs};
 use crate::error::AppError;
-use crate::ops::restore::PREVIEW;
-use crate::ops::starts::{self, RestoreRequest};
+use crate::ops::{drift_start, starts};
 use crate::runs::access::load_run;
 use crate::views::drift as view;
 
@@ -28,10 +31,23 @@ pub struct DriftQuery {
     all: Option<String>,
 }
 
-/// Which set a preview run compared with.
+/// Which set a drift check compared with.
 fn set_of(run: &runs::Run) -> Option<String> {
     let params: Value = serde_json::from_str(&run.params).ok()?;
-    params["backup_set_id"].as_str().map(str::to_owned)
+    params["baseline_set_id"].as_str().map(str::to_owned)
+}
+
+/// The newest drift check of `set_id`.
+fn latest_check(c: &rusqlite::Connection, tenant_id: &str, set_id: &str) -> crate::db::DbResult<Option<runs::Run>> {
+    let filter = RunFilter {
+        kind: Some(CHECK_KIND.into()),
+        status: None,
+        limit: 200,
+        offset: 0,
+    };
+    Ok(runs::list(c, tenant_id, &filter)?
+        .into_iter()
+        .find(|r| set_of(r).as_deref() == Some(set_id)))
 }
 
 pub async fn view_drift_get(
@@ -43,9 +59,9 @@ pub async fn view_drift_get(
     let page = page.in_tenant(&access.tenant.id);
     let tid = access.tenant.id.clone();
     let sets = state.db.read(move |c| backups::list(c, &tid)).await?;
-    // A given check names its baseline; otherwise the chosen set, or the newest backup.
+    // A given check names its baseline; otherwise the chosen set, or the default baseline.
     let given = match &q.run {
-        Some(rid) => Some(load_run(&state.db, &access, rid).await?).filter(|r| r.kind == PREVIEW),
+        Some(rid) => Some(load_run(&state.db, &access, rid).await?).filter(|r| r.kind == CHECK_KIND),
         None => None,
     };
     let wanted = given.as_ref().and_then(set_of).or(q.set.clone());
@@ -54,47 +70,28 @@ pub async fn view_drift_get(
         None => backups::default_baseline(&sets),
     }
     .cloned();
-    let (check, baseline_items, added) = match &baseline {
+    let (check, accepted) = match &baseline {
         Some(b) => {
-            let (tid, b) = (access.tenant.id.clone(), b.clone());
-            let given = given.clone();
+            let (tid, bid) = (access.tenant.id.clone(), b.id.clone());
             state
                 .db
                 .read(move |c| {
-                    let items = backups::items(c, &b.id)?;
-                    // The newest check of the whole baseline, unless one was given.
                     let run = match given {
                         Some(r) => Some(r),
-                        None => runs::list(
-                            c,
-                            &tid,
-                            &RunFilter {
-                                kind: Some(PREVIEW.into()),
-                                status: None,
-                                limit: 200,
-                                offset: 0,
-                            },
-                        )?
-                        .into_iter()
-                        .find(|r| set_of(r).as_deref() == Some(b.id.as_str()) && r.total == b.item_count),
+                        None => latest_check(c, &tid, &bid)?,
                     };
                     let check = match run {
                         Some(r) => {
-                            let its = runs::items(c, &r.id, u32::MAX, 0)?;
-                            Some((r, its))
+                            let items = runs::items(c, &r.id, u32::MAX, 0)?;
+                            Some((r, items))
                         }
                         None => None,
                     };
-                    let held: std::collections::HashSet<String> = items.iter().map(|i| i.policy_id.clone()).collect();
-                    let added: Vec<policies::Policy> = policies::list(c, &tid, None, false)?
-                        .into_iter()
-                        .filter(|p| !held.contains(&p.id))
-                        .collect();
-                    Ok((check, items, added))
+                    Ok((check, drift::acceptances(c, &bid)?))
                 })
                 .await?
         }
-        None => (None, Vec::new(), Vec::new()),
+        None => (None, std::collections::HashMap::new()),
     };
     let tid = access.tenant.id.clone();
     let entries: Vec<_> = check
@@ -107,9 +104,9 @@ pub async fn view_drift_get(
         names: &names,
         sets: &sets,
         baseline: baseline.as_ref(),
+        default_exists: backups::default_baseline(&sets).is_some(),
         check: check.as_ref().map(|(r, i)| (r, i.as_slice())),
-        baseline_items: &baseline_items,
-        added: &added,
+        accepted: &accepted,
         show_all: q.all.is_some_and(|a| !a.is_empty() && a != "0"),
         csrf: &page.nav.csrf,
         can_operate: access.role >= Role::Operator,
@@ -118,35 +115,81 @@ pub async fn view_drift_get(
     Ok(respond(&page.nav, view::drift(&page.nav, &access.tenant, &v)))
 }
 
-/// "Check drift now": a preview of the whole baseline (the newest backup when none is
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// "Check drift now": a `drift.check` of the chosen baseline (the default one when none is
 /// chosen), then the drift page showing it.
 pub async fn view_drift_post(
     State(state): State<AppState>,
     access: TenantAccess,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let chosen = fields.iter().find(|(k, _)| k == "set").map(|(_, v)| v.clone());
-    let set = if let Some(id) = chosen.filter(|s| !s.is_empty()) {
-        load_set(&state, &access, &id).await?
-    } else {
-        let tid = access.tenant.id.clone();
-        let sets = state.db.read(move |c| backups::list(c, &tid)).await?;
-        let Some(latest) = backups::default_baseline(&sets) else {
-            return Err(AppError::Invalid(
-                "there is no backup to compare with yet: back up first".into(),
-            ));
-        };
-        latest.clone()
-    };
-    let req = RestoreRequest {
-        backup_set_id: set.id.clone(),
-        item_ids: None,
-        dry_run: true,
-        include_assignments: Some(true),
-        confirm: None,
-        conditional_access_state: None,
-        accept_ca_tightening: None,
-    };
-    let s = starts::restore(&state.engine, &access, &set, req).await?;
+    access.require(Role::Operator)?;
+    let set = drift_baseline(&state, &access, field(&fields, "set")).await?;
+    let s = drift_start::drift_check(&state.engine, &access, &set).await?;
     Ok(Redirect::to(&format!("/t/{}/drift?run={}", access.tenant.id, s.run.id)).into_response())
+}
+
+/// "Accept" on a drift row: a backup of the policy as it is now, recorded as what the next
+/// check of this baseline compares the policy with. Stays on the drift page.
+pub async fn view_drift_accept_post(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    access.require(Role::Operator)?;
+    let Some(set_id) = field(&fields, "set") else {
+        return Err(AppError::BadRequest(
+            "say which baseline the drift is accepted against (set)".into(),
+        ));
+    };
+    let Some(policy_id) = field(&fields, "policy_id") else {
+        return Err(AppError::BadRequest(
+            "say which policy's drift is accepted (policy_id)".into(),
+        ));
+    };
+    let baseline = super::api::backup_sets::load_set(&state, &access, set_id).await?;
+    let policy = super::api::policies::load_policy(&state, &access, policy_id).await?;
+    let name: String = format!("Accepted drift: {}", policy.display_name)
+        .chars()
+        .take(200)
+        .collect();
+    let (accepted_set, _) = starts::backup(&state.engine, &access, &name, Some(vec![policy.id.clone()])).await?;
+    let (tid, bid, pid, aid, uid) = (
+        access.tenant.id.clone(),
+        baseline.id.clone(),
+        policy.id.clone(),
+        accepted_set.id.clone(),
+        access.caller.user.id.clone(),
+    );
+    state
+        .db
+        .write(move |tx| {
+            drift::accept(
+                tx,
+                &drift::NewAcceptance {
+                    tenant_id: &tid,
+                    baseline_set_id: &bid,
+                    policy_id: &pid,
+                    accepted_set_id: &aid,
+                    accepted_by: &uid,
+                    now: &crate::clock::now(),
+                },
+            )
+        })
+        .await?;
+    Ok(flash::redirect(
+        &format!("/t/{}/drift?set={}", access.tenant.id, baseline.id),
+        Kind::Ok,
+        format!(
+            "Accepted the drift of “{}”: the next check compares it with its state now (the backup “{}”), not with the baseline “{}”.",
+            policy.display_name, accepted_set.name, baseline.name
+        ),
+    ))
 }

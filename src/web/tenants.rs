@@ -136,10 +136,12 @@ pub async fn view_tenant_get(
     let page = page.in_tenant(&access.tenant.id);
     let is_owner = access.role >= Role::Owner;
     let tid = access.tenant.id.clone();
-    let (all, backups_card) = state
+    let (all, mut backups_card) = state
         .db
         .read(move |c| Ok((crate::db::policies::list(c, &tid, None, true)?, backups_card(c, &tid)?)))
         .await?;
+    backups_card.can_operate = access.role >= Role::Operator;
+    backups_card.csrf.clone_from(&page.nav.csrf);
     let tid = access.tenant.id.clone();
     let health = state
         .db
@@ -264,54 +266,23 @@ pub async fn view_settings_post(
 /// newest check of it), the next scheduled backup, and the latest runs.
 fn backups_card(c: &rusqlite::Connection, tid: &str) -> crate::db::DbResult<view::BackupsCard> {
     use crate::db::{backups, runs, schedules};
+    // "Last backup" is the last capture of the whole tenant: a one-policy set (an accepted
+    // drift, a snapshot kept by hand), an import or a "before restore" set is not.
     let last = backups::list(c, tid)?
         .into_iter()
-        .find(|s| s.origin != "before_restore" && s.origin != "import");
+        .find(|s| s.origin != "before_restore" && s.origin != "import" && s.whole_tenant);
     let last_status = match last.as_ref().and_then(|s| s.capture_run_id.clone()) {
         Some(rid) => runs::get(c, &rid)?.map(|r| r.status),
         None => None,
     };
-    let drift = match &last {
-        Some(set) => {
-            let preview = runs::list(
-                c,
-                tid,
-                &runs::RunFilter {
-                    kind: Some(crate::ops::restore::PREVIEW.into()),
-                    status: None,
-                    limit: 50,
-                    offset: 0,
-                },
-            )?
-            .into_iter()
-            .find(|r| {
-                r.is_terminal()
-                    && r.total == set.item_count
-                    && serde_json::from_str::<serde_json::Value>(&r.params)
-                        .is_ok_and(|p| p["backup_set_id"].as_str() == Some(set.id.as_str()))
-            });
-            match preview {
-                Some(r) => {
-                    let counts = runs::action_counts(c, &r.id)?;
-                    let count = |action: &str| {
-                        counts
-                            .iter()
-                            .filter(|(st, a, _)| st == "succeeded" && a == action)
-                            .map(|(_, _, n)| n)
-                            .sum::<i64>()
-                    };
-                    Some(view::DriftSummary {
-                        run_id: r.id.clone(),
-                        checked_at: r.finished_at.clone().unwrap_or(r.created_at.clone()),
-                        changed: count("update"),
-                        removed: count("create"),
-                    })
-                }
-                None => None,
-            }
-        }
-        None => None,
-    };
+    let drift = crate::db::drift::latest_per_tenant_of(c, tid)?.map(|d| view::DriftSummary {
+        run_id: d.run_id,
+        checked_at: d.finished_at.unwrap_or_default(),
+        changed: d.found.changed,
+        removed: d.found.removed,
+        added: d.found.added,
+        failed: d.status == "failed",
+    });
     let now = chrono::Utc::now();
     let next_scheduled = schedules::list(c, tid)?
         .iter()
@@ -335,5 +306,7 @@ fn backups_card(c: &rusqlite::Connection, tid: &str) -> crate::db::DbResult<view
         drift,
         next_scheduled,
         recent,
+        can_operate: false,
+        csrf: String::new(),
     })
 }

@@ -203,7 +203,10 @@ async fn demo_prints_a_url_and_a_login_that_work() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         let mut stmt = db
-            .prepare("SELECT json_extract(result, '$.action') FROM run_items WHERE run_id = ?1 AND status = 'succeeded' ORDER BY 1")
+            .prepare(
+                "SELECT json_extract(result, '$.change') FROM run_items WHERE run_id = ?1 AND status = 'succeeded'
+                   AND json_extract(result, '$.change') IN ('changed', 'removed', 'added') ORDER BY 1",
+            )
             .expect("sql");
         actions = stmt
             .query_map([&run_id], |r| r.get::<_, String>(0))
@@ -218,7 +221,7 @@ async fn demo_prints_a_url_and_a_login_that_work() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(actions, ["create", "update", "update"], "two edited, one deleted");
+    assert_eq!(actions, ["changed", "changed", "removed"], "two edited, one deleted");
 }
 
 /// `sim-graph` serves the simulator with two seeded tenants and a control endpoint.

@@ -16,6 +16,7 @@ mod csrf;
 mod db;
 mod dependencies;
 mod deploy;
+mod drift_checks;
 mod export;
 mod fidelity;
 mod graph;

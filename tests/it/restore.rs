@@ -299,3 +299,86 @@ async fn a_rerun_retries_only_the_failed_items_of_a_restore() {
     assert_eq!(rerun["parent_run_id"], first["id"]);
     assert_eq!(rerun["kind"], "restore.rerun");
 }
+
+/// A restore that only re-creates a deleted policy overwrote nothing: it keeps no empty
+/// "Before restore … 0 of 0" set, its undo still works (it deletes what it created), and the
+/// undo's notification says what it did, by name. The undo's own "before" set holds the
+/// object it deleted, so the undo can be undone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_that_only_creates_keeps_no_empty_set_and_its_undo_says_what_it_deleted() {
+    let (app, token, sim) = admin_app().await;
+    let (tid, t) = sim_tenant(&app, &token, &sim, "Contoso", 1, None).await;
+    let e = t.entra_tenant_id.clone();
+    let coll = "deviceManagement/deviceCompliancePolicies";
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Known good"})).await;
+    let set_id = backup["target_id"].as_str().expect("set").to_owned();
+    let gone = sim.objects(&e, coll)[0].clone();
+    let name = gone["displayName"].as_str().expect("name").to_owned();
+    assert!(sim.delete_object(&e, coll, gone["id"].as_str().expect("id")));
+    let (_, set) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{set_id}"),
+            None,
+        )
+        .await;
+    let item = set["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["display_name"] == json!(name))
+        .expect("the deleted policy's item")["id"]
+        .clone();
+    let restore = run_of(
+        &app,
+        &token,
+        &tid,
+        "/restores",
+        json!({"backup_set_id": set_id, "dry_run": false, "confirm": "Contoso", "item_ids": [item]}),
+    )
+    .await;
+    assert_eq!(restore["status"], "succeeded", "{restore}");
+    assert_eq!(
+        restore["before_backup_set_id"],
+        Value::Null,
+        "nothing was overwritten: {restore}"
+    );
+    let (_, sets) = app
+        .api(Method::GET, &token, &format!("/api/v1/tenants/{tid}/backup-sets"), None)
+        .await;
+    assert!(
+        !sets.to_string().contains("Before restore"),
+        "no empty before-restore set: {sets}"
+    );
+
+    let undo = run_of(
+        &app,
+        &token,
+        &tid,
+        &format!("/runs/{}/undo", restore["id"].as_str().expect("id")),
+        json!({"confirm": "Contoso"}),
+    )
+    .await;
+    assert_eq!(undo["status"], "succeeded", "{undo}");
+    assert!(
+        sim.objects(&e, coll).iter().all(|o| o["displayName"] != json!(name)),
+        "deleted again"
+    );
+    let before = undo["before_backup_set_id"]
+        .as_str()
+        .expect("the undo keeps what it deleted");
+    let (_, kept) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{before}"),
+            None,
+        )
+        .await;
+    assert_eq!(kept["items"].as_array().map(Vec::len), Some(1), "{kept}");
+    assert_eq!(kept["items"][0]["display_name"], json!(name), "{kept}");
+    let (_, notes) = app.api(Method::GET, &token, "/api/v1/notifications", None).await;
+    let wanted = format!("Undo on Contoso: 1 policy deleted ({name}).");
+    assert!(notes.to_string().contains(&wanted), "{wanted} in {notes}");
+}

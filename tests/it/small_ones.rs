@@ -387,9 +387,24 @@ async fn drift_defaults_to_the_newest_whole_tenant_backup() {
         .await;
     let whole_items = set["items"].as_array().map_or(0, Vec::len);
     assert!(whole_items > 2, "{set}");
+    assert_eq!(run["kind"], "drift.check", "{run}");
+    assert_eq!(run["target_id"], json!(whole), "{run}");
+    let (_, items) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/runs/{rid}/items"),
+            None,
+        )
+        .await;
+    let compared = items
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["item_type"] == "drift_compare")
+        .count();
     assert_eq!(
-        run["total"],
-        json!(whole_items),
-        "the whole backup's items, not the 2 picked: {run}"
+        compared, whole_items,
+        "the whole backup's items, not the 2 picked: {items}"
     );
 }

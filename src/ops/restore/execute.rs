@@ -156,20 +156,26 @@ async fn snapshot_before(deps: &Deps, reader: &GraphReader, run: &Run) -> Result
         code: ErrorCode::Internal,
         context: json!({}),
     };
-    let rid = run.id.clone();
+    let (rid, tid) = (run.id.clone(), run.tenant_id.clone());
     let policy_ids: Vec<String> = deps
         .db
         .read(move |c| {
             let items = run_rows::items(c, &rid, u32::MAX, 0)?;
-            Ok(items
-                .iter()
-                .filter_map(|i| {
-                    backups::restore_source(c, &i.item_id)
-                        .ok()
-                        .flatten()
-                        .map(|s| s.policy_id)
-                })
-                .collect())
+            let mut ids = Vec::with_capacity(items.len());
+            for i in &items {
+                // An undo's delete item names the object it deletes: its last state is
+                // what the set keeps, so the undo itself can be undone.
+                let id = if i.item_type == "delete" {
+                    match i.item_id.split_once(':') {
+                        Some((ty, gid)) => policies::by_graph_id(c, &tid, ty, gid)?.map(|p| p.id),
+                        None => None,
+                    }
+                } else {
+                    backups::restore_source(c, &i.item_id)?.map(|s| s.policy_id)
+                };
+                ids.extend(id);
+            }
+            Ok(ids)
         })
         .await
         .map_err(internal)?;
@@ -189,6 +195,11 @@ async fn snapshot_before(deps: &Deps, reader: &GraphReader, run: &Run) -> Result
                 },
             ));
         }
+    }
+    // Only creates (every object was gone): nothing was there to keep, and an empty
+    // "Before restore … 0 of 0" set would only puzzle whoever finds it.
+    if versions.is_empty() {
+        return Ok(());
     }
     let (tenant, rid, name) = (
         run.tenant_id.clone(),

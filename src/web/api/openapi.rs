@@ -144,6 +144,13 @@ pub struct RunItem {
     pub result: Option<Value>,
 }
 
+/// The body of `POST …/drift-checks` (may be empty).
+#[derive(ToSchema)]
+pub struct DriftCheckBody {
+    /// The backup set to compare with; absent: the newest complete whole-tenant backup.
+    pub baseline_set_id: Option<String>,
+}
+
 /// What every start endpoint answers with 202.
 #[derive(ToSchema)]
 pub struct Started {
@@ -378,6 +385,7 @@ impl Modify for BearerToken {
         super::operations::restore,
         super::operations::rerun,
         super::operations::undo,
+        super::operations::drift_check,
         super::policies::list,
         super::policies::versions,
         super::policies::version,

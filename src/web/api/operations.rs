@@ -235,3 +235,63 @@ pub async fn undo(
         &starts::undo(&state.engine, &access, &parent, body.confirm.as_deref()).await?,
     ))
 }
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DriftCheckBody {
+    baseline_set_id: Option<String>,
+}
+
+/// The set a drift check compares with: the one named, else the newest complete backup of the
+/// whole tenant.
+pub async fn drift_baseline(
+    state: &AppState,
+    access: &TenantAccess,
+    named: Option<&str>,
+) -> Result<crate::db::backups::BackupSet, AppError> {
+    if let Some(id) = named {
+        return crate::web::api::backup_sets::load_set(state, access, id).await;
+    }
+    let tid = access.tenant.id.clone();
+    let sets = state.db.read(move |c| crate::db::backups::list(c, &tid)).await?;
+    crate::db::backups::default_baseline(&sets)
+        .cloned()
+        .ok_or_else(|| AppError::Conflict(crate::ops::drift_start::NO_BASELINE.into()))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tid}/drift-checks",
+    operation_id = "operations_drift_check",
+    tag = "runs",
+    summary = "Check drift against a baseline (operator)",
+    description = "Starts a `drift.check` run: the tenant as it is now against `baseline_set_id` (absent: the newest complete whole-tenant backup; 409 when there is none). Each item's `result` holds `change` (`changed | removed | added | unchanged`) and `diff`; a type the baseline failed to capture is not reported as added (its listing item names those objects in `not_in_baseline`). The body may be empty.",
+    params(("tid" = String, Path, description = "tenant id")),
+    request_body(content = crate::web::api::openapi::DriftCheckBody, description = "optional"),
+    responses(
+        (status = 202, description = "drift.check started", body = crate::web::api::openapi::Started),
+        (status = 400, description = "malformed request (bad JSON, query or missing field)", body = crate::web::api::openapi::ErrorBody),
+        (status = 401, description = "no or bad token", body = crate::web::api::openapi::ErrorBody),
+        (status = 403, description = "authenticated but not allowed; also every object of a tenant the caller is not a member of", body = crate::web::api::openapi::ErrorBody),
+        (status = 404, description = "no such object in a tenant the caller may see", body = crate::web::api::openapi::ErrorBody),
+        (status = 409, description = "no complete whole-tenant backup to compare with", body = crate::web::api::openapi::ErrorBody),
+        (status = 413, description = "request body too large", body = crate::web::api::openapi::ErrorBody)
+    )
+)]
+pub async fn drift_check(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let body: DriftCheckBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DriftCheckBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::BadRequest(format!("the body is not a drift check: {e}")))?
+    };
+    access.require(crate::auth::role::Role::Operator)?;
+    let set = drift_baseline(&state, &access, body.baseline_set_id.as_deref()).await?;
+    Ok(accepted(
+        &crate::ops::drift_start::drift_check(&state.engine, &access, &set).await?,
+    ))
+}
