@@ -34,7 +34,11 @@ pub fn actions(t: &Tenant, csrf: &str) -> Markup {
         div.pv-actions {
             (button("/verify", "Verify connection"))
             (button("/sync", "Sync inventory"))
-            a.secondary role="button" href={ "/t/" (t.id) "/drift" } { "Check drift" }
+            // One click runs the check against the default baseline, then shows the drift page.
+            form.pv-actions method="post" action={ "/t/" (t.id) "/drift" } {
+                (csrf_field(csrf))
+                button.secondary type="submit" { "Check drift" }
+            }
             form.pv-actions hx-post={ "/t/" (t.id) "/backups" } hx-target="#pv-started" hx-swap="innerHTML" {
                 (csrf_field(csrf))
                 input type="text" name="name" placeholder="Backup name" value="Manual backup" required maxlength="200";

@@ -116,9 +116,6 @@ pub struct BackupsCard {
     pub drift: Option<DriftSummary>,
     pub next_scheduled: Option<String>,
     pub recent: Vec<crate::db::runs::Run>,
-    /// For the "Check drift" button (operators).
-    pub can_operate: bool,
-    pub csrf: String,
 }
 
 fn backups_card(t: &Tenant, b: &BackupsCard) -> Markup {
@@ -151,12 +148,6 @@ fn backups_card(t: &Tenant, b: &BackupsCard) -> Markup {
                             " · checked " (super::components::age(&d.checked_at)) " · "
                             a href={ "/t/" (t.id) "/drift?run=" (d.run_id) } { "View drift" }
                         },
-                    }
-                    @if b.last.is_some() && b.can_operate {
-                        form.pv-inline-form method="post" action={ "/t/" (t.id) "/drift" } {
-                            (super::components::csrf_field(&b.csrf))
-                            button.secondary.pv-small type="submit" { "Check drift" }
-                        }
                     }
                 }
                 dt { "Next scheduled backup" }

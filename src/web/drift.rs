@@ -131,7 +131,14 @@ pub async fn view_drift_post(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     access.require(Role::Operator)?;
-    let set = drift_baseline(&state, &access, field(&fields, "set")).await?;
+    let set = match drift_baseline(&state, &access, field(&fields, "set")).await {
+        Ok(set) => set,
+        Err(AppError::Conflict(why)) => {
+            let to = format!("/t/{}/drift", access.tenant.id);
+            return Ok(flash::redirect(&to, Kind::Error, format!("Not checked: {why}.")));
+        }
+        Err(e) => return Err(e),
+    };
     let s = drift_start::drift_check(&state.engine, &access, &set).await?;
     Ok(Redirect::to(&format!("/t/{}/drift?run={}", access.tenant.id, s.run.id)).into_response())
 }

@@ -136,12 +136,10 @@ pub async fn view_tenant_get(
     let page = page.in_tenant(&access.tenant.id);
     let is_owner = access.role >= Role::Owner;
     let tid = access.tenant.id.clone();
-    let (all, mut backups_card) = state
+    let (all, backups_card) = state
         .db
         .read(move |c| Ok((crate::db::policies::list(c, &tid, None, true)?, backups_card(c, &tid)?)))
         .await?;
-    backups_card.can_operate = access.role >= Role::Operator;
-    backups_card.csrf.clone_from(&page.nav.csrf);
     let tid = access.tenant.id.clone();
     let health = state
         .db
@@ -306,7 +304,5 @@ fn backups_card(c: &rusqlite::Connection, tid: &str) -> crate::db::DbResult<view
         drift,
         next_scheduled,
         recent,
-        can_operate: false,
-        csrf: String::new(),
     })
 }

@@ -115,7 +115,9 @@ async fn site() -> Site {
         .expect("version")
         .to_owned();
 
-    // A drift check (a preview of the whole set), then one deleted policy restored live.
+    // A drift check of the set, a preview of the whole set, then one deleted policy
+    // restored live.
+    let check = run_of(&app, &token, &tid, "/drift-checks", json!({"baseline_set_id": set})).await;
     let preview = run_of(
         &app,
         &token,
@@ -211,6 +213,11 @@ async fn site() -> Site {
         ("backups", format!("/t/{tid}/backups")),
         ("backup-set", format!("/t/{tid}/backups/{set}")),
         ("drift", format!("/t/{tid}/drift?set={set}")),
+        (
+            "drift-checked",
+            format!("/t/{tid}/drift?run={}&all=1", check["id"].as_str().expect("run id")),
+        ),
+        ("run-drift-check", run(&check)),
         ("drift-unchecked", format!("/t/{tid}/drift")),
         ("run-sync", run(&sync)),
         ("run-verify", run(&verify)),

@@ -692,7 +692,7 @@ async fn the_drift_view_names_its_baseline_and_lists_changed_removed_and_added_p
         b.client.goto(&app.url(&format!("/t/{tid}"))).await?;
         b.client
             .wait()
-            .for_element(Locator::XPath("//a[normalize-space()='Check drift']"))
+            .for_element(Locator::XPath("//button[normalize-space()='Check drift']"))
             .await?
             .click()
             .await?;
