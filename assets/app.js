@@ -88,13 +88,24 @@
   }
   // Timestamps: the page says UTC; show the reader's local time, UTC stays on hover.
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+  // Local time as the pages write it; UTC stays on hover (the title the server set).
+  function local(d, seconds) {
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) +
+      " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + (seconds ? ":" + pad(d.getSeconds()) : "");
+  }
   function localize(root) {
     if (!root.querySelectorAll) { return; }
     root.querySelectorAll("time[data-local]:not([data-localized])").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d.getTime())) { return; }
-      el.textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) +
-        " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+      el.textContent = local(d, el.getAttribute("data-local") === "seconds");
+      el.setAttribute("data-localized", "");
+    });
+    // Where markup cannot go (an <option>), the text is a prefix plus the time.
+    root.querySelectorAll("[data-local-at]:not([data-localized])").forEach(function (el) {
+      var d = new Date(el.getAttribute("data-local-at"));
+      if (isNaN(d.getTime())) { return; }
+      el.textContent = (el.getAttribute("data-prefix") || "") + local(d, false) + (el.getAttribute("data-suffix") || "");
       el.setAttribute("data-localized", "");
     });
   }

@@ -69,13 +69,14 @@ pub async fn backup(
 /// The scheduler's backup for `schedule`. While the schedule's previous set is still being
 /// captured, that one is returned (`reused`) instead of starting a second.
 pub async fn backup_scheduled(engine: &Engine, schedule: &Schedule) -> Result<(BackupSet, Started), AppError> {
-    let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
     create(
         engine,
         Plan {
             tenant_id: schedule.tenant_id.clone(),
             initiator: Initiator::Scheduler,
-            name: format!("Scheduled backup {when}"),
+            // No time in the name: every page shows the set's time next to it, in the
+            // reader's time zone (a UTC time baked into the name contradicted it).
+            name: "Scheduled backup".to_owned(),
             policy_ids: None,
             policy_types: schedule.policy_types.clone(),
             origin: "scheduled",

@@ -71,6 +71,12 @@ pub fn local_time(ts: &str) -> Markup {
     html! { time datetime=(ts) title=(utc) data-local { (utc) } }
 }
 
+/// [`local_time`] to the second, where versions captured in the same minute must differ.
+pub fn local_time_exact(ts: &str) -> Markup {
+    let utc = when_exact(ts);
+    html! { time datetime=(ts) title=(utc) data-local="seconds" { (utc) } }
+}
+
 /// How long ago, e.g. "5 min ago", with the time on hover (local time by `app.js`).
 pub fn age(ts: &str) -> Markup {
     let ago = crate::clock::parse_time(ts).map_or_else(String::new, |t| {

@@ -82,9 +82,10 @@ pub fn drift(nav: &Nav, t: &Tenant, v: &DriftView<'_>) -> Markup {
                         select name="set" {
                             @if v.baseline.is_none() { option value="" selected { "Choose a backup…" } }
                             @for s in v.sets {
-                                option value=(s.id) selected[v.baseline.is_some_and(|b| b.id == s.id)] {
-                                    (s.name) " · " (when(&s.created_at))
-                                    @if !s.complete { " · incomplete" }
+                                @let suffix = if s.complete { "" } else { " · incomplete" };
+                                option value=(s.id) selected[v.baseline.is_some_and(|b| b.id == s.id)]
+                                    data-local-at=(s.created_at) data-prefix={ (s.name) " · " } data-suffix=(suffix) title=(when(&s.created_at)) {
+                                    (s.name) " · " (when(&s.created_at)) (suffix)
                                 }
                             }
                         }

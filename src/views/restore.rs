@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, local_time, when_exact};
+use super::components::{badge, csrf_field, local_time, local_time_exact, when_exact};
 use super::layout::{Nav, page};
 use super::tenant::{Tab, tabs};
 use crate::db::backups::{BackupItem, BackupSet};
@@ -74,7 +74,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                                         td { input type="radio" name="b" value=(ver.id) checked[i == 0] aria-label="newer"; }
                                     }
                                     td {
-                                        (when_exact(&ver.captured_at))
+                                        (local_time_exact(&ver.captured_at))
                                         @if let Some(at) = &ver.imported_at {
                                             " " small.pv-badge.pv-imported title={ "added by an import on " (at) } { "imported" }
                                         }
@@ -107,7 +107,7 @@ pub fn policy(nav: &Nav, t: &Tenant, v: &PolicyView<'_>) -> Markup {
                 }
             }
             @if let Some((a, b, d)) = &v.compared {
-                @let at = |id: &str| v.versions.iter().find(|x| x.id == id).map_or_else(String::new, |x| when_exact(&x.captured_at));
+                @let at = |id: &str| v.versions.iter().find(|x| x.id == id).map_or_else(|| html! {}, |x| local_time_exact(&x.captured_at));
                 h3 #pv-compared { "Changes from the version of " (at(a)) " to the version of " (at(b)) }
                 (diff_table(d, v.names))
             }

@@ -361,6 +361,15 @@ pub const SHOWABLE: [&str; 3] = ["succeeded", "failed", "skipped"];
 
 /// What an item status means in this run: a preview's "succeeded" items are its changes.
 fn show_label(run: &Run, status: &str) -> &'static str {
+    // A drift check's succeeded item is one it checked, whatever it found (the drift page
+    // says what changed).
+    if run.kind == crate::db::drift::CHECK_KIND {
+        return match status {
+            "succeeded" => "Checked",
+            "failed" => "Could not check",
+            _ => "Skipped",
+        };
+    }
     let restore = run.kind == crate::ops::restore::EXECUTE || run.kind == crate::ops::restore::RERUN;
     match (run.dry_run, restore, status) {
         (true, _, "succeeded") => "Changes",

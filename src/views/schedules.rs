@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::components::{badge, csrf_field, form_error, local_time, when};
+use super::components::{badge, csrf_field, form_error, local_time};
 use super::layout::{Nav, page};
 use super::tenant::{Tab, tabs};
 use crate::clock;
@@ -65,7 +65,7 @@ fn row(nav: &Nav, t: &Tenant, r: &ScheduleRow, is_owner: bool) -> Markup {
             td.pv-nowrap {
                 @if !s.enabled { span.pv-muted { "paused" } }
                 @else if let Some(e) = &expr {
-                    @for (i, at) in next_runs(e).iter().enumerate() { @if i > 0 { br; } (at) }
+                    @for (i, at) in next_runs(e).iter().enumerate() { @if i > 0 { br; } (local_time(at)) }
                 }
             }
             td { (types_label(&s.policy_types)) }
@@ -88,11 +88,11 @@ fn row(nav: &Nav, t: &Tenant, r: &ScheduleRow, is_owner: bool) -> Markup {
     }
 }
 
-/// The next three times it fires, formatted; empty when it never does.
+/// The next three times it fires (RFC 3339); empty when it never does.
 pub fn next_runs(e: &CronExpr) -> Vec<String> {
     e.next_after(chrono::Utc::now(), 3)
         .into_iter()
-        .map(|at| when(&clock::format_time(at)))
+        .map(clock::format_time)
         .collect()
 }
 
@@ -100,7 +100,9 @@ pub fn next_runs(e: &CronExpr) -> Vec<String> {
 pub fn cron_check(result: &Result<CronExpr, String>) -> Markup {
     html! {
         @match result {
-            Ok(e) => small.pv-ok { (e.describe().trim_end_matches('.')) ". Next: " (next_runs(e).join(" · ")) },
+            Ok(e) => small.pv-ok { (e.describe().trim_end_matches('.')) ". Next: "
+                @for (i, at) in next_runs(e).iter().enumerate() { @if i > 0 { " · " } (local_time(at)) }
+            },
             Err(m) => small.pv-field-error { (m) },
         }
     }

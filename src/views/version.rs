@@ -33,7 +33,7 @@ pub fn version(nav: &Nav, t: &Tenant, v: &VersionView<'_>) -> Markup {
         html! {
             p.pv-muted { a href=(base) { "← " (p.display_name) } }
             h1 { (p.display_name) }
-            p.pv-sub #pv-version { "Version captured " (when_exact(&v.version.captured_at)) }
+            p.pv-sub #pv-version { "Version captured " (super::components::local_time_exact(&v.version.captured_at)) }
             (tabs(t, Tab::Policies, v.is_owner))
             div.pv-actions #pv-version-actions {
                 a.secondary role="button" href={ (base) "/versions/" (v.version.id) "/json" } download { "Download JSON" }

@@ -29,6 +29,11 @@ impl Browser {
 
     /// With extra Chromium flags, e.g. `--force-dark-mode` (prefers-color-scheme: dark).
     pub async fn start_with(extra: &[&str]) -> Option<Browser> {
+        Browser::start_with_env(extra, &[]).await
+    }
+
+    /// With extra Chromium flags and environment, e.g. `TZ` for another time zone.
+    pub async fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Option<Browser> {
         let installed = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
         if !installed {
             assert!(
@@ -44,6 +49,7 @@ impl Browser {
             .expect("addr")
             .port();
         let driver = Command::new(CHROMEDRIVER)
+            .envs(env.iter().copied())
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -436,3 +436,75 @@ async fn a_scheduled_backup_is_followed_by_a_drift_check_against_the_previous_on
         "against the backup before it: {check}"
     );
 }
+
+/// Issue 22, item 12: one time zone per screen. In a browser in India (UTC+05:30), the drift
+/// page's baseline choices, a schedule's next runs and a policy's versions read local time,
+/// with UTC on hover; set names carry no baked-in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_read_in_the_browser_s_time_zone_with_utc_on_hover() {
+    use fantoccini::Locator;
+    let Some(b) = crate::browser::Browser::start_with_env(&[], &[("TZ", "Asia/Kolkata")]).await else {
+        return;
+    };
+    let (app, token, sim) = admin_app().await;
+    let (tid, _) = sim_tenant(&app, &token, &sim, "Zone", 1, None).await;
+    let backup = run_of(&app, &token, &tid, "/backup-sets", json!({"name": "Nightly"})).await;
+    let set = backup["target_id"].as_str().expect("set").to_owned();
+    let (_, s) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/api/v1/tenants/{tid}/backup-sets/{set}"),
+            None,
+        )
+        .await;
+    let created = chrono::DateTime::parse_from_rfc3339(s["created_at"].as_str().expect("at")).expect("time");
+    let india = chrono::FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("offset");
+    let local = created.with_timezone(&india).format("%Y-%m-%d %H:%M").to_string();
+    let utc = created
+        .with_timezone(&chrono::Utc)
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    let (status, _) = app
+        .api(
+            Method::POST,
+            &token,
+            &format!("/api/v1/tenants/{tid}/schedules"),
+            Some(json!({"cron": "30 2 * * *", "keep_last": 7})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let journey = async {
+        b.sign_in(&app.url("/login")).await?;
+        b.client.goto(&app.url(&format!("/t/{tid}/drift"))).await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("option[data-localized]"))
+            .await?;
+        let option = b.text_of(&format!("option[value='{set}']")).await;
+        let title = b
+            .client
+            .find(Locator::Css(&format!("option[value='{set}']")))
+            .await?
+            .attr("title")
+            .await?;
+        b.client.goto(&app.url(&format!("/t/{tid}/schedules"))).await?;
+        b.client
+            .wait()
+            .for_element(Locator::Css("time[data-localized]"))
+            .await?;
+        let next = b.text_of("time[data-localized]").await;
+        Ok::<_, fantoccini::error::CmdError>((option, title, next))
+    }
+    .await;
+    let (option, title, next) = match journey {
+        Ok(v) => v,
+        Err(e) => b.fail("time zones", &e).await,
+    };
+    b.close().await;
+    assert_eq!(option, format!("Nightly · {local}"), "local time in the choice");
+    assert_eq!(title.as_deref(), Some(utc.as_str()), "UTC on hover");
+    // 02:30 UTC is 08:00 in India.
+    assert!(next.ends_with("08:00"), "the next run in local time: {next}");
+}

@@ -204,12 +204,8 @@ async fn snapshot_before(deps: &Deps, reader: &GraphReader, run: &Run) -> Result
     let (tenant, rid, name) = (
         run.tenant_id.clone(),
         run.id.clone(),
-        // "2026-12-02 11:50 UTC", as the pages write times (the backups list showed the raw
-        // "2026-12-02T11:50").
-        format!(
-            "Before restore {} UTC",
-            run.created_at.get(..16).unwrap_or(&run.created_at).replace('T', " ")
-        ),
+        // No time in the name: pages show the set's time beside it in the reader's zone.
+        "Before restore".to_owned(),
     );
     deps.db
         .write(move |tx| {
