@@ -118,6 +118,24 @@
       changes.forEach(function (c) { c.addedNodes.forEach(function (n) { if (n.nodeType === 1) { localize(n.parentNode || n); } }); });
     }).observe(document.body, { childList: true, subtree: true });
   });
+  // Pages follow the runs they show: each time the header's stream says the set of active
+  // runs changed (one started or ended), "pv-runs-changed" fires on the body. A start's
+  // banner and the overview's cards listen for it; the dashboard's table reloads too, unless
+  // tenants are ticked for a bulk action (a reload would untick them).
+  var lastActive = null;
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var message = event.detail;
+    if (!message || message.type !== "active-list") { return; }
+    var first = lastActive === null;
+    var changed = message.data !== lastActive;
+    lastActive = message.data;
+    if (first || !changed) { return; }
+    window.htmx.trigger(document.body, "pv-runs-changed");
+    var table = document.querySelector("#pv-tenants");
+    if (table && !document.querySelector('#pv-tenants input[name="tenant"]:checked')) {
+      window.htmx.trigger(table, "pv-refresh");
+    }
+  });
   // The dashboard's "tick every tenant shown" box.
   document.addEventListener("change", function (event) {
     if (!event.target.matches("[data-bulk-all]")) { return; }

@@ -138,15 +138,9 @@ fn undo_message(tx: &Connection, run: &Run, tenant: &str) -> DbResult<String> {
     Ok(format!("Undo on {tenant}: {}{failed}.", parts.join(", ")))
 }
 
-/// Writes the notification for `status` in the caller's transaction: only when the run ends.
-pub fn record(tx: &Connection, run: &Run, status: &str) -> DbResult<()> {
-    if !matches!(status, "succeeded" | "partial" | "failed") {
-        return Ok(());
-    }
-    let recipients = match &run.initiated_by {
-        Some(user) => vec![user.clone()],
-        None => notifications::owner_ids(tx, &run.tenant_id)?,
-    };
+/// A finished run in words, as its notification says it ("Drift check of Contoso: 2
+/// changed."); empty when there is nothing worth telling (a scheduled check with no drift).
+pub fn describe(tx: &Connection, run: &Run, status: &str) -> DbResult<String> {
     let tenant = tenants::get(tx, &run.tenant_id)?.map_or_else(|| "a tenant".to_owned(), |t| t.name);
     // A whole-tenant backup's listing steps are not policies: "66 of 66 policies captured"
     // leaves them out (a failure stays counted among all steps, a listing may be what failed).
@@ -159,7 +153,7 @@ pub fn record(tx: &Connection, run: &Run, status: &str) -> DbResult<()> {
         let found = drift::found(tx, &run.id)?;
         // The scheduler checks after every backup: only drift (or a failure) is news.
         if run.initiated_by.is_none() && status == "succeeded" && found.total() == 0 {
-            return Ok(());
+            return Ok(String::new());
         }
         drift_message(&tenant, found, run.failed)
     } else if run.kind == "restore.execute" && run.target_type == "undo" && status != "failed" {
@@ -167,6 +161,22 @@ pub fn record(tx: &Connection, run: &Run, status: &str) -> DbResult<()> {
     } else {
         message(&counted, status, &tenant)
     };
+    Ok(text)
+}
+
+/// Writes the notification for `status` in the caller's transaction: only when the run ends.
+pub fn record(tx: &Connection, run: &Run, status: &str) -> DbResult<()> {
+    if !matches!(status, "succeeded" | "partial" | "failed") {
+        return Ok(());
+    }
+    let recipients = match &run.initiated_by {
+        Some(user) => vec![user.clone()],
+        None => notifications::owner_ids(tx, &run.tenant_id)?,
+    };
+    let text = describe(tx, run, status)?;
+    if text.is_empty() {
+        return Ok(());
+    }
     let now = clock::now();
     for user in recipients {
         notifications::insert(tx, &user, &run.tenant_id, &run.id, status, &text, &now)?;

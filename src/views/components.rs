@@ -120,3 +120,13 @@ pub fn error_line(code: &str, context: Option<&serde_json::Value>) -> Markup {
         " " small.pv-muted { code { (code) } @for d in &details { " · " (d) } }
     }
 }
+
+/// A query-string value, percent-encoded.
+pub fn query_value(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

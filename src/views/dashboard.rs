@@ -90,7 +90,8 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
                     label.pv-inline { "keep" input type="number" name="keep_last" value="14" min="1" max="1000" aria-label="Scheduled backups to keep"; }
                     button type="submit" { "Apply" }
                 }
-                table #pv-tenants {
+                // Reloaded (by app.js) when a run starts or ends, with the same search.
+                table #pv-tenants hx-get=(refresh_url(q)) hx-trigger="pv-refresh" hx-select="#pv-tenants" hx-swap="outerHTML" {
                     thead { tr { th { input type="checkbox" data-bulk-all aria-label="Tick every tenant shown"; } th { "Tenant" } th { "Health" } th { "Last backup" } th { "Drift" } th { "Next scheduled backup" } th { "Active runs" } th { "Your role" } } }
                     tbody {
                         @for t in tenants {
@@ -130,6 +131,12 @@ pub fn dashboard(nav: &Nav, tenants: &[TenantCard], total: usize, q: &TableQuery
             }
         },
     )
+}
+
+/// The dashboard with the same search, filter and sort.
+fn refresh_url(q: &TableQuery) -> String {
+    let enc = super::components::query_value;
+    format!("/?q={}&filter={}&sort={}", enc(&q.q), enc(&q.filter), enc(&q.sort))
 }
 
 /// What the tenant's latest drift check found, linked to it.

@@ -13,12 +13,40 @@ use crate::db::tenants::Tenant;
 use crate::graph::registry;
 
 /// What a start button shows at once: queued (or already queued/running) with the run's link.
+/// It follows the run: each time a run of the user's tenants starts or ends (the header's
+/// stream, see `app.js`), it asks for [`run_banner`] again, which replaces it.
 pub fn started(tenant_id: &str, run: &Run, reused: bool) -> Markup {
     let what = kind_label(&run.kind);
     html! {
-        div.pv-flash.info role="status" data-run=(run.id) {
+        div.pv-flash.info role="status" data-run=(run.id)
+            hx-get={ "/t/" (tenant_id) "/runs/" (run.id) "/banner" } hx-trigger="pv-runs-changed from:body" hx-swap="outerHTML" {
             @if reused { (what) " is already " (run.status) ". " } @else { (what) " queued. " }
             a href={ "/t/" (tenant_id) "/runs/" (run.id) } { "View run" }
+        }
+    }
+}
+
+/// A start's banner as the run is now: still following it while it is active; once it ended,
+/// what it did in words (as its notification says), and no longer following.
+pub fn run_banner(tenant_id: &str, run: &Run, message: &str) -> Markup {
+    let class = match run.status.as_str() {
+        "succeeded" => "ok",
+        "failed" => "error",
+        "partial" => "warn",
+        _ => "info",
+    };
+    html! {
+        @if run.is_terminal() {
+            div.pv-flash.(class) role="status" data-run=(run.id) data-run-status=(run.status) {
+                (message) " "
+                a href={ "/t/" (tenant_id) "/runs/" (run.id) } { "View run" }
+            }
+        } @else {
+            div.pv-flash.info role="status" data-run=(run.id) data-run-status=(run.status)
+                hx-get={ "/t/" (tenant_id) "/runs/" (run.id) "/banner" } hx-trigger="pv-runs-changed from:body" hx-swap="outerHTML" {
+                (kind_label(&run.kind)) " " (run.status) ". "
+                a href={ "/t/" (tenant_id) "/runs/" (run.id) } { "View run" }
+            }
         }
     }
 }
@@ -96,7 +124,7 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>
                 }
             }
             @if f.pages > 1 {
-                @let link = |n: usize| format!("/t/{}/policies?type={}&q={}&deleted={}&page={n}", t.id, urlencoding(chosen_type), urlencoding(search), if f.only_deleted { "1" } else { "" });
+                @let link = |n: usize| format!("/t/{}/policies?type={}&q={}&deleted={}&page={n}", t.id, super::components::query_value(chosen_type), super::components::query_value(search), if f.only_deleted { "1" } else { "" });
                 nav.pv-actions #pv-policy-pages aria-label="Pages" {
                     span.pv-muted { "Page " (f.page) " of " (f.pages) }
                     @if f.page > 1 { a href=(link(f.page - 1)) { "← Previous" } }
@@ -105,16 +133,6 @@ pub fn policies(nav: &Nav, t: &Tenant, list: &[Policy], f: &PolicyFilterView<'_>
             }
         },
     )
-}
-
-/// A query-string value, percent-encoded.
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub struct BackupsView<'a> {

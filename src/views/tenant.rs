@@ -77,7 +77,7 @@ pub fn overview(nav: &Nav, t: &Tenant, role: &str, is_owner: bool, can_operate: 
             // A verify started from the buttons above: the cards again, following it live.
             // (A sibling, not the grid itself: hx-target and hx-select would be inherited by
             // the grid's live fragments.)
-            div hidden hx-get={ "/t/" (t.id) } hx-select="#pv-overview-cards" hx-target="#pv-overview-cards" hx-swap="outerHTML" hx-trigger="pv-verify-started from:body" {}
+            div hidden hx-get={ "/t/" (t.id) } hx-select="#pv-overview-cards" hx-target="#pv-overview-cards" hx-swap="outerHTML" hx-trigger="pv-verify-started from:body, pv-runs-changed from:body" {}
             div.grid #pv-overview-cards {
                 (super::health::card(t, health, is_owner))
                 article {

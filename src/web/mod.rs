@@ -102,6 +102,7 @@ fn tenant_routes(state: &AppState) -> Routes {
         )
         .get("/t/{tenant}/runs", runs::view_runs_get)
         .get("/t/{tenant}/runs/{rid}", runs::view_run_get)
+        .get("/t/{tenant}/runs/{rid}/banner", runs::view_run_banner_get)
         .get("/t/{tenant}/runs/{rid}/events", sse::run_events)
         .get("/api/v1/tenants/{tid}", api::tenants::get)
         .get("/api/v1/tenants/{tid}/members", api::members::list)

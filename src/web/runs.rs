@@ -154,3 +154,24 @@ pub async fn view_notifications_read_post(State(state): State<AppState>, page: P
         "All notifications marked as read.",
     ))
 }
+
+/// A start's banner as its run is now (`views::inventory::run_banner`).
+pub async fn view_run_banner_get(
+    State(state): State<AppState>,
+    access: TenantAccess,
+    Path((_, rid)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let run = crate::runs::access::load_run(&state.db, &access, &rid).await?;
+    let message = if run.is_terminal() {
+        let r = run.clone();
+        state
+            .db
+            .read(move |c| crate::runs::notify::describe(c, &r, &r.status))
+            .await?
+    } else {
+        String::new()
+    };
+    Ok(axum::response::IntoResponse::into_response(axum::response::Html(
+        crate::views::inventory::run_banner(&access.tenant.id, &run, &message).into_string(),
+    )))
+}

@@ -31,6 +31,7 @@ mod health;
 mod import_limits;
 mod invites;
 mod layers;
+mod live_pages;
 mod login;
 mod look;
 mod objects;
