@@ -189,7 +189,7 @@ CREATE TABLE policy_versions (
     content_hash TEXT NOT NULL REFERENCES policy_contents(content_hash),
     captured_at  TEXT NOT NULL,
     run_id       TEXT REFERENCES runs(id) ON DELETE SET NULL
-, imported_at TEXT);
+, imported_at TEXT, modified_at TEXT);
 CREATE INDEX policy_versions_policy ON policy_versions(policy_id, captured_at);
 
 CREATE TABLE backup_sets (

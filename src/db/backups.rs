@@ -337,12 +337,13 @@ pub fn latest_per_tenant(c: &Connection) -> DbResult<std::collections::HashMap<S
     Ok(out)
 }
 
-/// When each captured item's version was first seen (identical content is stored once, so
-/// this is when the policy last changed before the backup), by item id; for the picker's
-/// "changed since" filter.
+/// When each captured item's policy last changed, by item id: Graph's own
+/// `lastModifiedDateTime` of the captured object (`modifiedDateTime` for Conditional
+/// Access), else when its version was first seen here (identical content is stored once).
+/// For the set page's "Last changed" and the picker's "changed since" filter.
 pub fn item_captured_at(c: &Connection, set_id: &str) -> DbResult<std::collections::HashMap<String, String>> {
     let mut stmt = c.prepare_cached(
-        "SELECT i.id, v.captured_at FROM backup_items i JOIN policy_versions v ON v.id = i.version_id
+        "SELECT i.id, COALESCE(v.modified_at, v.captured_at) FROM backup_items i JOIN policy_versions v ON v.id = i.version_id
          WHERE i.backup_set_id = ?1",
     )?;
     let rows = stmt.query_map([set_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;

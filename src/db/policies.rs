@@ -208,6 +208,7 @@ pub fn record_version(
     content: &str,
     run_id: Option<&str>,
     now: &str,
+    modified_at: Option<&str>,
 ) -> DbResult<Recorded> {
     if let Some(latest) = &policy.latest_version_id {
         let latest_hash: Option<String> = c
@@ -222,9 +223,9 @@ pub fn record_version(
         .execute([content_hash, content])?;
     let id = crate::clock::new_id();
     c.prepare_cached(
-        "INSERT INTO policy_versions (id, policy_id, tenant_id, content_hash, captured_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO policy_versions (id, policy_id, tenant_id, content_hash, captured_at, run_id, modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![id, policy.id, policy.tenant_id, content_hash, now, run_id])?;
+    .execute(params![id, policy.id, policy.tenant_id, content_hash, now, run_id, modified_at])?;
     c.prepare_cached("UPDATE policies SET latest_version_id = ?2 WHERE id = ?1")?
         .execute([&policy.id, &id])?;
     Ok(Recorded::New(id))

@@ -153,6 +153,12 @@ where
         key: deps.key.clone(),
         tenant_id: known.tenant_id.to_owned(),
     };
+    // Graph's own time of the last change (volatile: the stored content leaves it out); a
+    // value that is not a timestamp is dropped.
+    let modified_at = ["lastModifiedDateTime", "modifiedDateTime"]
+        .iter()
+        .find_map(|k| document.get(*k).and_then(Value::as_str).and_then(clock::parse_time))
+        .map(clock::format_time);
     let secured = sealer.seal(ty, document);
     let (text, hash) = canonical_text(secured.document);
     let (run, id, type_key) = (run_id.to_owned(), policy_id.to_owned(), ty.key);
@@ -168,7 +174,8 @@ where
             }
             let now = clock::now();
             sealer.store(tx, &secured.values, &now)?;
-            let recorded = policies::record_version(tx, &current, &hash, &text, Some(&run), &now)?;
+            let recorded =
+                policies::record_version(tx, &current, &hash, &text, Some(&run), &now, modified_at.as_deref())?;
             then(tx, &recorded)?;
             Ok(Some(recorded))
         })

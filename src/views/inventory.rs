@@ -165,11 +165,11 @@ pub fn backups(nav: &Nav, t: &Tenant, v: &BackupsView<'_>) -> Markup {
                             td.pv-set-status { (set_status(p, s)) }
                             td { @if let Some(p) = p { (p.captured) " of " (p.total) } @else { (s.item_count) } }
                             td {
-                                (origin_label(&s.origin))
-                                @if let Some(by) = &s.imported_by { br; small.pv-muted { "by " (by) } }
+                                @if s.imported_by.is_some() { small { (super::restore::import_origin(s)) } }
+                                @else { (origin_label(&s.origin)) }
                             }
                             td { (local_time(&s.created_at)) }
-                            td { @if let Some(r) = p.and_then(|p| p.run_id.as_ref()).or(s.capture_run_id.as_ref()) { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
+                            td { @if let Some(r) = s.capture_run_id.as_ref().or(p.and_then(|p| p.run_id.as_ref())) { a href={ "/t/" (t.id) "/runs/" (r) } { "View run" } } }
                         }
                     }
                     @if v.sets.is_empty() { tr { td colspan="6" { "No backups yet." } } }

@@ -82,7 +82,11 @@ pub fn overview(nav: &Nav, t: &Tenant, role: &str, is_owner: bool, can_operate: 
                 (super::health::card(t, health, is_owner))
                 article {
                     header { "Inventory" }
-                    p { a href={ "/t/" (t.id) "/policies" } { (counts.policies) " policies" } " from the last sync." }
+                    @if counts.policies + counts.deleted == 0 {
+                        p #pv-not-synced { "Not synced yet: " strong { "Sync inventory" } " above lists what the tenant holds." }
+                    } @else {
+                        p { a href={ "/t/" (t.id) "/policies" } { (counts.policies) " policies" } " from the last sync." }
+                    }
                     @if counts.deleted > 0 {
                         p #pv-deleted {
                             a href={ "/t/" (t.id) "/policies?deleted=1" } { (counts.deleted) " deleted in Intune" }

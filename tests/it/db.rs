@@ -175,7 +175,7 @@ async fn versions_are_stored_only_on_change_and_content_only_once() {
             let mut steps = Vec::new();
             for (id, hash) in [(&a, "h1"), (&a, "h1"), (&a, "h2"), (&a, "h1"), (&b, "h1")] {
                 let p = policies::get(tx, id)?.expect("policy");
-                steps.push(policies::record_version(tx, &p, hash, "{}", None, &now)?);
+                steps.push(policies::record_version(tx, &p, hash, "{}", None, &now, None)?);
             }
             let versions_a = policies::versions(tx, &a)?.len();
             let contents: i64 = tx.query_row("SELECT count(*) FROM policy_contents", [], |r| r.get(0))?;

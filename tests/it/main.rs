@@ -6,6 +6,7 @@ mod helpers;
 mod api;
 mod audit;
 mod backup_completeness;
+mod backups_list;
 mod browser;
 mod bulk;
 mod capture_from_list;

@@ -41,7 +41,7 @@ async fn another_tenants_runs_versions_and_backup_sets_answer_403_or_404() {
             let pid = policies::upsert_seen(tx, &t, "deviceConfigurations", "g-1", "Secret baseline", &now)?;
             let p = policies::get(tx, &pid)?.expect("policy");
             let policies::Recorded::New(vid) =
-                policies::record_version(tx, &p, "h", "{\"displayName\":\"Secret baseline\"}", None, &now)?
+                policies::record_version(tx, &p, "h", "{\"displayName\":\"Secret baseline\"}", None, &now, None)?
             else {
                 panic!("new version")
             };

@@ -12,3 +12,7 @@ CREATE TABLE drift_acceptances (
     UNIQUE (baseline_set_id, policy_id)
 );
 CREATE INDEX drift_acceptances_accepted ON drift_acceptances(accepted_set_id);
+
+-- Issue 22, item 11: "Last changed" is Graph's own lastModifiedDateTime of the captured
+-- object (it is volatile, so the stored canonical content leaves it out).
+ALTER TABLE policy_versions ADD COLUMN modified_at TEXT;
