@@ -333,7 +333,7 @@ async fn an_imported_set_says_who_imported_it_everywhere_it_shows() {
     let (c, _) = app.signed_in(crate::helpers::ADMIN_EMAIL).await;
     let list = app.page(&c, &format!("/t/{other}/backups")).await;
     assert!(
-        list.contains("imported from a zip") && list.contains(&format!("by {}", crate::helpers::ADMIN_EMAIL)),
+        list.contains("Imported from a zip") && list.contains(&format!("by {}", crate::helpers::ADMIN_EMAIL)),
         "{list}"
     );
     let page = app.page(&c, &format!("/t/{other}/backups/{new_set}")).await;
